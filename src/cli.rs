@@ -1,0 +1,494 @@
+//! Argument parsing, data loading, progress display and output for the `cvxcnn` binary.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use cvxcnn::data::{builtin_mnist, read_idx, read_npz, Dataset, Targets, BUILTIN_MNIST};
+use cvxcnn::export::{to_safetensors, write_dir_atomically};
+use cvxcnn::patches::{PatchSpec, Patches};
+use cvxcnn::patterns::{
+    enumerate_exact, general_position_count, rank_of, sample_gaussian, Hyperplanes,
+};
+use cvxcnn::program::Pooling;
+use cvxcnn::report::{PatternReport, TrainReport};
+use cvxcnn::solver::IpmSettings;
+use cvxcnn::train::{train, Observer, PatternChoice, TrainConfig};
+use cvxcnn::{Error, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Trains ReLU CNNs to their global optimum through exact convex reformulations, and certifies
+/// the result with a duality gap (Ergen & Pilanci, ICLR 2021).
+#[derive(Parser, Debug)]
+#[command(name = "cvxcnn", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train a CNN by solving its convex program; writes report.json and model.safetensors.
+    Train(TrainArgs),
+    /// Count the sign patterns of a data set and patch spec, beside the theoretical bound.
+    Patterns(PatternArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct DataArgs {
+    /// Data: a .npz file (arrays x, y), an MNIST IDX image file (with --labels), or builtin:mnist
+    /// (3,000 embedded MNIST digits).
+    #[arg(long, default_value = BUILTIN_MNIST)]
+    data: String,
+    /// MNIST IDX label file that goes with an IDX image file given to --data.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Keep two classes A,B of a labelled data set as targets −1 (A) and +1 (B).
+    #[arg(long, value_name = "A,B")]
+    classes: Option<String>,
+    /// Use only the first N samples (after --classes).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+}
+
+#[derive(Args, Debug, Clone)]
+struct PatchArgs {
+    /// Kernel: K (1-D signals: K; images: K×K) or KxL (images).
+    #[arg(long, default_value = "3")]
+    kernel: String,
+    /// Stride: S, or SxT for images.
+    #[arg(long, default_value = "1")]
+    stride: String,
+    /// Zero padding: P, or PxQ for images.
+    #[arg(long, default_value = "0")]
+    padding: String,
+    /// Give every filter a bias.
+    #[arg(long)]
+    bias: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Arch {
+    /// Two-layer ReLU CNN: convolution, ReLU, global pooling, linear output.
+    #[value(name = "two-layer")]
+    TwoLayer,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Pool {
+    /// Sum over positions.
+    Sum,
+    /// Average over positions.
+    Avg,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum SolverArg {
+    /// Interior point (Clarabel): exact, for small instances.
+    Ipm,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Loss {
+    /// ½ Σ_t (f_t − y_t)².
+    Squared,
+}
+
+#[derive(Args, Debug)]
+struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Architecture.
+    #[arg(long, value_enum, default_value = "two-layer")]
+    arch: Arch,
+    /// Global pooling after the ReLU.
+    #[arg(long, value_enum, default_value = "sum")]
+    pool: Pool,
+    #[command(flatten)]
+    patch: PatchArgs,
+    /// Weight decay β > 0 (objective ½Σ(f−y)² + (β/2)Σ(‖u‖² + w²)).
+    #[arg(long, default_value = "0.1")]
+    beta: String,
+    /// Sign patterns: exact (global optimum) or sample:N (N Gaussian draws; restricted model).
+    #[arg(long, default_value = "exact")]
+    patterns: String,
+    /// Seed of the pattern sampler.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Solver.
+    #[arg(long, value_enum, default_value = "ipm")]
+    solver: SolverArg,
+    /// Loss.
+    #[arg(long, value_enum, default_value = "squared")]
+    loss: Loss,
+    /// Output directory (report.json, model.safetensors); written atomically.
+    #[arg(long, default_value = "cvxcnn-out")]
+    out: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Keep every filter the solver returns (no Carathéodory pruning to ≤ n+1).
+    #[arg(long)]
+    no_prune: bool,
+    /// Refuse exact enumeration above this many patterns (general-position bound).
+    #[arg(long, default_value_t = 2_000_000)]
+    max_exact: u128,
+    /// Interior-point tolerance (gap and feasibility).
+    #[arg(long, default_value_t = 1e-9)]
+    tol: f64,
+}
+
+#[derive(Args, Debug)]
+struct PatternArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    patch: PatchArgs,
+    /// exact, or sample:N.
+    #[arg(long, default_value = "exact")]
+    patterns: String,
+    /// Seed of the sampler.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Refuse exact enumeration above this many patterns (general-position bound).
+    #[arg(long, default_value_t = 2_000_000)]
+    max_exact: u128,
+}
+
+/// Entry point of the binary.
+pub fn run() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Train(a) => cmd_train(a),
+        Command::Patterns(a) => cmd_patterns(a),
+    }
+}
+
+fn parse_pair(flag: &str, s: &str) -> Result<(usize, Option<usize>)> {
+    let bad = || Error::param(flag, format!("'{s}' is not N or NxM with whole numbers"));
+    let parts: Vec<&str> = s.split(['x', 'X', '×']).collect();
+    match parts.as_slice() {
+        [a] => Ok((a.trim().parse().map_err(|_| bad())?, None)),
+        [a, b] => Ok((
+            a.trim().parse().map_err(|_| bad())?,
+            Some(b.trim().parse().map_err(|_| bad())?),
+        )),
+        _ => Err(bad()),
+    }
+}
+
+fn patch_spec(p: &PatchArgs, ds: &Dataset) -> Result<PatchSpec> {
+    let (k1, k2) = parse_pair("--kernel", &p.kernel)?;
+    let (s1, s2) = parse_pair("--stride", &p.stride)?;
+    let (p1, p2) = parse_pair("--padding", &p.padding)?;
+    if ds.shape.one_d {
+        for (flag, second) in [("--kernel", k2), ("--stride", s2), ("--padding", p2)] {
+            if second.is_some() {
+                return Err(Error::param(
+                    flag,
+                    "the data are 1-D signals: give a single number",
+                ));
+            }
+        }
+        Ok(PatchSpec::one_d(k1, s1, p1, p.bias))
+    } else {
+        Ok(PatchSpec {
+            kernel_h: k1,
+            kernel_w: k2.unwrap_or(k1),
+            stride_h: s1,
+            stride_w: s2.unwrap_or(s1),
+            pad_h: p1,
+            pad_w: p2.unwrap_or(p1),
+            bias: p.bias,
+        })
+    }
+}
+
+fn parse_patterns(s: &str, seed: u64) -> Result<PatternChoice> {
+    if s == "exact" {
+        return Ok(PatternChoice::Exact);
+    }
+    if let Some(n) = s.strip_prefix("sample:") {
+        let draws: usize = n.parse().map_err(|_| {
+            Error::param(
+                "--patterns",
+                format!("'{s}': N in sample:N must be a whole number"),
+            )
+        })?;
+        if draws == 0 {
+            return Err(Error::param(
+                "--patterns",
+                format!("'{s}': N must be at least 1"),
+            ));
+        }
+        return Ok(PatternChoice::Sample { draws, seed });
+    }
+    Err(Error::param(
+        "--patterns",
+        format!("'{s}' is neither exact nor sample:N"),
+    ))
+}
+
+fn load(d: &DataArgs) -> Result<Dataset> {
+    let ds = if d.data == BUILTIN_MNIST {
+        builtin_mnist()?
+    } else {
+        let path = Path::new(&d.data);
+        if !path.exists() {
+            return Err(Error::io(
+                path,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            ));
+        }
+        let head = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        if head.starts_with(b"PK") || path.extension().is_some_and(|e| e == "npz") {
+            if d.labels.is_some() {
+                return Err(Error::param(
+                    "--labels",
+                    "only for IDX image files; a .npz holds its own y",
+                ));
+            }
+            read_npz(path)?
+        } else {
+            let labels = d.labels.as_ref().ok_or_else(|| {
+                Error::param(
+                    "--labels",
+                    format!(
+                        "{} is not a .npz archive; an IDX image file needs --labels FILE",
+                        path.display()
+                    ),
+                )
+            })?;
+            read_idx(path, labels)?
+        }
+    };
+    let ds = match &d.classes {
+        Some(c) => {
+            let (a, b) = c
+                .split_once(',')
+                .and_then(|(a, b)| {
+                    Some((a.trim().parse::<i64>().ok()?, b.trim().parse::<i64>().ok()?))
+                })
+                .ok_or_else(|| {
+                    Error::param("--classes", format!("'{c}' is not A,B with two integers"))
+                })?;
+            ds.binary(a, b)?
+        }
+        None => ds,
+    };
+    let ds = match d.limit {
+        Some(0) => return Err(Error::param("--limit", "must be at least 1")),
+        Some(l) => ds.head(l),
+        None => ds,
+    };
+    Ok(ds)
+}
+
+fn parse_beta(s: &str) -> Result<f64> {
+    let b: f64 = s
+        .parse()
+        .map_err(|_| Error::param("--beta", format!("'{s}' is not a number")))?;
+    if !(b > 0.0 && b.is_finite()) {
+        return Err(Error::param(
+            "--beta",
+            format!("β must be positive and finite, got {s}"),
+        ));
+    }
+    Ok(b)
+}
+
+/// Shows stages as spinners and enumeration as a progress bar on stderr.
+struct Progress {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    stage: String,
+    start: Instant,
+}
+
+impl Progress {
+    fn new(quiet: bool) -> Self {
+        Progress {
+            bar: None,
+            quiet,
+            stage: String::new(),
+            start: Instant::now(),
+        }
+    }
+    fn finish(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn stage(&mut self, name: &str) {
+        if self.quiet {
+            return;
+        }
+        self.finish();
+        self.stage = name.to_string();
+        let b = ProgressBar::new_spinner();
+        b.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        b.set_message(format!(
+            "{name} (t = {:.1}s)",
+            self.start.elapsed().as_secs_f64()
+        ));
+        b.enable_steady_tick(Duration::from_millis(120));
+        self.bar = Some(b);
+    }
+    fn progress(&mut self, done: usize, total: usize) {
+        if let Some(b) = &self.bar {
+            b.set_message(format!("{}: {done}/{total}", self.stage));
+        }
+    }
+}
+
+fn cmd_train(a: TrainArgs) -> Result<()> {
+    if let Some(t) = a.threads {
+        if t == 0 {
+            return Err(Error::param("--threads", "must be at least 1"));
+        }
+        // Fails only if a pool exists already, which cannot happen here.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global();
+    }
+    let beta = parse_beta(&a.beta)?;
+    let patterns = parse_patterns(&a.patterns, a.seed)?;
+    let ds = load(&a.data)?;
+    let spec = patch_spec(&a.patch, &ds)?;
+    spec.output_dims(&ds.shape)?;
+    let y = ds.scalar_targets()?;
+    let classes = matches!(ds.targets, Targets::Classes(_)) || a.data.classes.is_some();
+    let pool = match a.pool {
+        Pool::Sum => Pooling::Sum,
+        Pool::Avg => Pooling::Avg,
+    };
+    let cfg = TrainConfig {
+        spec,
+        pool,
+        beta,
+        patterns,
+        ipm: IpmSettings {
+            tol: a.tol,
+            ..IpmSettings::default()
+        },
+        max_exact_patterns: a.max_exact,
+        prune: !a.no_prune,
+    };
+    let mut progress = Progress::new(a.quiet);
+    let outcome = train(&ds, &y, &cfg, &mut progress);
+    progress.finish();
+    let outcome = outcome?;
+    let acc = if classes {
+        let f = outcome.network.predict(&ds.x)?;
+        let right = f
+            .iter()
+            .zip(&y)
+            .filter(|(f, y)| (**f >= 0.0) == (**y > 0.0))
+            .count();
+        Some(right as f64 / y.len() as f64)
+    } else {
+        None
+    };
+    let seed = matches!(patterns, PatternChoice::Sample { .. }).then_some(a.seed);
+    let report = TrainReport::new(&outcome, &a.data.data, beta, a.patterns.clone(), seed, acc);
+    let json =
+        serde_json::to_vec_pretty(&report).map_err(|e| Error::Solver(format!("report: {e}")))?;
+    let model = to_safetensors(&outcome.network)?;
+    write_dir_atomically(
+        &a.out,
+        &[("report.json", json), ("model.safetensors", model)],
+    )?;
+    if !a.quiet {
+        println!(
+            "two-layer CNN, {} pooling, kernel {:?}, n = {}, K = {}, h = {}",
+            report.pool, report.kernel, report.n, report.positions, report.filter_size
+        );
+        println!(
+            "patterns        {} ({}; bound {}), {} blocks",
+            report.patterns, report.pattern_mode, report.pattern_bound, report.blocks
+        );
+        println!(
+            "objective       {:.10}  (convex optimum, status {}, {} iterations)",
+            report.objective, report.status, report.iterations
+        );
+        println!(
+            "network         {:.10}  (recovered CNN, {} filters; {} before pruning)",
+            report.network_objective, report.filters, report.filters_before_pruning
+        );
+        println!(
+            "duality gap     {:.3e}  (relative {:.3e}, certificate: {})",
+            report.duality_gap, report.relative_gap, report.certificate
+        );
+        println!("beta / beta_max {} / {:.6}", beta, report.beta_max);
+        if let Some(acc) = acc {
+            println!("train accuracy  {:.2}%", 100.0 * acc);
+        }
+        println!("time            {:.3} s", report.seconds);
+        println!(
+            "written         {}/report.json, {}/model.safetensors",
+            a.out.display(),
+            a.out.display()
+        );
+    }
+    Ok(())
+}
+
+fn cmd_patterns(a: PatternArgs) -> Result<()> {
+    let choice = parse_patterns(&a.patterns, a.seed)?;
+    let ds = load(&a.data)?;
+    let spec = patch_spec(&a.patch, &ds)?;
+    let t = Instant::now();
+    let patches = Patches::extract(&ds.x, ds.n(), &ds.shape, &spec)?;
+    let hp = Hyperplanes::from_patches(&patches);
+    let (rank, _) = rank_of(&patches);
+    let set = match choice {
+        PatternChoice::Exact => enumerate_exact(&patches, &hp, a.max_exact, &mut |_, _| {})?,
+        PatternChoice::Sample { draws, seed } => sample_gaussian(&hp, draws, seed),
+    };
+    let report = PatternReport {
+        n: patches.n,
+        positions: patches.k,
+        filter_size: patches.h,
+        rows: patches.rows(),
+        zero_rows: hp.row_group.iter().filter(|g| g.is_none()).count(),
+        hyperplanes: hp.len(),
+        rank,
+        mode: a.patterns.clone(),
+        patterns: set.len(),
+        bound: general_position_count(patches.rows(), rank).to_string(),
+        bound_distinct: general_position_count(hp.len(), rank).to_string(),
+        seconds: t.elapsed().as_secs_f64(),
+    };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| Error::Solver(e.to_string()))?
+        );
+    } else {
+        println!("patterns    {} ({})", report.patterns, report.mode);
+        println!(
+            "bound       {}  (2·Σ_(j<r) C(nK−1, j), nK = {}, r = {})",
+            report.bound, report.rows, report.rank
+        );
+        println!(
+            "bound (distinct hyperplanes) {}  ({} distinct, {} zero rows)",
+            report.bound_distinct, report.hyperplanes, report.zero_rows
+        );
+        println!(
+            "n = {}, K = {}, h = {}, time {:.3} s",
+            report.n, report.positions, report.filter_size, report.seconds
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Data sets and their readers: NumPy `.npz`, MNIST IDX (raw or gzip) and the embedded MNIST subset.
+
+mod builtin;
+mod dataset;
+mod idx;
+mod npz;
+
+pub use builtin::{builtin_mnist, BUILTIN_MNIST};
+pub use dataset::{Dataset, SampleShape, Targets};
+pub use idx::{read_idx, read_idx_bytes};
+pub use npz::read_npz;

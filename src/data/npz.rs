@@ -1,0 +1,186 @@
+//! NumPy `.npz` archives with arrays `x` and `y`.
+
+use super::dataset::{Dataset, SampleShape, Targets};
+use crate::error::{Error, Result};
+use npyz::{npz::NpzArchive, Order, TypeChar};
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+enum Values {
+    Float(Vec<f64>),
+    Int(Vec<i64>),
+}
+
+fn read_array(
+    archive: &mut NpzArchive<BufReader<File>>,
+    path: &Path,
+    name: &str,
+) -> Result<(Vec<usize>, Values)> {
+    let file = archive
+        .by_name(name)
+        .map_err(|e| Error::format(path, format!("array '{name}': {e}")))?
+        .ok_or_else(|| Error::format(path, format!("no array named '{name}' in the archive")))?;
+    let shape: Vec<usize> = file.shape().iter().map(|&s| s as usize).collect();
+    let order = file.order();
+    let npyz::DType::Plain(ts) = file.dtype() else {
+        return Err(Error::format(
+            path,
+            format!(
+                "array '{name}': unsupported dtype {:?} (need a plain numeric dtype)",
+                file.dtype()
+            ),
+        ));
+    };
+    let bad = |e: std::io::Error| Error::format(path, format!("array '{name}': {e}"));
+    let values = match (ts.type_char(), ts.size_field()) {
+        (TypeChar::Float, 4) => Values::Float(
+            file.into_vec::<f32>()
+                .map_err(bad)?
+                .into_iter()
+                .map(f64::from)
+                .collect(),
+        ),
+        (TypeChar::Float, 8) => Values::Float(file.into_vec::<f64>().map_err(bad)?),
+        (TypeChar::Int, 1) => Values::Int(conv(file.into_vec::<i8>().map_err(bad)?)),
+        (TypeChar::Int, 2) => Values::Int(conv(file.into_vec::<i16>().map_err(bad)?)),
+        (TypeChar::Int, 4) => Values::Int(conv(file.into_vec::<i32>().map_err(bad)?)),
+        (TypeChar::Int, 8) => Values::Int(file.into_vec::<i64>().map_err(bad)?),
+        (TypeChar::Uint, 1) => Values::Int(conv(file.into_vec::<u8>().map_err(bad)?)),
+        (TypeChar::Uint, 2) => Values::Int(conv(file.into_vec::<u16>().map_err(bad)?)),
+        (TypeChar::Uint, 4) => Values::Int(conv(file.into_vec::<u32>().map_err(bad)?)),
+        _ => {
+            return Err(Error::format(
+                path,
+                format!(
+                    "array '{name}': unsupported dtype '{ts}' (use float32, float64 or an integer type)"
+                ),
+            ))
+        }
+    };
+    let count: usize = shape.iter().product();
+    let len = match &values {
+        Values::Float(v) => v.len(),
+        Values::Int(v) => v.len(),
+    };
+    if len != count {
+        return Err(Error::format(
+            path,
+            format!("array '{name}': shape {shape:?} needs {count} values but {len} were read"),
+        ));
+    }
+    let values = if order == Order::Fortran && shape.len() > 1 {
+        match values {
+            Values::Float(v) => Values::Float(fortran_to_c(&v, &shape)),
+            Values::Int(v) => Values::Int(fortran_to_c(&v, &shape)),
+        }
+    } else {
+        values
+    };
+    Ok((shape, values))
+}
+
+fn conv<T: Into<i64>>(v: Vec<T>) -> Vec<i64> {
+    v.into_iter().map(Into::into).collect()
+}
+
+/// Reorders column-major data of `shape` into row-major order.
+fn fortran_to_c<T: Copy>(v: &[T], shape: &[usize]) -> Vec<T> {
+    let nd = shape.len();
+    let mut out = Vec::with_capacity(v.len());
+    let mut idx = vec![0usize; nd];
+    for _ in 0..v.len() {
+        // Column-major offset of the row-major multi-index `idx`.
+        let mut off = 0;
+        let mut stride = 1;
+        for d in 0..nd {
+            off += idx[d] * stride;
+            stride *= shape[d];
+        }
+        out.push(v[off]);
+        for d in (0..nd).rev() {
+            idx[d] += 1;
+            if idx[d] < shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    out
+}
+
+/// Reads a `.npz` archive holding `x` of shape `(n, L)`, `(n, c, L)` or `(n, c, H, W)`
+/// (float32 or float64; integer pixels are accepted too) and `y` of shape `(n,)`: floating
+/// `y` gives real targets (regression), integer `y` class labels.
+pub fn read_npz(path: &Path) -> Result<Dataset> {
+    let mut archive = NpzArchive::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => Error::io(path, e),
+        _ => Error::format(path, format!("not a readable .npz (zip) archive: {e}")),
+    })?;
+    let (xs, xv) = read_array(&mut archive, path, "x")?;
+    let (ys, yv) = read_array(&mut archive, path, "y")?;
+    let x: Vec<f64> = match xv {
+        Values::Float(v) => v,
+        Values::Int(v) => v.into_iter().map(|a| a as f64).collect(),
+    };
+    let shape = match xs.as_slice() {
+        [_, l] => SampleShape {
+            channels: 1,
+            height: 1,
+            width: *l,
+            one_d: true,
+        },
+        [_, c, l] => SampleShape {
+            channels: *c,
+            height: 1,
+            width: *l,
+            one_d: true,
+        },
+        [_, c, h, w] => SampleShape {
+            channels: *c,
+            height: *h,
+            width: *w,
+            one_d: false,
+        },
+        other => {
+            return Err(Error::format(
+                path,
+                format!(
+                    "array 'x' has shape {other:?}; expected (n, L), (n, c, L) or (n, c, H, W)"
+                ),
+            ))
+        }
+    };
+    if ys.len() != 1 {
+        return Err(Error::format(
+            path,
+            format!("array 'y' has shape {ys:?}; expected (n,)"),
+        ));
+    }
+    if ys[0] != xs[0] {
+        return Err(Error::format(
+            path,
+            format!(
+                "shape mismatch: x has {} samples (shape {xs:?}) but y has {} (shape {ys:?})",
+                xs[0], ys[0]
+            ),
+        ));
+    }
+    let targets = match yv {
+        Values::Float(v) => Targets::Real(v),
+        Values::Int(v) => Targets::Classes(v),
+    };
+    Dataset::new(x, shape, targets, &path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fortran_to_c;
+
+    #[test]
+    fn fortran_order_is_transposed() {
+        // 2×3 matrix [[1,2,3],[4,5,6]] stored column-major.
+        let f = [1, 4, 2, 5, 3, 6];
+        assert_eq!(fortran_to_c(&f, &[2, 3]), vec![1, 2, 3, 4, 5, 6]);
+    }
+}

@@ -1,0 +1,272 @@
+//! Saving models as safetensors in PyTorch layout, and writing output directories atomically.
+//!
+//! Tensors (float64, little-endian), for a network of `m` filters on `c` input channels:
+//!
+//! | name | shape | PyTorch module |
+//! |---|---|---|
+//! | `conv.weight` | `(m, c, k)` (1-D) or `(m, c, kh, kw)` (2-D) | `nn.Conv1d/Conv2d(c, m, kernel, stride, padding)` |
+//! | `conv.bias` | `(m,)`, only with a bias | the same module's bias |
+//! | `fc.weight` | `(1, m)` | `nn.Linear(m, 1, bias=False)` |
+//!
+//! The network is `fc(pool(relu(conv(x))))` with `pool` the sum (`--pool sum`) or the mean
+//! (`--pool avg`) over all spatial positions. The header's `__metadata__` holds `format`
+//! (`cvxcnn`), `arch`, `pool`, `input_shape`, `kernel`, `stride`, `padding` and `bias`.
+
+use crate::data::SampleShape;
+use crate::error::{Error, Result};
+use crate::network::TwoLayerCnn;
+use crate::patches::PatchSpec;
+use crate::program::Pooling;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::collections::HashMap;
+use std::path::Path;
+
+fn to_bytes(v: &[f64]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn from_bytes(b: &[u8]) -> Vec<f64> {
+    b.chunks_exact(8)
+        .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+        .collect()
+}
+
+/// Serialises a two-layer CNN to safetensors bytes (layout in the module docs).
+pub fn to_safetensors(net: &TwoLayerCnn) -> Result<Vec<u8>> {
+    let m = net.width();
+    let h = net.filter_len();
+    let s = &net.spec;
+    let c = net.shape.channels;
+    let kk = c * s.kernel_h * s.kernel_w;
+    let mut weight = Vec::with_capacity(m * kk);
+    let mut bias = Vec::with_capacity(m);
+    for j in 0..m {
+        let u = net.filter(j);
+        weight.extend_from_slice(&u[..kk]);
+        if s.bias {
+            bias.push(u[h - 1]);
+        }
+    }
+    let wshape = if net.shape.one_d {
+        vec![m, c, s.kernel_w]
+    } else {
+        vec![m, c, s.kernel_h, s.kernel_w]
+    };
+    let wb = to_bytes(&weight);
+    let bb = to_bytes(&bias);
+    let fb = to_bytes(&net.weights);
+    let err = |e: safetensors::SafeTensorError| Error::Solver(format!("safetensors: {e}"));
+    let mut tensors = vec![
+        (
+            "conv.weight".to_string(),
+            TensorView::new(Dtype::F64, wshape, &wb).map_err(err)?,
+        ),
+        (
+            "fc.weight".to_string(),
+            TensorView::new(Dtype::F64, vec![1, m], &fb).map_err(err)?,
+        ),
+    ];
+    if s.bias {
+        tensors.push((
+            "conv.bias".to_string(),
+            TensorView::new(Dtype::F64, vec![m], &bb).map_err(err)?,
+        ));
+    }
+    let input_shape = if net.shape.one_d {
+        format!("[{}, {}]", c, net.shape.width)
+    } else {
+        format!("[{}, {}, {}]", c, net.shape.height, net.shape.width)
+    };
+    let (kernel, stride, padding) = if net.shape.one_d {
+        (
+            format!("{}", s.kernel_w),
+            format!("{}", s.stride_w),
+            format!("{}", s.pad_w),
+        )
+    } else {
+        (
+            format!("[{}, {}]", s.kernel_h, s.kernel_w),
+            format!("[{}, {}]", s.stride_h, s.stride_w),
+            format!("[{}, {}]", s.pad_h, s.pad_w),
+        )
+    };
+    let meta: HashMap<String, String> = [
+        ("format", "cvxcnn".to_string()),
+        ("arch", "two-layer".to_string()),
+        ("pool", net.pool.name().to_string()),
+        ("input_shape", input_shape),
+        ("kernel", kernel),
+        ("stride", stride),
+        ("padding", padding),
+        ("bias", s.bias.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    safetensors::tensor::serialize(tensors, Some(meta)).map_err(err)
+}
+
+fn parse_list(s: &str) -> Option<Vec<usize>> {
+    let t = s.trim().trim_start_matches('[').trim_end_matches(']');
+    t.split(',').map(|p| p.trim().parse().ok()).collect()
+}
+
+/// Reads a two-layer CNN written by [`to_safetensors`]; `name` is used in error messages.
+pub fn from_safetensors(bytes: &[u8], name: &Path) -> Result<TwoLayerCnn> {
+    let bad = |msg: String| Error::format(name, msg);
+    let (_, md) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
+    let st =
+        SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a safetensors file: {e}")))?;
+    let meta = md.metadata().clone().unwrap_or_default();
+    let get = |k: &str| {
+        meta.get(k)
+            .cloned()
+            .ok_or_else(|| bad(format!("metadata field '{k}' is missing")))
+    };
+    if get("format")? != "cvxcnn" || get("arch")? != "two-layer" {
+        return Err(bad("metadata: not a cvxcnn two-layer model".into()));
+    }
+    let pool = match get("pool")?.as_str() {
+        "sum" => Pooling::Sum,
+        "avg" => Pooling::Avg,
+        p => return Err(bad(format!("metadata field 'pool': unknown value '{p}'"))),
+    };
+    let list = |k: &str| -> Result<Vec<usize>> {
+        let v = get(k)?;
+        parse_list(&v).ok_or_else(|| bad(format!("metadata field '{k}': cannot parse '{v}'")))
+    };
+    let ishape = list("input_shape")?;
+    let (kernel, stride, padding) = (list("kernel")?, list("stride")?, list("padding")?);
+    let bias = get("bias")? == "true";
+    let (shape, spec) = match (ishape.as_slice(), kernel.len(), stride.len(), padding.len()) {
+        ([c, l], 1, 1, 1) => (
+            SampleShape {
+                channels: *c,
+                height: 1,
+                width: *l,
+                one_d: true,
+            },
+            PatchSpec::one_d(kernel[0], stride[0], padding[0], bias),
+        ),
+        ([c, hh, ww], 2, 2, 2) => (
+            SampleShape {
+                channels: *c,
+                height: *hh,
+                width: *ww,
+                one_d: false,
+            },
+            PatchSpec {
+                kernel_h: kernel[0],
+                kernel_w: kernel[1],
+                stride_h: stride[0],
+                stride_w: stride[1],
+                pad_h: padding[0],
+                pad_w: padding[1],
+                bias,
+            },
+        ),
+        _ => {
+            return Err(bad(
+                "metadata: inconsistent input_shape/kernel/stride/padding".into(),
+            ))
+        }
+    };
+    let tensor = |k: &str| -> Result<(Vec<usize>, Vec<f64>)> {
+        let t = st
+            .tensor(k)
+            .map_err(|e| bad(format!("tensor '{k}': {e}")))?;
+        if t.dtype() != Dtype::F64 {
+            return Err(bad(format!(
+                "tensor '{k}': dtype {:?}, expected F64",
+                t.dtype()
+            )));
+        }
+        Ok((t.shape().to_vec(), from_bytes(t.data())))
+    };
+    let (ws, w) = tensor("conv.weight")?;
+    let (fs, fcw) = tensor("fc.weight")?;
+    let m = fcw.len();
+    let kk = shape.channels * spec.kernel_h * spec.kernel_w;
+    if ws.first() != Some(&m) || w.len() != m * kk || fs != vec![1, m] {
+        return Err(bad(format!(
+            "tensor shapes {ws:?} and {fs:?} do not match the metadata"
+        )));
+    }
+    let b = if bias {
+        Some(tensor("conv.bias")?.1)
+    } else {
+        None
+    };
+    let mut filters = Vec::with_capacity(m * (kk + usize::from(bias)));
+    for j in 0..m {
+        filters.extend_from_slice(&w[j * kk..(j + 1) * kk]);
+        if let Some(b) = &b {
+            filters.push(
+                *b.get(j)
+                    .ok_or_else(|| bad("tensor 'conv.bias' is too short".into()))?,
+            );
+        }
+    }
+    Ok(TwoLayerCnn {
+        shape,
+        spec,
+        pool,
+        filters,
+        weights: fcw,
+    })
+}
+
+/// Writes `files` into directory `dir` so that `dir` appears complete or not at all: everything
+/// goes into a fresh sibling temporary directory, which is then renamed to `dir` (an existing
+/// `dir` is replaced only after the new one is complete).
+pub fn write_dir_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    if !parent.is_dir() {
+        return Err(Error::param(
+            "--out",
+            format!("parent directory {} does not exist", parent.display()),
+        ));
+    }
+    let base = dir
+        .file_name()
+        .ok_or_else(|| {
+            Error::param(
+                "--out",
+                format!("'{}' is not a directory name", dir.display()),
+            )
+        })?
+        .to_string_lossy()
+        .to_string();
+    let tmp = parent.join(format!(".{base}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let result = (|| {
+        for (name, bytes) in files {
+            let p = tmp.join(name);
+            std::fs::write(&p, bytes).map_err(|e| Error::io(&p, e))?;
+        }
+        if dir.exists() {
+            if !dir.is_dir() {
+                return Err(Error::param(
+                    "--out",
+                    format!("{} exists and is not a directory", dir.display()),
+                ));
+            }
+            let old = parent.join(format!(".{base}.old-{}", std::process::id()));
+            std::fs::rename(dir, &old).map_err(|e| Error::io(dir, e))?;
+            std::fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))?;
+            let _ = std::fs::remove_dir_all(&old);
+        } else {
+            std::fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result
+}

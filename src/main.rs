@@ -1,0 +1,14 @@
+//! `cvxcnn`: the command-line shell over the library. All numerics live in the library.
+
+mod cli;
+
+fn main() {
+    let code = match cli::run() {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,117 @@
+//! The standard two-layer ReLU CNN: convolution, ReLU, global sum/average pooling, linear output.
+//!
+//! Its forward pass is a direct convolution over the input, written independently of the patch
+//! matrices of the convex program, so that "recovered network objective = convex objective" is a
+//! real check of both.
+
+use crate::data::SampleShape;
+use crate::error::{Error, Result};
+use crate::patches::PatchSpec;
+use crate::program::Pooling;
+use serde::Serialize;
+
+/// A two-layer CNN `f(x) = Σ_j w_j · pool_k (conv(x, u_j) + b_j)_+`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TwoLayerCnn {
+    /// Input sample shape.
+    pub shape: SampleShape,
+    /// First-layer geometry.
+    pub spec: PatchSpec,
+    /// Global pooling.
+    pub pool: Pooling,
+    /// Filters, `m × h` row-major, each in the channel-major patch layout (PyTorch's
+    /// `Conv.weight[j].flatten()`), followed by the bias when `spec.bias`.
+    pub filters: Vec<f64>,
+    /// Output weights `w_j`.
+    pub weights: Vec<f64>,
+}
+
+impl TwoLayerCnn {
+    /// Number of filters `m`.
+    pub fn width(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// Filter size `h`.
+    pub fn filter_len(&self) -> usize {
+        self.spec.filter_len(&self.shape)
+    }
+
+    /// Filter `j` (weights, then the bias if any).
+    pub fn filter(&self, j: usize) -> &[f64] {
+        let h = self.filter_len();
+        &self.filters[j * h..(j + 1) * h]
+    }
+
+    /// Predictions for `n` samples stored flattened in `x`, by direct convolution.
+    pub fn predict(&self, x: &[f64]) -> Result<Vec<f64>> {
+        let len = self.shape.len();
+        if len == 0 || x.len() % len != 0 {
+            return Err(Error::Data(format!(
+                "input of {} values is not a whole number of samples of {len}",
+                x.len()
+            )));
+        }
+        let n = x.len() / len;
+        let (oh, ow) = self.spec.output_dims(&self.shape)?;
+        let scale = self.pool.scale(oh * ow);
+        let s = &self.spec;
+        let (c, hh, ww) = (self.shape.channels, self.shape.height, self.shape.width);
+        let mut out = vec![0.0; n];
+        for (t, o) in out.iter_mut().enumerate() {
+            let sample = &x[t * len..(t + 1) * len];
+            let mut f = 0.0;
+            for j in 0..self.width() {
+                let u = self.filter(j);
+                let bias = if s.bias { u[u.len() - 1] } else { 0.0 };
+                let mut pooled = 0.0;
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut z = bias;
+                        for ch in 0..c {
+                            for i in 0..s.kernel_h {
+                                let yy = (oy * s.stride_h + i) as isize - s.pad_h as isize;
+                                if yy < 0 || yy >= hh as isize {
+                                    continue;
+                                }
+                                for jj in 0..s.kernel_w {
+                                    let xx = (ox * s.stride_w + jj) as isize - s.pad_w as isize;
+                                    if xx < 0 || xx >= ww as isize {
+                                        continue;
+                                    }
+                                    z += sample[(ch * hh + yy as usize) * ww + xx as usize]
+                                        * u[(ch * s.kernel_h + i) * s.kernel_w + jj];
+                                }
+                            }
+                        }
+                        pooled += z.max(0.0);
+                    }
+                }
+                f += self.weights[j] * scale * pooled;
+            }
+            *o = f;
+        }
+        Ok(out)
+    }
+
+    /// The weight-decay penalty `(β/2) Σ_j (‖u_j‖² + w_j²)` (the bias counts as part of `u_j`).
+    pub fn penalty(&self, beta: f64) -> f64 {
+        let u2: f64 = self.filters.iter().map(|v| v * v).sum();
+        let w2: f64 = self.weights.iter().map(|v| v * v).sum();
+        0.5 * beta * (u2 + w2)
+    }
+
+    /// The non-convex training objective `Σ_t ½(f_t − y_t)² + (β/2) Σ_j (‖u_j‖² + w_j²)`.
+    pub fn objective(&self, x: &[f64], y: &[f64], beta: f64) -> Result<f64> {
+        let f = self.predict(x)?;
+        if f.len() != y.len() {
+            return Err(Error::Data(format!(
+                "{} targets for {} samples",
+                y.len(),
+                f.len()
+            )));
+        }
+        let loss: f64 = f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
+        Ok(loss + self.penalty(beta))
+    }
+}

@@ -1,0 +1,22 @@
+//! Sign patterns of the stacked patch matrix (MATH.md section 2).
+//!
+//! The rows of `M` define a central hyperplane arrangement. Rows that are zero (zero patches) or
+//! parallel to another row (repeated or scaled patches: common in real images) are merged into
+//! [`Hyperplanes`] first. A pattern is stored as one bit per distinct hyperplane `g`
+//! (`1` iff `n_gᵀu > 0`), from which the per-row pattern `d(u) = 1[Mu ≥ 0]` follows
+//! ([`Hyperplanes::row_pattern`]). Patterns are the open regions of the arrangement: every filter
+//! lies in the closure of one of them, and the program's constraints are closed cones, so the
+//! regions are all a global optimum needs.
+
+mod count;
+mod enumerate;
+mod hyperplanes;
+mod sample;
+mod set;
+
+pub use count::{general_position_count, rank_of};
+pub use enumerate::enumerate_exact;
+pub use hyperplanes::Hyperplanes;
+pub use sample::sample_gaussian;
+pub(crate) use set::get_bit;
+pub use set::PatternSet;

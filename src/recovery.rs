@@ -1,0 +1,161 @@
+//! Recovering a standard CNN from a convex solution, and Carathéodory pruning (MATH.md 3.1).
+
+use crate::data::SampleShape;
+use crate::error::{Error, Result};
+use crate::network::TwoLayerCnn;
+use crate::patches::{PatchSpec, Patches};
+use crate::program::{dot, norm, ConvexSolution, TwoLayerProgram};
+
+/// Variables with `‖c_j‖` at or below this fraction of the largest are treated as zero (interior
+/// point solutions are never exactly sparse).
+pub const ACTIVE_TOL: f64 = 1e-9;
+
+/// Indices of the active variables of `sol`: `‖c_j‖ > ACTIVE_TOL·max‖c‖` and a penalty
+/// `β‖c_j‖` above `ACTIVE_TOL·½‖y‖²` (the objective of the zero network), so that the
+/// solver's round-off around a zero optimum is not mistaken for filters.
+pub fn active_vars(prog: &TwoLayerProgram, sol: &ConvexSolution) -> Vec<usize> {
+    let norms: Vec<f64> = (0..sol.vars()).map(|j| norm(sol.var(j))).collect();
+    let max = norms.iter().cloned().fold(0.0, f64::max);
+    let zero_obj: f64 = prog.y.iter().map(|v| 0.5 * v * v).sum();
+    let abs = ACTIVE_TOL * zero_obj / prog.beta;
+    (0..sol.vars())
+        .filter(|&j| max > 0.0 && norms[j] > ACTIVE_TOL * max && norms[j] > abs)
+        .collect()
+}
+
+/// A copy of `sol` with the inactive variables set exactly to zero.
+pub fn drop_inactive(prog: &TwoLayerProgram, sol: &ConvexSolution) -> ConvexSolution {
+    let active = active_vars(prog, sol);
+    let mut out = ConvexSolution {
+        h: sol.h,
+        c: vec![0.0; sol.c.len()],
+    };
+    for j in active {
+        out.var_mut(j).copy_from_slice(sol.var(j));
+    }
+    out
+}
+
+/// Carathéodory pruning: returns a solution with the same prediction and the same penalty
+/// (hence the same objective, up to rounding) and at most `n + 1` non-zero variables. Each step
+/// takes `n + 2` active variables, a null vector `δ` of `[e_j; 1]` (`e_j = ±A c_j/‖c_j‖`), and
+/// moves their magnitudes along `−δ` until one reaches zero. Directions are kept, so every
+/// variable stays in its cone.
+pub fn prune(prog: &TwoLayerProgram, sol: &ConvexSolution) -> Result<ConvexSolution> {
+    let n = prog.n;
+    let mut out = drop_inactive(prog, sol);
+    loop {
+        let active = active_vars(prog, &out);
+        if active.len() <= n + 1 {
+            return Ok(out);
+        }
+        let pick = &active[..n + 2];
+        let mut b = faer::Mat::<f64>::zeros(n + 1, n + 2);
+        let mut t = vec![0.0; n + 2];
+        for (col, &j) in pick.iter().enumerate() {
+            let c = out.var(j);
+            t[col] = norm(c);
+            let mut e = vec![0.0; n];
+            let s = if j % 2 == 0 { 1.0 } else { -1.0 };
+            prog.apply_block(j / 2, c, s / t[col], &mut e);
+            for (r, v) in e.iter().enumerate() {
+                b[(r, col)] = *v;
+            }
+            b[(n, col)] = 1.0;
+        }
+        let svd = b
+            .svd()
+            .map_err(|e| Error::Solver(format!("pruning: SVD failed: {e:?}")))?;
+        let v = svd.V();
+        let mut delta: Vec<f64> = (0..n + 2).map(|i| v[(i, n + 1)]).collect();
+        if !delta.iter().any(|d| *d > 0.0) {
+            delta.iter_mut().for_each(|d| *d = -*d);
+        }
+        let (mut step, mut hit) = (f64::INFINITY, 0);
+        for i in 0..n + 2 {
+            if delta[i] > 0.0 && t[i] / delta[i] < step {
+                step = t[i] / delta[i];
+                hit = i;
+            }
+        }
+        for (i, &j) in pick.iter().enumerate() {
+            let new_t = if i == hit {
+                0.0
+            } else {
+                (t[i] - step * delta[i]).max(0.0)
+            };
+            let f = new_t / t[i];
+            out.var_mut(j).iter_mut().for_each(|x| *x *= f);
+        }
+    }
+}
+
+/// The network of a convex solution: for every active `c_j`, the filter `c_j/√‖c_j‖` with
+/// output weight `±√‖c_j‖` (`+` for `c`, `−` for `c'`). Returns the network and, per filter,
+/// the variable it came from.
+pub fn recover(
+    prog: &TwoLayerProgram,
+    sol: &ConvexSolution,
+    shape: SampleShape,
+    spec: PatchSpec,
+    pool: crate::program::Pooling,
+) -> (TwoLayerCnn, Vec<usize>) {
+    let active = active_vars(prog, sol);
+    let mut filters = Vec::with_capacity(active.len() * sol.h);
+    let mut weights = Vec::with_capacity(active.len());
+    for &j in &active {
+        let c = sol.var(j);
+        let root = norm(c).sqrt();
+        filters.extend(c.iter().map(|x| x / root));
+        weights.push(if j % 2 == 0 { root } else { -root });
+    }
+    (
+        TwoLayerCnn {
+            shape,
+            spec,
+            pool,
+            filters,
+            weights,
+        },
+        active,
+    )
+}
+
+/// Agreement of recovered filters with the patterns of their blocks, row by row of `M`.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct PatternCheck {
+    /// Rows (over all filters) where `1[M_r u ≥ 0]` differs from the block's pattern while
+    /// `|M_r u|` is above the tie tolerance: must be 0.
+    pub mismatches: usize,
+    /// Rows where `|M_r u| ≤ 1e-7·‖M_r‖‖u‖`: the filter lies on that row's hyperplane, where
+    /// both sides give the same `(M_r u)_+ = 0`.
+    pub ties: usize,
+    /// Rows checked.
+    pub rows: usize,
+}
+
+/// Checks that each recovered filter reproduces the sign pattern of its block.
+pub fn check_patterns(
+    prog: &TwoLayerProgram,
+    patches: &Patches,
+    net: &TwoLayerCnn,
+    vars: &[usize],
+) -> PatternCheck {
+    let mut out = PatternCheck::default();
+    for (f, &j) in vars.iter().enumerate() {
+        let u = net.filter(f);
+        let nu = norm(u);
+        let d = prog.hyperplanes.row_pattern(&prog.blocks[j / 2].bits);
+        for (r, &dr) in d.iter().enumerate() {
+            let row = patches.row(r);
+            let z = dot(row, u);
+            out.rows += 1;
+            if z.abs() <= 1e-7 * norm(row) * nu {
+                out.ties += 1;
+            } else if (z >= 0.0) != dr {
+                out.mismatches += 1;
+            }
+        }
+    }
+    out
+}

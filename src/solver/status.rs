@@ -1,0 +1,34 @@
+//! Solver status, shared by all solvers.
+
+use serde::Serialize;
+
+/// How a solve ended. Non-convergence is a status, not an error: the point is still returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SolveStatus {
+    /// Converged to the requested tolerances.
+    Solved,
+    /// Converged to reduced tolerances.
+    AlmostSolved,
+    /// Stopped at the iteration limit.
+    MaxIterations,
+    /// Stopped at the time limit.
+    MaxTime,
+}
+
+impl SolveStatus {
+    /// Whether the solver reached (at least reduced) optimality.
+    pub fn converged(self) -> bool {
+        matches!(self, SolveStatus::Solved | SolveStatus::AlmostSolved)
+    }
+
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            SolveStatus::Solved => "solved",
+            SolveStatus::AlmostSolved => "almost_solved",
+            SolveStatus::MaxIterations => "max_iterations",
+            SolveStatus::MaxTime => "max_time",
+        }
+    }
+}
