@@ -106,7 +106,7 @@ struct TrainArgs {
     #[command(flatten)]
     patch: PatchArgs,
     /// Weight decay β > 0 (objective ½Σ(f−y)² + (β/2)Σ(‖u‖² + w²)).
-    #[arg(long, default_value = "0.1")]
+    #[arg(long, default_value = "0.1", allow_hyphen_values = true)]
     beta: String,
     /// Sign patterns: exact (global optimum) or sample:N (N Gaussian draws; restricted model).
     #[arg(long, default_value = "exact")]

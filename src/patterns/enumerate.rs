@@ -32,10 +32,15 @@ fn distinct_unit(normals: &[Vec<f64>]) -> Vec<Vec<f64>> {
             continue;
         }
         let u: Vec<f64> = v.iter().map(|x| x / nv).collect();
+        // Compare ‖u − w‖ and ‖u + w‖ directly: through 1 − |uᵀw| a rounding error of 1e-16
+        // would become a distance of 1e-8 and keep coincident hyperplanes apart.
         let dup = out.iter().any(|w| {
-            let c = dot(&u, w);
-            // ‖u ∓ w‖² = 2 − 2|c|
-            (2.0 - 2.0 * c.abs()).max(0.0).sqrt() < PARALLEL
+            let (mut dm, mut dp) = (0.0, 0.0);
+            for (a, b) in u.iter().zip(w) {
+                dm += (a - b) * (a - b);
+                dp += (a + b) * (a + b);
+            }
+            dm.min(dp).sqrt() < PARALLEL
         });
         if !dup {
             out.push(u);
@@ -234,6 +239,15 @@ mod tests {
         let mut more = normals.clone();
         more.push(normals[0].iter().map(|x| -3.0 * x).collect());
         assert_eq!(regions(&more, 2, &mut |_, _| {}).len(), 10);
+    }
+
+    #[test]
+    fn rounding_level_duplicates_are_merged() {
+        let a = vec![0.3608381125574477, -0.9326284664999126];
+        let b = vec![0.3608381125574444, -0.9326284664999138];
+        assert_eq!(distinct_unit(&[a.clone(), b]).len(), 1);
+        let c: Vec<f64> = a.iter().map(|x| -2.0 * x).collect();
+        assert_eq!(distinct_unit(&[a, c]).len(), 1);
     }
 
     #[test]

@@ -1,0 +1,453 @@
+//! The command-line contract: outputs of `train`, and every bad-input case exits with code 2,
+//! a one-line error naming the file or flag and the value, and no output directory.
+
+use npyz::WriterBuilder;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_cvxcnn"))
+}
+
+enum Arr<'a> {
+    F64(&'a [f64], Vec<u64>),
+    I64(&'a [i64], Vec<u64>),
+    U64(&'a [u64], Vec<u64>),
+}
+
+fn write_npz(path: &Path, arrays: &[(&str, Arr)]) {
+    let mut npz = npyz::npz::NpzWriter::create(path).unwrap();
+    for (name, a) in arrays {
+        let opts = zip::write::FileOptions::default();
+        match a {
+            Arr::F64(v, s) => {
+                let mut w = npz
+                    .array::<f64>(name, opts)
+                    .unwrap()
+                    .default_dtype()
+                    .shape(s)
+                    .begin_nd()
+                    .unwrap();
+                w.extend(v.iter().copied()).unwrap();
+                w.finish().unwrap();
+            }
+            Arr::I64(v, s) => {
+                let mut w = npz
+                    .array::<i64>(name, opts)
+                    .unwrap()
+                    .default_dtype()
+                    .shape(s)
+                    .begin_nd()
+                    .unwrap();
+                w.extend(v.iter().copied()).unwrap();
+                w.finish().unwrap();
+            }
+            Arr::U64(v, s) => {
+                let mut w = npz
+                    .array::<u64>(name, opts)
+                    .unwrap()
+                    .default_dtype()
+                    .shape(s)
+                    .begin_nd()
+                    .unwrap();
+                w.extend(v.iter().copied()).unwrap();
+                w.finish().unwrap();
+            }
+        }
+    }
+}
+
+fn gaussian(n: usize, seed: u64) -> Vec<f64> {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, StandardNormal};
+    let mut r = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+    (0..n).map(|_| StandardNormal.sample(&mut r)).collect()
+}
+
+fn train_args<'a>(data: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "train",
+        "--data",
+        data,
+        "--arch",
+        "two-layer",
+        "--pool",
+        "sum",
+        "--kernel",
+        "3",
+        "--stride",
+        "1",
+        "--beta",
+        "0.1",
+        "--patterns",
+        "exact",
+        "--solver",
+        "ipm",
+        "--loss",
+        "squared",
+        "--out",
+        out,
+        "--quiet",
+    ]
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+/// Asserts a clean failure: code 2, one line naming `needle`, no panic, no output directory.
+fn assert_bad(o: &Output, needle: &str, out: &Path) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert!(err.contains(needle), "error should name '{needle}': {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line expected: {err}");
+    assert!(!out.exists(), "partial output left at {}", out.display());
+    let leftovers: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary directory left behind");
+}
+
+struct Dir(tempfile::TempDir);
+impl Dir {
+    fn new() -> Self {
+        Dir(tempfile::tempdir().unwrap())
+    }
+    fn p(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+}
+
+#[test]
+fn train_writes_report_and_weights() {
+    let d = Dir::new();
+    let data = d.p("g.npz");
+    write_npz(
+        &data,
+        &[
+            ("x", Arr::F64(&gaussian(35, 1), vec![5, 7])),
+            ("y", Arr::F64(&gaussian(5, 2), vec![5])),
+        ],
+    );
+    let out = d.p("out");
+    let o = run(&train_args(data.to_str().unwrap(), out.to_str().unwrap()));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    for key in [
+        "objective",
+        "network_objective",
+        "duality_gap",
+        "certificate",
+        "patterns",
+        "filters",
+        "status",
+        "seconds",
+    ] {
+        assert!(r.get(key).is_some(), "report lacks {key}");
+    }
+    assert_eq!(r["patterns"], 602);
+    assert_eq!(r["certificate"], "global");
+    let (a, b) = (
+        r["objective"].as_f64().unwrap(),
+        r["network_objective"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() <= 1e-6 * a);
+    let st = std::fs::read(out.join("model.safetensors")).unwrap();
+    let t = safetensors::SafeTensors::deserialize(&st).unwrap();
+    let w = t.tensor("conv.weight").unwrap();
+    assert_eq!(w.shape()[1..], [1, 3]);
+    assert_eq!(t.tensor("fc.weight").unwrap().shape(), &[1, w.shape()[0]]);
+    // Same seed, same result; a re-run replaces the directory atomically.
+    let o2 = run(&train_args(data.to_str().unwrap(), out.to_str().unwrap()));
+    assert!(o2.status.success());
+    let r2: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(r["objective"], r2["objective"]);
+}
+
+#[test]
+fn patterns_command_prints_count_and_bound() {
+    let d = Dir::new();
+    let data = d.p("g.npz");
+    write_npz(
+        &data,
+        &[
+            ("x", Arr::F64(&gaussian(35, 1), vec![5, 7])),
+            ("y", Arr::F64(&gaussian(5, 2), vec![5])),
+        ],
+    );
+    let o = run(&[
+        "patterns",
+        "--data",
+        data.to_str().unwrap(),
+        "--kernel",
+        "3",
+        "--json",
+    ]);
+    assert!(o.status.success());
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["patterns"], 602);
+    assert_eq!(r["bound"], "602");
+}
+
+#[test]
+fn builtin_mnist_sampled_run() {
+    let d = Dir::new();
+    let out = d.p("m");
+    let o = run(&[
+        "train",
+        "--data",
+        "builtin:mnist",
+        "--classes",
+        "0,1",
+        "--limit",
+        "40",
+        "--kernel",
+        "7",
+        "--stride",
+        "7",
+        "--beta",
+        "1",
+        "--patterns",
+        "sample:20",
+        "--seed",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(r["certificate"], "restricted");
+    assert!(r["train_accuracy"].as_f64().unwrap() > 0.9);
+}
+
+#[test]
+fn bad_inputs_fail_cleanly() {
+    let d = Dir::new();
+    let out = d.p("out");
+    let o_s = out.to_str().unwrap();
+    let good_x = gaussian(35, 1);
+    let good_y = gaussian(5, 2);
+
+    // Missing file.
+    let missing = d.p("nope.npz");
+    assert_bad(
+        &run(&train_args(missing.to_str().unwrap(), o_s)),
+        "nope.npz",
+        &out,
+    );
+
+    // Wrong magic: an IDX image file whose magic is wrong.
+    let img = d.p("img.idx");
+    let lab = d.p("lab.idx");
+    let mut bytes = vec![0, 0, 8, 4, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 3];
+    bytes.extend([0u8; 18]);
+    std::fs::write(&img, &bytes).unwrap();
+    std::fs::write(&lab, [0, 0, 8, 1, 0, 0, 0, 2, 0, 1]).unwrap();
+    let o = bin()
+        .args([
+            "train",
+            "--data",
+            img.to_str().unwrap(),
+            "--labels",
+            lab.to_str().unwrap(),
+            "--kernel",
+            "2",
+            "--out",
+            o_s,
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert_bad(&o, "magic number 0x00000804", &out);
+
+    // Truncated IDX: the header promises more images than the file holds.
+    bytes[3] = 3;
+    bytes.truncate(16 + 10);
+    std::fs::write(&img, &bytes).unwrap();
+    let o = bin()
+        .args([
+            "train",
+            "--data",
+            img.to_str().unwrap(),
+            "--labels",
+            lab.to_str().unwrap(),
+            "--kernel",
+            "2",
+            "--out",
+            o_s,
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert_bad(&o, "truncated", &out);
+
+    // Truncated .npz archive.
+    let t = d.p("trunc.npz");
+    write_npz(
+        &t,
+        &[
+            ("x", Arr::F64(&good_x, vec![5, 7])),
+            ("y", Arr::F64(&good_y, vec![5])),
+        ],
+    );
+    let full = std::fs::read(&t).unwrap();
+    std::fs::write(&t, &full[..full.len() / 2]).unwrap();
+    assert_bad(
+        &run(&train_args(t.to_str().unwrap(), o_s)),
+        "trunc.npz",
+        &out,
+    );
+
+    // Shape mismatch between x and y.
+    let sm = d.p("mismatch.npz");
+    write_npz(
+        &sm,
+        &[
+            ("x", Arr::F64(&good_x, vec![5, 7])),
+            ("y", Arr::F64(&good_y[..4], vec![4])),
+        ],
+    );
+    assert_bad(
+        &run(&train_args(sm.to_str().unwrap(), o_s)),
+        "shape mismatch",
+        &out,
+    );
+
+    // NaN and Inf.
+    let mut nan_x = good_x.clone();
+    nan_x[9] = f64::NAN;
+    let nan = d.p("nan.npz");
+    write_npz(
+        &nan,
+        &[
+            ("x", Arr::F64(&nan_x, vec![5, 7])),
+            ("y", Arr::F64(&good_y, vec![5])),
+        ],
+    );
+    assert_bad(
+        &run(&train_args(nan.to_str().unwrap(), o_s)),
+        "non-finite value NaN",
+        &out,
+    );
+    let mut inf_y = good_y.clone();
+    inf_y[2] = f64::INFINITY;
+    let inf = d.p("inf.npz");
+    write_npz(
+        &inf,
+        &[
+            ("x", Arr::F64(&good_x, vec![5, 7])),
+            ("y", Arr::F64(&inf_y, vec![5])),
+        ],
+    );
+    assert_bad(
+        &run(&train_args(inf.to_str().unwrap(), o_s)),
+        "non-finite value inf",
+        &out,
+    );
+
+    // Unknown dtype.
+    let ud = d.p("dtype.npz");
+    let ux: Vec<u64> = (0..35).collect();
+    write_npz(
+        &ud,
+        &[
+            ("x", Arr::U64(&ux, vec![5, 7])),
+            ("y", Arr::I64(&[0, 1, 0, 1, 1], vec![5])),
+        ],
+    );
+    assert_bad(
+        &run(&train_args(ud.to_str().unwrap(), o_s)),
+        "unsupported dtype '<u8'",
+        &out,
+    );
+
+    // Kernel larger than the signal.
+    let good = d.p("good.npz");
+    write_npz(
+        &good,
+        &[
+            ("x", Arr::F64(&good_x, vec![5, 7])),
+            ("y", Arr::F64(&good_y, vec![5])),
+        ],
+    );
+    let mut a = train_args(good.to_str().unwrap(), o_s);
+    a[8] = "9";
+    assert_bad(
+        &run(&a),
+        "--kernel: kernel 9 is larger than the signal length 7",
+        &out,
+    );
+
+    // β ≤ 0.
+    for beta in ["0", "-1", "nan"] {
+        let mut a = train_args(good.to_str().unwrap(), o_s);
+        a[12] = beta;
+        assert_bad(&run(&a), "--beta", &out);
+    }
+
+    // Empty data.
+    let empty = d.p("empty.npz");
+    write_npz(
+        &empty,
+        &[
+            ("x", Arr::F64(&[], vec![0, 7])),
+            ("y", Arr::F64(&[], vec![0])),
+        ],
+    );
+    assert_bad(
+        &run(&train_args(empty.to_str().unwrap(), o_s)),
+        "empty",
+        &out,
+    );
+
+    // A missing array, bad pattern spec, more than two classes.
+    let noy = d.p("noy.npz");
+    write_npz(&noy, &[("x", Arr::F64(&good_x, vec![5, 7]))]);
+    assert_bad(
+        &run(&train_args(noy.to_str().unwrap(), o_s)),
+        "no array named 'y'",
+        &out,
+    );
+    let mut a = train_args(good.to_str().unwrap(), o_s);
+    a[14] = "sample:x";
+    assert_bad(&run(&a), "--patterns", &out);
+    let cls = d.p("cls.npz");
+    write_npz(
+        &cls,
+        &[
+            ("x", Arr::F64(&good_x, vec![5, 7])),
+            ("y", Arr::I64(&[0, 1, 2, 1, 0], vec![5])),
+        ],
+    );
+    assert_bad(
+        &run(&train_args(cls.to_str().unwrap(), o_s)),
+        "--classes",
+        &out,
+    );
+
+    // Exact enumeration on real-size data is refused quickly with advice.
+    let o = run(&[
+        "train",
+        "--data",
+        "builtin:mnist",
+        "--classes",
+        "0,1",
+        "--limit",
+        "200",
+        "--kernel",
+        "3",
+        "--patterns",
+        "exact",
+        "--out",
+        o_s,
+        "--quiet",
+    ]);
+    assert_bad(&o, "use --patterns sample:N", &out);
+}
