@@ -5,7 +5,7 @@ use cvxcnn::data::{builtin_mnist, read_idx, read_npz, Dataset, Targets, BUILTIN_
 use cvxcnn::export::{to_safetensors, write_dir_atomically};
 use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::patterns::{
-    enumerate_exact, general_position_count, rank_of, sample_gaussian, Hyperplanes,
+    count_text, enumerate_exact, general_position_count, rank_of, sample_gaussian, Hyperplanes,
 };
 use cvxcnn::program::Pooling;
 use cvxcnn::report::{PatternReport, TrainReport};
@@ -466,8 +466,8 @@ fn cmd_patterns(a: PatternArgs) -> Result<()> {
         rank,
         mode: a.patterns.clone(),
         patterns: set.len(),
-        bound: general_position_count(patches.rows(), rank).to_string(),
-        bound_distinct: general_position_count(hp.len(), rank).to_string(),
+        bound: count_text(general_position_count(patches.rows(), rank)),
+        bound_distinct: count_text(general_position_count(hp.len(), rank)),
         seconds: t.elapsed().as_secs_f64(),
     };
     if a.json {

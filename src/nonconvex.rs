@@ -34,6 +34,7 @@ pub struct AdamResult {
 }
 
 /// Objective and gradient at `(u, w)`; gradients written into `gu`, `gw`.
+#[allow(clippy::too_many_arguments)]
 fn objective_grad(
     p: &Patches,
     scale: f64,

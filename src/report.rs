@@ -135,7 +135,7 @@ impl TrainReport {
             rank: o.rank,
             patterns: o.patterns,
             blocks: o.blocks,
-            pattern_bound: o.pattern_bound_rows.to_string(),
+            pattern_bound: crate::patterns::count_text(o.pattern_bound_rows),
             objective: o.objective,
             network_objective: o.network_objective,
             objective_mismatch: (o.network_objective - o.objective).abs()

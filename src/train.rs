@@ -61,7 +61,7 @@ impl TrainConfig {
                 return Err(Error::param("--patterns", "sample:N needs N ≥ 1"));
             }
         }
-        if !(self.ipm.tol > 0.0) {
+        if self.ipm.tol.is_nan() || self.ipm.tol <= 0.0 {
             return Err(Error::param(
                 "tol",
                 format!("tolerance must be positive, got {}", self.ipm.tol),
@@ -235,7 +235,7 @@ pub fn train(
         &f,
         network_objective,
         scope,
-        &[info.dual_point.clone()],
+        std::slice::from_ref(&info.dual_point),
     )?;
     let beta_max = beta_max(&prog)?;
     tm.certificate = t.elapsed().as_secs_f64();

@@ -146,7 +146,7 @@ fn enumeration_equals_brute_force_on_degenerate_data() {
     )
     .unwrap();
     let (mc, _) = mnist_crop(3, 12, 12, 4);
-    let cases: Vec<(Dataset, PatchSpec, (usize, usize, usize, usize, bool))> = vec![
+    let cases: Vec<(Dataset, PatchSpec, Geo)> = vec![
         (
             ds.clone(),
             PatchSpec::one_d(2, 1, 0, false),
@@ -219,13 +219,7 @@ fn sampled_patterns_are_exact_patterns_and_deterministic() {
 }
 
 /// Brute-force patterns plus a dense reference formulation vs the library, to 1e-6.
-fn check_against_reference(
-    ds: &Dataset,
-    spec: PatchSpec,
-    geo: (usize, usize, usize, usize, bool),
-    beta: f64,
-    pool: Pooling,
-) {
+fn check_against_reference(ds: &Dataset, spec: PatchSpec, geo: Geo, beta: f64, pool: Pooling) {
     let y = ds.scalar_targets().unwrap();
     let (rows, k) = ref_patches(ds, geo.0, geo.1, geo.2, geo.3, geo.4);
     let pats = brute_force_patterns(&rows);

@@ -23,6 +23,15 @@ pub fn general_position_count(n_planes: usize, r: usize) -> u128 {
     total.saturating_mul(2)
 }
 
+/// [`general_position_count`] as text: the number, or `> 3.4e38` when it saturates.
+pub fn count_text(c: u128) -> String {
+    if c == u128::MAX {
+        "> 3.4e38".to_string()
+    } else {
+        c.to_string()
+    }
+}
+
 /// Rank `r` of the stacked patch matrix, with an orthonormal basis of its row space (`h × r`,
 /// column-major). Singular values above `max(nK, h)·ε·σ_max` count (NumPy's `matrix_rank` rule).
 pub fn rank_of(p: &Patches) -> (usize, Vec<f64>) {

@@ -14,7 +14,7 @@ mod hyperplanes;
 mod sample;
 mod set;
 
-pub use count::{general_position_count, rank_of};
+pub use count::{count_text, general_position_count, rank_of};
 pub use enumerate::enumerate_exact;
 pub use hyperplanes::Hyperplanes;
 pub use sample::sample_gaussian;

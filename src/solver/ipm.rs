@@ -146,8 +146,8 @@ pub fn solve_ipm(
         .iter_mut()
         .for_each(|v| *v = prog.beta);
     let mut bvec = vec![0.0; m];
-    for t in 0..n {
-        bvec[t] = -prog.y[t];
+    for (b, y) in bvec.iter_mut().zip(&prog.y) {
+        *b = -y;
     }
     let mut cones: Vec<SupportedConeT<f64>> = Vec::with_capacity(nvars + 2);
     cones.push(ZeroConeT(n));

@@ -81,6 +81,9 @@ pub fn mnist_crop(n: usize, top: usize, left: usize, size: usize) -> (Dataset, V
 }
 
 /// Patches written independently of the library: rows `k·n + t`, channel-major, bias last.
+/// Geometry for [`ref_patches`]: kernel height, kernel width, stride, padding, bias.
+pub type Geo = (usize, usize, usize, usize, bool);
+
 pub fn ref_patches(
     ds: &Dataset,
     kh: usize,
@@ -266,11 +269,11 @@ pub fn reference_optimum(
         for var in [2 * i, 2 * i + 1] {
             for (r, row) in rows.iter().enumerate() {
                 let s = if d[r] { 1.0 } else { -1.0 };
-                for e in 0..h {
-                    if row[e] != 0.0 {
+                for (e, &v) in row.iter().enumerate() {
+                    if v != 0.0 {
                         ai.push(m);
                         aj.push(var * h + e);
-                        av.push(-s * row[e]);
+                        av.push(-s * v);
                     }
                 }
                 b.push(0.0);
