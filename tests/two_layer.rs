@@ -347,7 +347,6 @@ fn pruning_bounds_width_and_keeps_objective() {
     let ds = gaussian_1d(5, 7, 11);
     let y = ds.scalar_targets().unwrap();
     let spec = PatchSpec::one_d(3, 1, 0, false);
-    let mut seen_wide = false;
     for beta in [0.02, 0.1, 0.5] {
         let mut cfg = config(spec, beta, Pooling::Sum, PatternChoice::Exact);
         let pruned = run(&ds, &y, &cfg);
@@ -358,7 +357,6 @@ fn pruning_bounds_width_and_keeps_objective() {
             full.network.width() > ds.n() + 1 || pruned.filters_before_pruning > ds.n() + 1;
         assert!(rel(pruned.network_objective, full.network_objective) < 1e-9);
     }
-    let _ = seen_wide;
 }
 
 #[test]
