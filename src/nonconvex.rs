@@ -5,7 +5,7 @@
 use crate::patches::Patches;
 use crate::program::Pooling;
 use rand::SeedableRng;
-use rand_distr::{Distribution, Normal};
+use rand_distr::Distribution;
 
 /// Settings of a full-batch Adam run.
 #[derive(Debug, Clone, Copy)]
@@ -95,9 +95,15 @@ pub fn train_adam(
     let (h, m) = (p.h, s.width);
     let scale = pool.scale(p.k);
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(s.seed);
-    let normal = Normal::new(0.0, s.init_scale.max(1e-12))
-        .unwrap_or_else(|_| Normal::new(0.0, 1.0).expect("unit normal"));
-    let mut theta: Vec<f64> = (0..m * h + m).map(|_| normal.sample(&mut rng)).collect();
+    // A non-finite or non-positive scale falls back to 1 (no panic on bad settings).
+    let sd = if s.init_scale.is_finite() && s.init_scale > 0.0 {
+        s.init_scale
+    } else {
+        1.0
+    };
+    let mut theta: Vec<f64> = (0..m * h + m)
+        .map(|_| sd * Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng))
+        .collect();
     let mut grad = vec![0.0; m * h + m];
     let mut m1 = vec![0.0; m * h + m];
     let mut m2 = vec![0.0; m * h + m];

@@ -15,44 +15,31 @@ enum Arr<'a> {
     U64(&'a [u64], Vec<u64>),
 }
 
+fn put<T: npyz::AutoSerialize + Copy>(
+    npz: &mut npyz::npz::NpzWriter<std::io::BufWriter<std::fs::File>>,
+    name: &str,
+    v: &[T],
+    s: &[u64],
+) {
+    let opts = zip::write::FileOptions::default();
+    let mut w = npz
+        .array::<T>(name, opts)
+        .unwrap()
+        .default_dtype()
+        .shape(s)
+        .begin_nd()
+        .unwrap();
+    w.extend(v.iter().copied()).unwrap();
+    w.finish().unwrap();
+}
+
 fn write_npz(path: &Path, arrays: &[(&str, Arr)]) {
     let mut npz = npyz::npz::NpzWriter::create(path).unwrap();
     for (name, a) in arrays {
-        let opts = zip::write::FileOptions::default();
         match a {
-            Arr::F64(v, s) => {
-                let mut w = npz
-                    .array::<f64>(name, opts)
-                    .unwrap()
-                    .default_dtype()
-                    .shape(s)
-                    .begin_nd()
-                    .unwrap();
-                w.extend(v.iter().copied()).unwrap();
-                w.finish().unwrap();
-            }
-            Arr::I64(v, s) => {
-                let mut w = npz
-                    .array::<i64>(name, opts)
-                    .unwrap()
-                    .default_dtype()
-                    .shape(s)
-                    .begin_nd()
-                    .unwrap();
-                w.extend(v.iter().copied()).unwrap();
-                w.finish().unwrap();
-            }
-            Arr::U64(v, s) => {
-                let mut w = npz
-                    .array::<u64>(name, opts)
-                    .unwrap()
-                    .default_dtype()
-                    .shape(s)
-                    .begin_nd()
-                    .unwrap();
-                w.extend(v.iter().copied()).unwrap();
-                w.finish().unwrap();
-            }
+            Arr::F64(v, s) => put(&mut npz, name, v, s),
+            Arr::I64(v, s) => put(&mut npz, name, v, s),
+            Arr::U64(v, s) => put(&mut npz, name, v, s),
         }
     }
 }
