@@ -31,6 +31,31 @@ enum Command {
     Train(TrainArgs),
     /// Count the sign patterns of a data set and patch spec, beside the theoretical bound.
     Patterns(PatternArgs),
+    /// Accuracy (and loss) of a saved model on labelled data.
+    Eval(EvalArgs),
+    /// Predicted labels and outputs of a saved model, one line per sample.
+    Predict(PredictArgs),
+}
+
+#[derive(Args, Debug)]
+struct EvalArgs {
+    /// Model directory written by `cvxcnn train` (model.safetensors, model.json).
+    #[arg(long)]
+    model: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct PredictArgs {
+    /// Model directory written by `cvxcnn train`.
+    #[arg(long)]
+    model: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -52,18 +77,21 @@ struct DataArgs {
 
 #[derive(Args, Debug, Clone)]
 struct PatchArgs {
-    /// Kernel: K (1-D signals: K; images: K×K) or KxL (images).
-    #[arg(long, default_value = "3")]
-    kernel: String,
-    /// Stride: S, or SxT for images.
-    #[arg(long, default_value = "1")]
-    stride: String,
+    /// Kernel: K (1-D signals: K; images: K×K) or KxL (images) [default: 3; classifiers: 7].
+    #[arg(long)]
+    kernel: Option<String>,
+    /// Stride: S, or SxT for images [default: 1; classifiers: 7].
+    #[arg(long)]
+    stride: Option<String>,
     /// Zero padding: P, or PxQ for images.
     #[arg(long, default_value = "0")]
     padding: String,
     /// Give every filter a bias.
     #[arg(long)]
     bias: bool,
+    /// No bias (the default for scalar outputs; classifiers have a bias unless this is given).
+    #[arg(long, conflicts_with = "bias")]
+    no_bias: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -83,14 +111,28 @@ enum Pool {
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum SolverArg {
-    /// Interior point (Clarabel): exact, for small instances.
+    /// Interior point (Clarabel): exact, for small instances (scalar output).
     Ipm,
+    /// Augmented Lagrangian with FISTA: the exact program at scale (classifiers).
+    Al,
+    /// FISTA on the gated relaxation: a lower bound, not a ReLU network (classifiers).
+    Gated,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum Loss {
-    /// ½ Σ_t (f_t − y_t)².
+    /// ½ Σ_t ‖f_t − y_t‖² (one-hot targets for classifiers).
     Squared,
+    /// Softmax cross-entropy, summed over samples (classifiers).
+    Ce,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Normalize {
+    /// Inputs as read (IDX pixels are scaled to [0, 1]).
+    None,
+    /// Per-channel mean 0, standard deviation 1, from the training part.
+    Standardize,
 }
 
 #[derive(Args, Debug)]
@@ -105,21 +147,47 @@ struct TrainArgs {
     pool: Pool,
     #[command(flatten)]
     patch: PatchArgs,
-    /// Weight decay β > 0 (objective ½Σ(f−y)² + (β/2)Σ(‖u‖² + w²)).
-    #[arg(long, default_value = "0.1", allow_hyphen_values = true)]
-    beta: String,
-    /// Sign patterns: exact (global optimum) or sample:N (N Gaussian draws; restricted model).
-    #[arg(long, default_value = "exact")]
-    patterns: String,
+    /// Weight decay β > 0 (objective ½Σ(f−y)² + (β/2)Σ(‖u‖² + w²)) [default: 0.1; classifiers:
+    /// 1]. Classifiers also take a list B1,B2,… or path:N (N values from β_max down to
+    /// β_max/100, warm-started), reporting accuracy, filters and objective per β.
+    #[arg(long, allow_hyphen_values = true)]
+    beta: Option<String>,
+    /// Sign patterns: exact (global optimum), sample:N (N Gaussian draws; restricted model) or,
+    /// for classifiers, data:N (N filters drawn from data patches) [default: exact; classifiers:
+    /// sample:10].
+    #[arg(long)]
+    patterns: Option<String>,
     /// Seed of the pattern sampler.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Solver.
-    #[arg(long, value_enum, default_value = "ipm")]
-    solver: SolverArg,
+    /// Solver [default: ipm; classifiers: al].
+    #[arg(long, value_enum)]
+    solver: Option<SolverArg>,
     /// Loss.
     #[arg(long, value_enum, default_value = "squared")]
     loss: Loss,
+    /// Fraction of the data held out for testing (classifiers; seeded by --seed).
+    #[arg(long, default_value_t = 0.2)]
+    test_fraction: f64,
+    /// Input normalization (classifiers).
+    #[arg(long, value_enum, default_value = "none")]
+    normalize: Normalize,
+    /// Outer iterations of the first-order solver.
+    #[arg(long, default_value_t = 30)]
+    max_iter: usize,
+    /// Inner (FISTA) iterations per outer iteration.
+    #[arg(long, default_value_t = 50)]
+    inner_iter: usize,
+    /// Time limit of the first-order solve, in seconds.
+    #[arg(long, default_value_t = 60.0)]
+    time_limit: f64,
+    /// Fresh patterns drawn for the global-optimality estimate (0: none).
+    #[arg(long, default_value_t = 200)]
+    fresh: usize,
+    /// Seconds allowed for exact dual-constraint values in each certificate (bounds stand in
+    /// after that: still valid, looser).
+    #[arg(long, default_value_t = 30.0)]
+    certificate_budget: f64,
     /// Output directory (report.json, model.safetensors); written atomically.
     #[arg(long, default_value = "cvxcnn-out")]
     out: PathBuf,
@@ -149,6 +217,7 @@ struct PatternArgs {
     /// exact, or sample:N.
     #[arg(long, default_value = "exact")]
     patterns: String,
+
     /// Seed of the sampler.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -166,6 +235,14 @@ pub fn run() -> Result<()> {
     match cli.command {
         Command::Train(a) => cmd_train(a),
         Command::Patterns(a) => cmd_patterns(a),
+        Command::Eval(a) => {
+            let (net, info) = crate::classify_cmd::load_model(&a.model)?;
+            crate::classify_cmd::eval(&net, &info, load(&a.data)?, a.json)
+        }
+        Command::Predict(a) => {
+            let (net, info) = crate::classify_cmd::load_model(&a.model)?;
+            crate::classify_cmd::predict(&net, &info, load(&a.data)?)
+        }
     }
 }
 
@@ -182,9 +259,11 @@ fn parse_pair(flag: &str, s: &str) -> Result<(usize, Option<usize>)> {
     }
 }
 
-fn patch_spec(p: &PatchArgs, ds: &Dataset) -> Result<PatchSpec> {
-    let (k1, k2) = parse_pair("--kernel", &p.kernel)?;
-    let (s1, s2) = parse_pair("--stride", &p.stride)?;
+fn patch_spec(p: &PatchArgs, ds: &Dataset, classifier: bool) -> Result<PatchSpec> {
+    let (dk, ds_) = if classifier { ("7", "7") } else { ("3", "1") };
+    let (k1, k2) = parse_pair("--kernel", p.kernel.as_deref().unwrap_or(dk))?;
+    let (s1, s2) = parse_pair("--stride", p.stride.as_deref().unwrap_or(ds_))?;
+    let bias = if classifier { !p.no_bias } else { p.bias };
     let (p1, p2) = parse_pair("--padding", &p.padding)?;
     if ds.shape.one_d {
         for (flag, second) in [("--kernel", k2), ("--stride", s2), ("--padding", p2)] {
@@ -195,7 +274,7 @@ fn patch_spec(p: &PatchArgs, ds: &Dataset) -> Result<PatchSpec> {
                 ));
             }
         }
-        Ok(PatchSpec::one_d(k1, s1, p1, p.bias))
+        Ok(PatchSpec::one_d(k1, s1, p1, bias))
     } else {
         Ok(PatchSpec {
             kernel_h: k1,
@@ -204,7 +283,7 @@ fn patch_spec(p: &PatchArgs, ds: &Dataset) -> Result<PatchSpec> {
             stride_w: s2.unwrap_or(s1),
             pad_h: p1,
             pad_w: p2.unwrap_or(p1),
-            bias: p.bias,
+            bias,
         })
     }
 }
@@ -362,10 +441,40 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
             .num_threads(t)
             .build_global();
     }
-    let beta = parse_beta(&a.beta)?;
-    let patterns = parse_patterns(&a.patterns, a.seed)?;
     let ds = load(&a.data)?;
-    let spec = patch_spec(&a.patch, &ds)?;
+    let multi_class = match &ds.targets {
+        Targets::Classes(y) => {
+            let mut c = y.clone();
+            c.sort_unstable();
+            c.dedup();
+            c.len() > 2
+        }
+        Targets::Real(_) => false,
+    };
+    let wants_classifier = a.data.classes.is_none()
+        && matches!(ds.targets, Targets::Classes(_))
+        && (multi_class
+            || a.loss == Loss::Ce
+            || matches!(a.solver, Some(SolverArg::Al | SolverArg::Gated)));
+    if wants_classifier {
+        return train_classifier_cmd(a, ds);
+    }
+    if a.loss == Loss::Ce {
+        return Err(Error::param(
+            "--loss",
+            "cross-entropy needs class labels (and no --classes A,B)",
+        ));
+    }
+    if matches!(a.solver, Some(SolverArg::Al | SolverArg::Gated)) {
+        return Err(Error::param(
+            "--solver",
+            "the first-order solvers train classifiers (data with class labels, no --classes A,B); use ipm for a scalar output",
+        ));
+    }
+    let beta = parse_beta(a.beta.as_deref().unwrap_or("0.1"))?;
+    let pattern_text = a.patterns.clone().unwrap_or_else(|| "exact".into());
+    let patterns = parse_patterns(&pattern_text, a.seed)?;
+    let spec = patch_spec(&a.patch, &ds, false)?;
     spec.output_dims(&ds.shape)?;
     let y = ds.scalar_targets()?;
     let classes = matches!(ds.targets, Targets::Classes(_)) || a.data.classes.is_some();
@@ -401,7 +510,7 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
         None
     };
     let seed = matches!(patterns, PatternChoice::Sample { .. }).then_some(a.seed);
-    let report = TrainReport::new(&outcome, &a.data.data, beta, a.patterns.clone(), seed, acc);
+    let report = TrainReport::new(&outcome, &a.data.data, beta, pattern_text, seed, acc);
     let json =
         serde_json::to_vec_pretty(&report).map_err(|e| Error::Solver(format!("report: {e}")))?;
     let model = to_safetensors(&outcome.network)?;
@@ -444,10 +553,146 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
+fn parse_betas(s: &str, beta_max: impl Fn() -> Result<f64>) -> Result<Vec<f64>> {
+    if let Some(n) = s.strip_prefix("path:") {
+        let n: usize = n
+            .parse()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| Error::param("--beta", format!("'{s}': N in path:N must be ≥ 1")))?;
+        let bmax = beta_max()?;
+        // Geometric from just below β_max (where the network is zero) to β_max/100.
+        return Ok((0..n)
+            .map(|j| {
+                let t = if n == 1 {
+                    1.0
+                } else {
+                    j as f64 / (n - 1) as f64
+                };
+                0.9 * bmax * (0.01f64 / 0.9).powf(t)
+            })
+            .collect());
+    }
+    s.split(',').map(|b| parse_beta(b.trim())).collect()
+}
+
+fn train_classifier_cmd(a: TrainArgs, ds: Dataset) -> Result<()> {
+    use cvxcnn::classifier::{ClassifierConfig, FirstOrder};
+    use cvxcnn::data::Normalization;
+    use cvxcnn::solver::{AlSettings, IterLimits};
+    let solver = match a.solver.unwrap_or(SolverArg::Al) {
+        SolverArg::Al => FirstOrder::AugmentedLagrangian,
+        SolverArg::Gated => FirstOrder::Gated,
+        SolverArg::Ipm => {
+            return Err(Error::param(
+                "--solver",
+                "the interior-point solver handles scalar outputs (pick two classes with --classes A,B); classifiers use al or gated",
+            ))
+        }
+    };
+    let pattern_text = a.patterns.clone().unwrap_or_else(|| "sample:10".into());
+    let (from_data, ptext) = match pattern_text.strip_prefix("data:") {
+        Some(n) => (true, format!("sample:{n}")),
+        None => (false, pattern_text.clone()),
+    };
+    let draws = match parse_patterns(&ptext, a.seed)? {
+        PatternChoice::Sample { draws, .. } => draws,
+        PatternChoice::Exact => {
+            return Err(Error::param(
+                "--patterns",
+                "classifiers use sampled patterns: give data:N or sample:N",
+            ))
+        }
+    };
+    if a.time_limit.is_nan() || a.time_limit <= 0.0 {
+        return Err(Error::param(
+            "--time-limit",
+            format!("must be positive, got {}", a.time_limit),
+        ));
+    }
+    if a.max_iter == 0 || a.inner_iter == 0 {
+        return Err(Error::param(
+            "--max-iter",
+            "iteration limits must be at least 1",
+        ));
+    }
+    let spec = patch_spec(&a.patch, &ds, true)?;
+    spec.output_dims(&ds.shape)?;
+    let ci = ds.class_index()?;
+    let (mut train, mut test) = ds.split(a.test_fraction, a.seed)?;
+    let normalization = match a.normalize {
+        Normalize::None => Normalization::None,
+        Normalize::Standardize => Normalization::standardize_from(&train),
+    };
+    normalization.apply(&mut train)?;
+    normalization.apply(&mut test)?;
+    let pool = match a.pool {
+        Pool::Sum => Pooling::Sum,
+        Pool::Avg => Pooling::Avg,
+    };
+    let loss = match a.loss {
+        Loss::Squared => cvxcnn::loss::Loss::Squared,
+        Loss::Ce => cvxcnn::loss::Loss::CrossEntropy,
+    };
+    let cfg = ClassifierConfig {
+        spec,
+        pool,
+        loss,
+        beta: 1.0,
+        draws,
+        from_data,
+        seed: a.seed,
+        solver,
+        al: AlSettings {
+            limits: IterLimits {
+                max_iter: a.max_iter,
+                time_limit: Some(a.time_limit),
+                tol: a.tol.max(1e-12),
+            },
+            inner_iter: a.inner_iter,
+            ..AlSettings::default()
+        },
+        fresh_draws: a.fresh,
+        certificate_budget: a.certificate_budget.max(0.0),
+    };
+    let beta_text = a.beta.clone().unwrap_or_else(|| "1".into());
+    let betas = parse_betas(&beta_text, || {
+        // β_max of the classifier: the largest dual-constraint value at the zero network.
+        let labels = train
+            .class_index_with(&ci.labels)?
+            .into_iter()
+            .map(|c| c.unwrap_or(0))
+            .collect::<Vec<_>>();
+        let prep = cvxcnn::classifier::prepare(&train, &labels, ci.labels.len(), &cfg)?;
+        cvxcnn::classifier::beta_max(&prep.prog, 30.0)
+    })?;
+    if !a.quiet {
+        eprintln!(
+            "{} samples, {} classes; test fraction {}; {} pattern draws; solver {:?}",
+            train.n() + test.n(),
+            ci.labels.len(),
+            a.test_fraction,
+            draws,
+            solver
+        );
+    }
+    crate::classify_cmd::run_classifier(crate::classify_cmd::ClassifierRun {
+        source: &a.data.data,
+        train,
+        test,
+        classes: ci.labels,
+        normalization,
+        cfg,
+        betas,
+        out: &a.out,
+        quiet: a.quiet,
+    })
+}
+
 fn cmd_patterns(a: PatternArgs) -> Result<()> {
     let choice = parse_patterns(&a.patterns, a.seed)?;
     let ds = load(&a.data)?;
-    let spec = patch_spec(&a.patch, &ds)?;
+    let spec = patch_spec(&a.patch, &ds, false)?;
     let t = Instant::now();
     let patches = Patches::extract(&ds.x, ds.n(), &ds.shape, &spec)?;
     let hp = Hyperplanes::from_patches(&patches);

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `conv.weight` | `(m, c, k)` (1-D) or `(m, c, kh, kw)` (2-D) | `nn.Conv1d/Conv2d(c, m, kernel, stride, padding)` |
 //! | `conv.bias` | `(m,)`, only with a bias | the same module's bias |
-//! | `fc.weight` | `(1, m)` | `nn.Linear(m, 1, bias=False)` |
+//! | `fc.weight` | `(C, m)` | `nn.Linear(m, C, bias=False)` (`C = 1` for a scalar output) |
 //!
 //! The network is `fc(pool(relu(conv(x))))` with `pool` the sum (`--pool sum`) or the mean
 //! (`--pool avg`) over all spatial positions. The header's `__metadata__` holds `format`
@@ -55,6 +55,7 @@ pub fn to_safetensors(net: &TwoLayerCnn) -> Result<Vec<u8>> {
     let wb = to_bytes(&weight);
     let bb = to_bytes(&bias);
     let fb = to_bytes(&net.weights);
+    let outs = net.outputs.max(1);
     let err = |e: safetensors::SafeTensorError| Error::Solver(format!("safetensors: {e}"));
     let mut tensors = vec![
         (
@@ -63,7 +64,7 @@ pub fn to_safetensors(net: &TwoLayerCnn) -> Result<Vec<u8>> {
         ),
         (
             "fc.weight".to_string(),
-            TensorView::new(Dtype::F64, vec![1, m], &fb).map_err(err)?,
+            TensorView::new(Dtype::F64, vec![outs, m], &fb).map_err(err)?,
         ),
     ];
     if s.bias {
@@ -186,9 +187,16 @@ pub fn from_safetensors(bytes: &[u8], name: &Path) -> Result<TwoLayerCnn> {
     };
     let (ws, w) = tensor("conv.weight")?;
     let (fs, fcw) = tensor("fc.weight")?;
-    let m = fcw.len();
+    let (outputs, m) = match fs.as_slice() {
+        [c, m] if *c >= 1 => (*c, *m),
+        _ => {
+            return Err(bad(format!(
+                "tensor 'fc.weight': shape {fs:?}, expected (C, m)"
+            )))
+        }
+    };
     let kk = shape.channels * spec.kernel_h * spec.kernel_w;
-    if ws.first() != Some(&m) || w.len() != m * kk || fs != vec![1, m] {
+    if ws.first() != Some(&m) || w.len() != m * kk || fcw.len() != outputs * m {
         return Err(bad(format!(
             "tensor shapes {ws:?} and {fs:?} do not match the metadata"
         )));
@@ -213,6 +221,7 @@ pub fn from_safetensors(bytes: &[u8], name: &Path) -> Result<TwoLayerCnn> {
         spec,
         pool,
         filters,
+        outputs,
         weights: fcw,
     })
 }

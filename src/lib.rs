@@ -16,16 +16,22 @@
 //! [`train::train`] runs it all.
 
 pub mod certificate;
+pub mod classifier;
+pub mod cone;
 pub mod data;
 pub mod error;
 pub mod export;
+pub mod loss;
+pub mod multi;
 pub mod network;
 pub mod nonconvex;
+pub mod operator;
 pub mod patches;
 pub mod patterns;
 pub mod program;
 pub mod recovery;
 pub mod report;
+pub mod scale_certificate;
 pub mod solver;
 pub mod train;
 

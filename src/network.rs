@@ -1,4 +1,5 @@
-//! The standard two-layer ReLU CNN: convolution, ReLU, global sum/average pooling, linear output.
+//! The standard two-layer ReLU CNN: convolution, ReLU, global sum/average pooling, linear output
+//! (one output, or `C` outputs for classification).
 //!
 //! Its forward pass is a direct convolution over the input, written independently of the patch
 //! matrices of the convex program, so that "recovered network objective = convex objective" is a
@@ -10,7 +11,9 @@ use crate::patches::PatchSpec;
 use crate::program::Pooling;
 use serde::Serialize;
 
-/// A two-layer CNN `f(x) = Σ_j w_j · pool_k (conv(x, u_j) + b_j)_+`.
+/// A two-layer CNN `f_c(x) = Σ_j W_cj · pool_k (conv(x, u_j) + b_j)_+`, `c = 1..C`.
+/// Networks recovered from the per-output convex program (MATH.md section 4) have one non-zero
+/// entry per column of `W`: every filter feeds one output.
 #[derive(Debug, Clone, Serialize)]
 pub struct TwoLayerCnn {
     /// Input sample shape.
@@ -22,14 +25,17 @@ pub struct TwoLayerCnn {
     /// Filters, `m × h` row-major, each in the channel-major patch layout (PyTorch's
     /// `Conv.weight[j].flatten()`), followed by the bias when `spec.bias`.
     pub filters: Vec<f64>,
-    /// Output weights `w_j`.
+    /// Number of outputs `C`.
+    pub outputs: usize,
+    /// Output weights `W`, `C × m` row-major (PyTorch's `Linear(m, C).weight`); for one output
+    /// simply `w_j`.
     pub weights: Vec<f64>,
 }
 
 impl TwoLayerCnn {
     /// Number of filters `m`.
     pub fn width(&self) -> usize {
-        self.weights.len()
+        self.weights.len() / self.outputs.max(1)
     }
 
     /// Filter size `h`.
@@ -43,8 +49,10 @@ impl TwoLayerCnn {
         &self.filters[j * h..(j + 1) * h]
     }
 
-    /// Predictions for `n` samples stored flattened in `x`, by direct convolution.
+    /// Predictions for `n` samples stored flattened in `x`, by direct convolution: `n × C`
+    /// column-major (for one output, one value per sample).
     pub fn predict(&self, x: &[f64]) -> Result<Vec<f64>> {
+        use rayon::prelude::*;
         let len = self.shape.len();
         if len == 0 || x.len() % len != 0 {
             return Err(Error::Data(format!(
@@ -52,44 +60,63 @@ impl TwoLayerCnn {
                 x.len()
             )));
         }
+        if self.outputs == 0 || self.weights.len() % self.outputs != 0 {
+            return Err(Error::Data(format!(
+                "{} output weights for {} outputs",
+                self.weights.len(),
+                self.outputs
+            )));
+        }
         let n = x.len() / len;
         let (oh, ow) = self.spec.output_dims(&self.shape)?;
         let scale = self.pool.scale(oh * ow);
         let s = &self.spec;
         let (c, hh, ww) = (self.shape.channels, self.shape.height, self.shape.width);
-        let mut out = vec![0.0; n];
-        for (t, o) in out.iter_mut().enumerate() {
-            let sample = &x[t * len..(t + 1) * len];
-            let mut f = 0.0;
-            for j in 0..self.width() {
-                let u = self.filter(j);
-                let bias = if s.bias { u[u.len() - 1] } else { 0.0 };
-                let mut pooled = 0.0;
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let mut z = bias;
-                        for ch in 0..c {
-                            for i in 0..s.kernel_h {
-                                let yy = (oy * s.stride_h + i) as isize - s.pad_h as isize;
-                                if yy < 0 || yy >= hh as isize {
-                                    continue;
-                                }
-                                for jj in 0..s.kernel_w {
-                                    let xx = (ox * s.stride_w + jj) as isize - s.pad_w as isize;
-                                    if xx < 0 || xx >= ww as isize {
+        let m = self.width();
+        let outs = self.outputs;
+        let rows: Vec<Vec<f64>> = (0..n)
+            .into_par_iter()
+            .map(|t| {
+                let sample = &x[t * len..(t + 1) * len];
+                let mut f = vec![0.0; outs];
+                for j in 0..m {
+                    let u = self.filter(j);
+                    let bias = if s.bias { u[u.len() - 1] } else { 0.0 };
+                    let mut pooled = 0.0;
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let mut z = bias;
+                            for ch in 0..c {
+                                for i in 0..s.kernel_h {
+                                    let yy = (oy * s.stride_h + i) as isize - s.pad_h as isize;
+                                    if yy < 0 || yy >= hh as isize {
                                         continue;
                                     }
-                                    z += sample[(ch * hh + yy as usize) * ww + xx as usize]
-                                        * u[(ch * s.kernel_h + i) * s.kernel_w + jj];
+                                    for jj in 0..s.kernel_w {
+                                        let xx = (ox * s.stride_w + jj) as isize - s.pad_w as isize;
+                                        if xx < 0 || xx >= ww as isize {
+                                            continue;
+                                        }
+                                        z += sample[(ch * hh + yy as usize) * ww + xx as usize]
+                                            * u[(ch * s.kernel_h + i) * s.kernel_w + jj];
+                                    }
                                 }
                             }
+                            pooled += z.max(0.0);
                         }
-                        pooled += z.max(0.0);
+                    }
+                    for (o, fo) in f.iter_mut().enumerate() {
+                        *fo += self.weights[o * m + j] * scale * pooled;
                     }
                 }
-                f += self.weights[j] * scale * pooled;
+                f
+            })
+            .collect();
+        let mut out = vec![0.0; n * outs];
+        for (t, r) in rows.iter().enumerate() {
+            for (o, v) in r.iter().enumerate() {
+                out[o * n + t] = *v;
             }
-            *o = f;
         }
         Ok(out)
     }
@@ -101,17 +128,28 @@ impl TwoLayerCnn {
         0.5 * beta * (u2 + w2)
     }
 
-    /// The non-convex training objective `Σ_t ½(f_t − y_t)² + (β/2) Σ_j (‖u_j‖² + w_j²)`.
+    /// The non-convex training objective `Σ_t ½(f_t − y_t)² + (β/2) Σ_j (‖u_j‖² + ‖W_{:j}‖²)`.
     pub fn objective(&self, x: &[f64], y: &[f64], beta: f64) -> Result<f64> {
+        self.objective_with(crate::loss::Loss::Squared, x, y, beta)
+    }
+
+    /// The training objective with any loss; `y` is `n × C` column-major.
+    pub fn objective_with(
+        &self,
+        loss: crate::loss::Loss,
+        x: &[f64],
+        y: &[f64],
+        beta: f64,
+    ) -> Result<f64> {
         let f = self.predict(x)?;
         if f.len() != y.len() {
             return Err(Error::Data(format!(
-                "{} targets for {} samples",
+                "{} targets for {} predictions",
                 y.len(),
                 f.len()
             )));
         }
-        let loss: f64 = f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
-        Ok(loss + self.penalty(beta))
+        let n = f.len() / self.outputs.max(1);
+        Ok(loss.value_grad(&f, y, n, None) + self.penalty(beta))
     }
 }

@@ -115,6 +115,7 @@ pub fn recover(
             spec,
             pool,
             filters,
+            outputs: 1,
             weights,
         },
         active,

@@ -434,6 +434,7 @@ fn nonconvex_adam_never_below_the_convex_optimum() {
                     spec,
                     pool,
                     filters: r.filters,
+                    outputs: 1,
                     weights: r.weights,
                 };
                 let obj = net.objective(&ds.x, &y, beta).unwrap();

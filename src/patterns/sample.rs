@@ -29,3 +29,53 @@ pub fn sample_gaussian(hp: &Hyperplanes, draws: usize, seed: u64) -> PatternSet 
     }
     set
 }
+
+/// Draws `draws` filters from the data: a random non-zero patch `x` (with a bias entry when the
+/// patches carry one, set to `−ρ‖x‖²` with `ρ ~ U(0.2, 0.9)`, so the filter fires on patches that
+/// resemble `x`), plus a little Gaussian noise so that it lies off every hyperplane. Keeps the
+/// distinct patterns; seeded like [`sample_gaussian`].
+pub fn sample_from_patches(
+    patches: &crate::patches::Patches,
+    hp: &Hyperplanes,
+    bias: bool,
+    draws: usize,
+    seed: u64,
+) -> PatternSet {
+    use rand::RngExt;
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+    let mut set = PatternSet::new(hp.len());
+    let h = hp.h;
+    let nonzero: Vec<usize> = (0..patches.rows())
+        .filter(|&r| hp.row_group[r].is_some())
+        .collect();
+    if nonzero.is_empty() {
+        return set;
+    }
+    let mut u = vec![0.0; h];
+    let mut bits = vec![0u64; set.words()];
+    let mut done = 0;
+    let mut tries = 0;
+    while done < draws && tries < draws.saturating_mul(4) + 16 {
+        tries += 1;
+        let r = nonzero[rng.random_range(0..nonzero.len())];
+        let x = patches.row(r);
+        let core = if bias { h - 1 } else { h };
+        let x2: f64 = x[..core].iter().map(|v| v * v).sum();
+        let scale = x2.sqrt().max(1e-12);
+        for (ui, xi) in u.iter_mut().zip(x) {
+            let e: f64 = StandardNormal.sample(&mut rng);
+            *ui = xi + 1e-3 * scale * e;
+        }
+        if bias {
+            let rho: f64 = rng.random_range(0.2..0.9);
+            u[h - 1] = -rho * x2;
+        }
+        let unorm = u.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if hp.signs_of(&u, &mut bits) <= 1e-12 * unorm {
+            continue;
+        }
+        set.insert(&bits);
+        done += 1;
+    }
+    set
+}

@@ -1,9 +1,19 @@
 //! Solvers of the convex programs. The interior-point method (Clarabel) is the exact reference
-//! for small instances.
+//! for small instances; the first-order solvers (FISTA for the gated relaxation, an augmented
+//! Lagrangian for the exact program) share one iteration [`Driver`] and scale to real data.
 
+mod auglag;
+mod driver;
+mod fista;
+mod gated;
 mod ipm;
 mod refit;
 mod status;
+
+pub use auglag::{multiplier_bounds, relative_violation, solve_auglag, AlSettings, AlSolution};
+pub use driver::{Both, Driver, History, IterLimits, IterObserver, IterRecord, NoObserver};
+pub use fista::{group_norm_sum, Fista, FistaInfo, FistaSettings, SmoothPart};
+pub use gated::{solve_gated, GatedSolution};
 
 pub use ipm::{solve_ipm, IpmInfo, IpmSettings};
 pub use refit::refit_support;

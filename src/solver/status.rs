@@ -14,6 +14,8 @@ pub enum SolveStatus {
     MaxIterations,
     /// Stopped at the time limit.
     MaxTime,
+    /// Stopped by an observer.
+    Interrupted,
 }
 
 impl SolveStatus {
@@ -29,6 +31,7 @@ impl SolveStatus {
             SolveStatus::AlmostSolved => "almost_solved",
             SolveStatus::MaxIterations => "max_iterations",
             SolveStatus::MaxTime => "max_time",
+            SolveStatus::Interrupted => "interrupted",
         }
     }
 }

@@ -1,0 +1,409 @@
+//! Training a multi-output two-layer CNN classifier (MATH.md section 4) at scale: sampled
+//! patterns, a first-order solver, projection onto the pattern cones, recovery of a standard
+//! CNN, and the restricted certificate with a fresh-batch estimate.
+
+use crate::cone::project;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::loss::{accuracy, one_hot, Loss};
+use crate::multi::MultiProgram;
+use crate::network::TwoLayerCnn;
+use crate::operator::PatternOperator;
+use crate::patches::{PatchSpec, Patches};
+use crate::patterns::{sample_from_patches, sample_gaussian, Hyperplanes, PatternSet};
+use crate::program::Pooling;
+pub use crate::scale_certificate::beta_max;
+use crate::scale_certificate::{
+    certify_restricted, fresh_estimate, FreshEstimate, RestrictedCertificate,
+};
+use crate::solver::{solve_auglag, solve_gated, AlSettings, IterLimits, IterObserver, SolveStatus};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::time::Instant;
+
+/// Which first-order program is solved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FirstOrder {
+    /// The exact cone-constrained program by the augmented Lagrangian: a ReLU CNN.
+    AugmentedLagrangian,
+    /// The gated relaxation by FISTA: a lower bound, not a ReLU network.
+    Gated,
+}
+
+/// Settings of a classifier run.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassifierConfig {
+    /// First-layer geometry.
+    pub spec: PatchSpec,
+    /// Pooling.
+    pub pool: Pooling,
+    /// Loss.
+    pub loss: Loss,
+    /// Weight decay.
+    pub beta: f64,
+    /// Pattern draws.
+    pub draws: usize,
+    /// Draw filters from data patches ([`sample_from_patches`]) instead of `N(0, I)`.
+    pub from_data: bool,
+    /// Seed of the pattern sampler.
+    pub seed: u64,
+    /// Solver.
+    pub solver: FirstOrder,
+    /// Augmented-Lagrangian settings (its `limits` also serve the gated solver).
+    pub al: AlSettings,
+    /// Fresh patterns drawn for the estimate (0 for none).
+    pub fresh_draws: usize,
+    /// Seconds allowed for exact `γ`s in each certificate.
+    pub certificate_budget: f64,
+}
+
+impl ClassifierConfig {
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.beta > 0.0 && self.beta.is_finite()) {
+            return Err(Error::param(
+                "--beta",
+                format!("β must be positive and finite, got {}", self.beta),
+            ));
+        }
+        if self.draws == 0 {
+            return Err(Error::param("--patterns", "sample:N needs N ≥ 1"));
+        }
+        if self.al.limits.tol.is_nan()
+            || self.al.limits.tol <= 0.0
+            || self.al.violation_tol.is_nan()
+            || self.al.violation_tol <= 0.0
+        {
+            return Err(Error::param("--tol", "tolerances must be positive"));
+        }
+        Ok(())
+    }
+}
+
+/// Stage times in seconds.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ClassifierTimings {
+    /// Patches, hyperplanes and pattern sampling.
+    pub patterns: f64,
+    /// Building `A` and the constraint data.
+    pub operator: f64,
+    /// The first-order solve.
+    pub solve: f64,
+    /// Projection onto the cones and recovery.
+    pub recovery: f64,
+    /// Certificates.
+    pub certificate: f64,
+}
+
+/// What a classifier run produces.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassifierOutcome {
+    /// The recovered network (`None` for the gated relaxation, which is not a ReLU network).
+    #[serde(skip)]
+    pub network: Option<TwoLayerCnn>,
+    /// Convex objective of the solver's point (infeasible by `violation` for the AL).
+    pub solver_objective: f64,
+    /// Relative cone violation of the solver's point.
+    pub violation: f64,
+    /// Convex objective after projection onto the cones (a feasible point).
+    pub objective: f64,
+    /// Objective of the recovered network from its own forward pass.
+    pub network_objective: Option<f64>,
+    /// Restricted certificate (or the gated relaxation's own gap).
+    pub certificate: RestrictedCertificate,
+    /// Fresh-batch estimate.
+    pub fresh: Option<FreshEstimate>,
+    /// Training accuracy of the recovered network (or the gated model).
+    pub train_accuracy: f64,
+    /// Solver status.
+    pub status: SolveStatus,
+    /// Outer iterations.
+    pub iterations: usize,
+    /// Inner (proximal-gradient) iterations.
+    pub inner_iterations: usize,
+    /// Distinct patterns in the program.
+    pub patterns: usize,
+    /// Distinct hyperplanes.
+    pub hyperplanes: usize,
+    /// Filters of the recovered network.
+    pub filters: usize,
+    /// Samples, positions, filter size, outputs.
+    pub n: usize,
+    /// Positions.
+    pub k: usize,
+    /// Filter size.
+    pub h: usize,
+    /// Outputs (classes).
+    pub outputs: usize,
+    /// Which solver.
+    pub solver: FirstOrder,
+    /// Stage times.
+    pub timings: ClassifierTimings,
+    /// Total seconds.
+    pub seconds: f64,
+    /// The solver's final point (exact layout, or gated `Z`), for warm starts.
+    #[serde(skip)]
+    pub point: Vec<f64>,
+}
+
+/// Targets `n × C` for the loss, from class indices.
+pub fn targets(labels: &[usize], classes: usize) -> Vec<f64> {
+    one_hot(labels, classes)
+}
+
+/// The prepared program of a data set (reused along a regularization path).
+pub struct Prepared {
+    /// The program (its `β` is changed along a path).
+    pub prog: MultiProgram,
+    /// Patches of the training data.
+    pub patches: Patches,
+    /// Hyperplanes.
+    pub hyperplanes: Hyperplanes,
+    /// The sampled patterns.
+    pub set: PatternSet,
+    /// Seconds for patterns and operator.
+    pub timings: ClassifierTimings,
+}
+
+/// Builds the program: patches, hyperplanes, sampled patterns, operator.
+pub fn prepare(
+    ds: &Dataset,
+    labels: &[usize],
+    classes: usize,
+    cfg: &ClassifierConfig,
+) -> Result<Prepared> {
+    cfg.validate()?;
+    let mut tm = ClassifierTimings::default();
+    let t = Instant::now();
+    let patches = Patches::extract(&ds.x, ds.n(), &ds.shape, &cfg.spec)?;
+    let hyperplanes = Hyperplanes::from_patches(&patches);
+    let set = if cfg.from_data {
+        sample_from_patches(&patches, &hyperplanes, cfg.spec.bias, cfg.draws, cfg.seed)
+    } else {
+        sample_gaussian(&hyperplanes, cfg.draws, cfg.seed)
+    };
+    tm.patterns = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let op = PatternOperator::new(&patches, &hyperplanes, &set, cfg.pool.scale(patches.k))?;
+    if op.patterns() == 0 {
+        return Err(Error::Data(
+            "every sampled pattern has A_i = 0 (all patches zero?)".into(),
+        ));
+    }
+    let prog = MultiProgram::new(op, cfg.loss, targets(labels, classes), classes, cfg.beta)?;
+    tm.operator = t.elapsed().as_secs_f64();
+    Ok(Prepared {
+        prog,
+        patches,
+        hyperplanes,
+        set,
+        timings: tm,
+    })
+}
+
+/// Projects every non-zero block of an exact point onto its pattern cone (in parallel).
+pub fn project_onto_cones(prog: &MultiProgram, x: &mut [f64]) -> Result<()> {
+    let h = prog.h();
+    let res: Vec<Result<()>> = x
+        .par_chunks_mut(h)
+        .enumerate()
+        .filter(|(_, c)| c.iter().any(|v| *v != 0.0))
+        .map(|(b, c)| {
+            let (i, _, _) = prog.block_info(b);
+            let p = project(prog.op.normals(), prog.op.signs(i), c, 1e-12)?;
+            c.copy_from_slice(&p.point);
+            Ok(())
+        })
+        .collect();
+    res.into_iter().collect()
+}
+
+/// The network of an exact point: one filter per non-zero block `c_{ic}` (weight `+√‖c‖` to
+/// output `c`) or `c'_{ic}` (weight `−√‖c'‖`), MATH.md 3.1.
+pub fn recover_network(
+    prog: &MultiProgram,
+    x: &[f64],
+    ds: &Dataset,
+    spec: PatchSpec,
+    pool: Pooling,
+) -> TwoLayerCnn {
+    let h = prog.h();
+    let mut filters = Vec::new();
+    let mut owners = Vec::new();
+    for (b, c) in x.chunks(h).enumerate() {
+        let nc = c.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if nc == 0.0 {
+            continue;
+        }
+        let root = nc.sqrt();
+        let (_, out, s) = prog.block_info(b);
+        filters.extend(c.iter().map(|v| v / root));
+        owners.push((out, s * root));
+    }
+    let m = owners.len();
+    let mut weights = vec![0.0; prog.outputs * m];
+    for (j, (out, w)) in owners.into_iter().enumerate() {
+        weights[out * m + j] = w;
+    }
+    TwoLayerCnn {
+        shape: ds.shape,
+        spec,
+        pool,
+        filters,
+        outputs: prog.outputs,
+        weights,
+    }
+}
+
+/// Solves a prepared program (warm-started from `warm`), recovers and certifies.
+pub fn solve_prepared(
+    prep: &Prepared,
+    ds: &Dataset,
+    labels: &[usize],
+    cfg: &ClassifierConfig,
+    warm: Option<&[f64]>,
+    obs: &mut dyn IterObserver,
+) -> Result<ClassifierOutcome> {
+    let t0 = Instant::now();
+    let prog = &prep.prog;
+    let mut tm = prep.timings;
+    let t = Instant::now();
+    let fresh_op = |seed_shift: u64| -> Result<Option<PatternOperator>> {
+        if cfg.fresh_draws == 0 {
+            return Ok(None);
+        }
+        let seed = cfg.seed ^ (0x5eed_0000 + seed_shift);
+        let cand = if cfg.from_data {
+            sample_from_patches(
+                &prep.patches,
+                &prep.hyperplanes,
+                cfg.spec.bias,
+                cfg.fresh_draws,
+                seed,
+            )
+        } else {
+            sample_gaussian(&prep.hyperplanes, cfg.fresh_draws, seed)
+        };
+        let mut fresh = PatternSet::new(prep.hyperplanes.len());
+        for i in 0..cand.len() {
+            if !prep.set.contains(cand.pattern(i)) {
+                fresh.insert(cand.pattern(i));
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(PatternOperator::new(
+            &prep.patches,
+            &prep.hyperplanes,
+            &fresh,
+            cfg.pool.scale(prep.patches.k),
+        )?))
+    };
+    let budget = cfg.certificate_budget;
+    match cfg.solver {
+        FirstOrder::AugmentedLagrangian => {
+            let sol = solve_auglag(prog, &cfg.al, warm, obs);
+            tm.solve = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let mut x = sol.x.clone();
+            project_onto_cones(prog, &mut x)?;
+            let objective = prog.objective(&x, true);
+            let net = recover_network(prog, &x, ds, cfg.spec, cfg.pool);
+            let f = net.predict(&ds.x)?;
+            let network_objective = net.objective_with(cfg.loss, &ds.x, &prog.y, cfg.beta)?;
+            let train_accuracy = accuracy(&f, labels);
+            tm.recovery = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let (cert, v) = certify_restricted(prog, &x, &sol.multiplier_term, budget)?;
+            let fresh = match fresh_op(1)? {
+                Some(fop) => Some(fresh_estimate(prog, &fop, &v, &cert, budget)?),
+                None => None,
+            };
+            tm.certificate = t.elapsed().as_secs_f64();
+            Ok(ClassifierOutcome {
+                filters: net.width(),
+                network: Some(net),
+                solver_objective: sol.objective,
+                violation: sol.violation,
+                objective,
+                network_objective: Some(network_objective),
+                certificate: cert,
+                fresh,
+                train_accuracy,
+                status: sol.status,
+                iterations: sol.outer,
+                inner_iterations: sol.inner,
+                patterns: prog.patterns(),
+                hyperplanes: prog.op.hyperplanes(),
+                n: prog.n(),
+                k: prep.patches.k,
+                h: prog.h(),
+                outputs: prog.outputs,
+                solver: cfg.solver,
+                timings: tm,
+                seconds: t0.elapsed().as_secs_f64() + prep.timings.patterns + prep.timings.operator,
+                point: x,
+            })
+        }
+        FirstOrder::Gated => {
+            let sol = solve_gated(prog, &gated_limits(&cfg.al), warm, obs);
+            tm.solve = t.elapsed().as_secs_f64();
+            let f = prog.predict_z(&sol.z);
+            let cert = RestrictedCertificate {
+                primal: sol.objective,
+                dual: sol.dual,
+                relative_gap: sol.gap,
+                gamma_over_beta: f64::NAN,
+                exact_blocks: 0,
+                complete: true,
+            };
+            Ok(ClassifierOutcome {
+                network: None,
+                solver_objective: sol.objective,
+                violation: 0.0,
+                objective: sol.objective,
+                network_objective: None,
+                certificate: cert,
+                fresh: None,
+                train_accuracy: accuracy(&f, labels),
+                status: sol.status,
+                iterations: sol.iterations,
+                inner_iterations: sol.iterations,
+                patterns: prog.patterns(),
+                hyperplanes: prog.op.hyperplanes(),
+                filters: prog.nonzero_blocks(&sol.z),
+                n: prog.n(),
+                k: prep.patches.k,
+                h: prog.h(),
+                outputs: prog.outputs,
+                solver: cfg.solver,
+                timings: tm,
+                seconds: t0.elapsed().as_secs_f64() + prep.timings.patterns + prep.timings.operator,
+                point: sol.z,
+            })
+        }
+    }
+}
+
+/// Prepares and solves in one call.
+pub fn train_classifier(
+    ds: &Dataset,
+    labels: &[usize],
+    classes: usize,
+    cfg: &ClassifierConfig,
+    obs: &mut dyn IterObserver,
+) -> Result<ClassifierOutcome> {
+    let prep = prepare(ds, labels, classes, cfg)?;
+    solve_prepared(&prep, ds, labels, cfg, None, obs)
+}
+
+/// Limits for the gated solver taken from the AL settings: as many FISTA iterations as the AL
+/// may take in total.
+pub fn gated_limits(al: &AlSettings) -> IterLimits {
+    IterLimits {
+        max_iter: al.limits.max_iter.saturating_mul(al.inner_iter),
+        ..al.limits
+    }
+}

@@ -1,0 +1,234 @@
+//! The linear operators of a pattern program in GEMM form (MATH.md sections 3, 4 and 8).
+//!
+//! * `A = [A_1 … A_P] ∈ R^{n × Ph}` with `A_i = Σ_k D_i^k X_k` (pooling scale included), stored
+//!   column-major so that a prediction for all outputs is one product `A Z` with
+//!   `Z ∈ R^{Ph × C}`, and the loss gradient with respect to every block is one product `Aᵀ V`.
+//! * The cone constraints `(2D_i^k − I) X_k c ≥ 0` of pattern `i`, in factored form: one unit normal
+//!   `n_g` per distinct hyperplane of the patch matrix (`N ∈ R^{G × h}`) and the side
+//!   `s_{g,i} ∈ {±1}` of the pattern. For a matrix of block vectors `C ∈ R^{h × m}` the constraint
+//!   values are `diag(s_{·,i}) N C`: products with row blocks of `N` keep the memory bounded
+//!   ([`row_chunks`]).
+
+use crate::error::{Error, Result};
+use crate::patches::Patches;
+use crate::patterns::{get_bit, Hyperplanes, PatternSet};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatMut, MatRef, Par};
+use rayon::prelude::*;
+
+/// `A` and the constraint data of a set of patterns, shared by all outputs.
+#[derive(Debug, Clone)]
+pub struct PatternOperator {
+    /// Samples `n`.
+    pub n: usize,
+    /// Filter size `h`.
+    pub h: usize,
+    /// Positions `K`.
+    pub k: usize,
+    /// `A = [A_1 … A_P]`, `n × Ph`.
+    a: Mat<f64>,
+    /// Unit normals `N`, `G × h`.
+    normals: Mat<f64>,
+    /// Sides `s_{g,i}`, `G × P` column-major.
+    signs: Vec<f64>,
+    /// Pattern bits (over the distinct hyperplanes) of each kept pattern, `words` each.
+    bits: Vec<u64>,
+    words: usize,
+    /// Parallelism of the large products.
+    pub par: Par,
+}
+
+impl PatternOperator {
+    /// Builds the operator for the patterns of `set` (bits over `hp`), with pooling factor
+    /// `scale` (1 for sum pooling, `1/K` for average pooling). Patterns with `A_i = 0` are
+    /// dropped: such a block only adds penalty.
+    pub fn new(patches: &Patches, hp: &Hyperplanes, set: &PatternSet, scale: f64) -> Result<Self> {
+        let (n, h, k) = (patches.n, patches.h, patches.k);
+        if set.groups() != hp.len() {
+            return Err(Error::param(
+                "patterns",
+                format!(
+                    "pattern set over {} hyperplanes, data have {}",
+                    set.groups(),
+                    hp.len()
+                ),
+            ));
+        }
+        let p_all = set.len();
+        let mut chunks = vec![0.0; n * h * p_all];
+        chunks
+            .par_chunks_mut(n * h.max(1))
+            .enumerate()
+            .for_each(|(i, ai)| {
+                let bits = set.pattern(i);
+                for kk in 0..k {
+                    for t in 0..n {
+                        let r = kk * n + t;
+                        let on = match hp.row_group[r] {
+                            None => true,
+                            Some((g, flipped)) => get_bit(bits, g as usize) != flipped,
+                        };
+                        if on {
+                            let x = patches.row(r);
+                            for j in 0..h {
+                                ai[j * n + t] += scale * x[j];
+                            }
+                        }
+                    }
+                }
+            });
+        let keep: Vec<usize> = (0..p_all)
+            .filter(|&i| chunks[i * n * h..(i + 1) * n * h].iter().any(|v| *v != 0.0))
+            .collect();
+        let p = keep.len();
+        let g = hp.len();
+        let mut a = Mat::<f64>::zeros(n, p * h);
+        let mut signs = vec![0.0; g * p];
+        let words = set.words();
+        let mut bits = Vec::with_capacity(p * words);
+        for (col, &i) in keep.iter().enumerate() {
+            for j in 0..h {
+                let src = &chunks[(i * h + j) * n..(i * h + j + 1) * n];
+                a.col_mut(col * h + j)
+                    .iter_mut()
+                    .zip(src)
+                    .for_each(|(d, s)| *d = *s);
+            }
+            for gg in 0..g {
+                signs[col * g + gg] = if set.bit(i, gg) { 1.0 } else { -1.0 };
+            }
+            bits.extend_from_slice(set.pattern(i));
+        }
+        let normals = Mat::<f64>::from_fn(g, h, |r, c| hp.normal(r)[c]);
+        Ok(PatternOperator {
+            n,
+            h,
+            k,
+            a,
+            normals,
+            signs,
+            bits,
+            words,
+            par: Par::rayon(0),
+        })
+    }
+
+    /// Number of kept patterns `P`.
+    pub fn patterns(&self) -> usize {
+        self.a.ncols() / self.h.max(1)
+    }
+
+    /// Number of distinct hyperplanes `G`.
+    pub fn hyperplanes(&self) -> usize {
+        self.normals.nrows()
+    }
+
+    /// `A`, `n × Ph`.
+    pub fn a(&self) -> MatRef<'_, f64> {
+        self.a.as_ref()
+    }
+
+    /// The unit normals `N`, `G × h`.
+    pub fn normals(&self) -> MatRef<'_, f64> {
+        self.normals.as_ref()
+    }
+
+    /// Sides `s_{·,i}` of pattern `i` (length `G`).
+    pub fn signs(&self, i: usize) -> &[f64] {
+        let g = self.hyperplanes();
+        &self.signs[i * g..(i + 1) * g]
+    }
+
+    /// Pattern bits of kept pattern `i`.
+    pub fn bits(&self, i: usize) -> &[u64] {
+        &self.bits[i * self.words..(i + 1) * self.words]
+    }
+
+    /// `out = A Z` (`Z` is `Ph × C`, `out` is `n × C`, both column-major slices).
+    pub fn forward(&self, z: &[f64], out: &mut [f64]) {
+        let c = out.len() / self.n.max(1);
+        let zr = MatRef::from_column_major_slice(z, self.a.ncols(), c);
+        let o = MatMut::from_column_major_slice_mut(out, self.n, c);
+        matmul(o, Accum::Replace, self.a.as_ref(), zr, 1.0, self.par);
+    }
+
+    /// `out = Aᵀ V` (`V` is `n × C`, `out` is `Ph × C`).
+    pub fn adjoint(&self, v: &[f64], out: &mut [f64]) {
+        let c = v.len() / self.n.max(1);
+        let vr = MatRef::from_column_major_slice(v, self.n, c);
+        let o = MatMut::from_column_major_slice_mut(out, self.a.ncols(), c);
+        matmul(
+            o,
+            Accum::Replace,
+            self.a.as_ref().transpose(),
+            vr,
+            1.0,
+            self.par,
+        );
+    }
+
+    /// Largest violation `max_g (−s_{g,i} n_gᵀ c)_+ / ‖c‖` of pattern `i`'s cone by `c`
+    /// (0 when feasible or `c = 0`).
+    pub fn cone_violation(&self, i: usize, c: &[f64]) -> f64 {
+        let nc = c.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if nc == 0.0 {
+            return 0.0;
+        }
+        let s = self.signs(i);
+        let mut worst: f64 = 0.0;
+        for (g, sg) in s.iter().enumerate() {
+            let mut d = 0.0;
+            for (j, cj) in c.iter().enumerate() {
+                d += self.normals[(g, j)] * cj;
+            }
+            worst = worst.max(-sg * d);
+        }
+        worst / nc
+    }
+}
+
+/// Splits `rows` into at most `parts` contiguous ranges of nearly equal size.
+pub fn row_chunks(rows: usize, parts: usize) -> Vec<(usize, usize)> {
+    let parts = parts.clamp(1, rows.max(1));
+    let base = rows / parts;
+    let extra = rows % parts;
+    let mut out = Vec::with_capacity(parts);
+    let mut start = 0;
+    for p in 0..parts {
+        let len = base + usize::from(p < extra);
+        out.push((start, start + len));
+        start += len;
+    }
+    out
+}
+
+/// `q = N[g0..g0+rows, :] · C` for a block of rows (sequential GEMM, used inside parallel chunks).
+pub fn normals_times(normals: MatRef<'_, f64>, g0: usize, c: MatRef<'_, f64>, q: MatMut<'_, f64>) {
+    let rows = q.nrows();
+    matmul(
+        q,
+        Accum::Replace,
+        normals.subrows(g0, rows),
+        c,
+        1.0,
+        Par::Seq,
+    );
+}
+
+/// `acc += N[g0..g0+rows, :]ᵀ · W` (sequential GEMM).
+pub fn normals_adjoint_add(
+    normals: MatRef<'_, f64>,
+    g0: usize,
+    w: MatRef<'_, f64>,
+    acc: MatMut<'_, f64>,
+) {
+    let rows = w.nrows();
+    matmul(
+        acc,
+        Accum::Add,
+        normals.subrows(g0, rows).transpose(),
+        w,
+        1.0,
+        Par::Seq,
+    );
+}

@@ -1,0 +1,185 @@
+//! Accelerated proximal gradient (FISTA) for `min_x f(x) + β Σ_b ‖x_b‖₂` with a smooth `f` and a
+//! group-ℓ2 penalty over consecutive blocks of equal length (MATH.md section 7).
+//!
+//! Backtracking on the Lipschitz estimate (with a mild decrease every step, so the step can grow
+//! again), and a monotone restart: a step that would increase the objective is thrown away, the
+//! momentum is reset, and a plain proximal-gradient step is taken from the last point, which with
+//! backtracking never increases the objective. The objective sequence is therefore
+//! non-increasing. A gradient restart (O'Donoghue & Candès) also resets the momentum when it points
+//! against the last step.
+
+/// The smooth part `f` of a composite objective.
+pub trait SmoothPart {
+    /// `f(x)`; writes `∇f(x)` into `grad` when given.
+    fn eval(&mut self, x: &[f64], grad: Option<&mut [f64]>) -> f64;
+}
+
+/// Settings of one FISTA run.
+#[derive(Debug, Clone, Copy)]
+pub struct FistaSettings {
+    /// Most iterations of this run.
+    pub max_iter: usize,
+    /// Stop when the gradient mapping `L‖x⁺ − y‖` is at most `tol · max(1, ‖∇f(y)‖)`.
+    pub tol: f64,
+}
+
+/// What a FISTA run did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FistaInfo {
+    /// Iterations taken.
+    pub iterations: usize,
+    /// Momentum restarts (monotone and gradient restarts).
+    pub restarts: usize,
+    /// Final objective `f(x) + β Σ‖x_b‖`.
+    pub objective: f64,
+    /// Whether the gradient-mapping test was met.
+    pub converged: bool,
+    /// Whether the per-iteration callback stopped the run.
+    pub stopped: bool,
+}
+
+/// FISTA with its buffers (reused across runs: no allocation inside iterations).
+#[derive(Debug, Clone)]
+pub struct Fista {
+    y: Vec<f64>,
+    g: Vec<f64>,
+    xn: Vec<f64>,
+    /// Current Lipschitz estimate, carried between runs (warm starts).
+    pub lipschitz: f64,
+}
+
+/// `β Σ_b ‖x_b‖₂` over consecutive blocks of length `block`.
+pub fn group_norm_sum(x: &[f64], block: usize) -> f64 {
+    x.chunks(block.max(1))
+        .map(|b| b.iter().map(|v| v * v).sum::<f64>().sqrt())
+        .sum()
+}
+
+impl Fista {
+    /// Buffers for vectors of length `len`, with an initial Lipschitz estimate.
+    pub fn new(len: usize, lipschitz: f64) -> Self {
+        Fista {
+            y: vec![0.0; len],
+            g: vec![0.0; len],
+            xn: vec![0.0; len],
+            lipschitz: if lipschitz > 0.0 { lipschitz } else { 1.0 },
+        }
+    }
+
+    /// `xn = prox_{(β/L)‖·‖}(y − g/L)` blockwise.
+    fn prox_step(&mut self, block: usize, beta: f64) {
+        let l = self.lipschitz;
+        let thr = beta / l;
+        for ((xb, yb), gb) in self
+            .xn
+            .chunks_mut(block)
+            .zip(self.y.chunks(block))
+            .zip(self.g.chunks(block))
+        {
+            let mut nv = 0.0;
+            for ((x, y), g) in xb.iter_mut().zip(yb).zip(gb) {
+                *x = y - g / l;
+                nv += *x * *x;
+            }
+            let nv = nv.sqrt();
+            let s = if nv > thr { 1.0 - thr / nv } else { 0.0 };
+            xb.iter_mut().for_each(|v| *v *= s);
+        }
+    }
+
+    /// Runs FISTA from `x` (overwritten with the result). `each(iter, objective, x)` is called
+    /// after every accepted step; returning `false` stops the run.
+    pub fn run(
+        &mut self,
+        f: &mut dyn SmoothPart,
+        block: usize,
+        beta: f64,
+        x: &mut [f64],
+        settings: &FistaSettings,
+        each: &mut dyn FnMut(usize, f64, &[f64]) -> bool,
+    ) -> FistaInfo {
+        let block = block.max(1);
+        let mut info = FistaInfo::default();
+        let mut fx_obj = f.eval(x, None) + beta * group_norm_sum(x, block);
+        self.y.copy_from_slice(x);
+        let mut fy = f.eval(&self.y, Some(&mut self.g));
+        let mut t: f64 = 1.0;
+        let mut just_restarted = false;
+        for it in 0..settings.max_iter {
+            info.iterations = it + 1;
+            // Backtracking on the quadratic upper bound.
+            let mut fxn;
+            loop {
+                self.prox_step(block, beta);
+                fxn = f.eval(&self.xn, None);
+                let mut lin = 0.0;
+                let mut quad = 0.0;
+                for ((xn, y), g) in self.xn.iter().zip(&self.y).zip(&self.g) {
+                    let d = xn - y;
+                    lin += g * d;
+                    quad += d * d;
+                }
+                let bound = fy + lin + 0.5 * self.lipschitz * quad;
+                if fxn <= bound + 1e-12 * fy.abs().max(1e-300) || self.lipschitz > 1e300 {
+                    break;
+                }
+                self.lipschitz *= 2.0;
+            }
+            let obj_n = fxn + beta * group_norm_sum(&self.xn, block);
+            let mut step2 = 0.0;
+            let mut gnorm2 = 0.0;
+            for ((xn, y), g) in self.xn.iter().zip(&self.y).zip(&self.g) {
+                step2 += (xn - y) * (xn - y);
+                gnorm2 += g * g;
+            }
+            let gm = self.lipschitz * step2.sqrt();
+            let small = gm <= settings.tol * gnorm2.sqrt().max(1.0);
+            if obj_n > fx_obj {
+                // Monotone restart: drop the step, take a proximal-gradient step from x next.
+                if just_restarted {
+                    // Even a plain step cannot decrease: we are at rounding level.
+                    info.converged = true;
+                    break;
+                }
+                info.restarts += 1;
+                t = 1.0;
+                self.y.copy_from_slice(x);
+                fy = f.eval(&self.y, Some(&mut self.g));
+                just_restarted = true;
+                continue;
+            }
+            just_restarted = false;
+            // Gradient restart test: momentum against the last step.
+            let mut against = 0.0;
+            for ((y, xn), xo) in self.y.iter().zip(&self.xn).zip(x.iter()) {
+                against += (y - xn) * (xn - xo);
+            }
+            let tn = if against > 0.0 {
+                info.restarts += 1;
+                t = 1.0;
+                1.0
+            } else {
+                (1.0 + (1.0 + 4.0 * t * t).sqrt()) / 2.0
+            };
+            let mom = (t - 1.0) / tn;
+            for ((y, xn), xo) in self.y.iter_mut().zip(&self.xn).zip(x.iter_mut()) {
+                *y = xn + mom * (xn - *xo);
+                *xo = *xn;
+            }
+            t = tn;
+            fx_obj = obj_n;
+            if !each(it, fx_obj, x) {
+                info.stopped = true;
+                break;
+            }
+            if small {
+                info.converged = true;
+                break;
+            }
+            self.lipschitz *= 0.95;
+            fy = f.eval(&self.y, Some(&mut self.g));
+        }
+        info.objective = fx_obj;
+        info
+    }
+}

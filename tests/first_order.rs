@@ -1,0 +1,267 @@
+//! First-order solvers and the fast operator against independent computations: the
+//! interior-point optimum, the gated bound, the adjoint identity, monotone FISTA, vanishing
+//! violation, and the recovered-network identity for multi-output classifiers.
+
+mod common;
+
+use common::*;
+use cvxcnn::classifier::{train_classifier, ClassifierConfig, FirstOrder};
+use cvxcnn::data::{builtin_mnist, Dataset};
+use cvxcnn::loss::Loss;
+use cvxcnn::multi::MultiProgram;
+use cvxcnn::operator::PatternOperator;
+use cvxcnn::patches::{PatchSpec, Patches};
+use cvxcnn::patterns::{enumerate_exact, sample_gaussian, Hyperplanes, PatternSet};
+use cvxcnn::program::Pooling;
+use cvxcnn::solver::{
+    solve_auglag, solve_gated, AlSettings, Fista, FistaSettings, History, IpmSettings, IterLimits,
+    SmoothPart,
+};
+use cvxcnn::train::{train, PatternChoice, Silent, TrainConfig};
+
+fn exact_setup(ds: &Dataset, spec: PatchSpec) -> (Patches, Hyperplanes, PatternSet) {
+    let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &spec).unwrap();
+    let hp = Hyperplanes::from_patches(&p);
+    let set = enumerate_exact(&p, &hp, 1 << 40, &mut |_, _| {}).unwrap();
+    (p, hp, set)
+}
+
+fn tight_al() -> AlSettings {
+    AlSettings {
+        limits: IterLimits {
+            max_iter: 300,
+            time_limit: None,
+            tol: 1e-7,
+        },
+        violation_tol: 1e-9,
+        inner_iter: 500,
+        ..AlSettings::default()
+    }
+}
+
+#[test]
+fn adjoint_identity_and_constraint_rows() {
+    let ds = gaussian_2d(7, 2, 5, 5, 3);
+    let spec = PatchSpec::two_d(3, 3, 1, 1, true);
+    let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &spec).unwrap();
+    let hp = Hyperplanes::from_patches(&p);
+    let set = sample_gaussian(&hp, 30, 1);
+    let op = PatternOperator::new(&p, &hp, &set, 1.0).unwrap();
+    let (n, h, pp, c) = (op.n, op.h, op.patterns(), 3);
+    let z = gaussian(pp * h * c, 10);
+    let r = gaussian(n * c, 11);
+    let mut az = vec![0.0; n * c];
+    op.forward(&z, &mut az);
+    let mut atr = vec![0.0; pp * h * c];
+    op.adjoint(&r, &mut atr);
+    let lhs: f64 = az.iter().zip(&r).map(|(a, b)| a * b).sum();
+    let rhs: f64 = z.iter().zip(&atr).map(|(a, b)| a * b).sum();
+    assert!(rel(lhs, rhs) < 1e-12, "{lhs} vs {rhs}");
+    // A_i against a direct sum over patch rows with the row pattern.
+    for i in [0, pp / 2, pp - 1] {
+        let d = hp.row_pattern(op.bits(i));
+        for t in 0..n {
+            for j in 0..h {
+                let mut s = 0.0;
+                for k in 0..p.k {
+                    if d[k * n + t] {
+                        s += p.row(k * n + t)[j];
+                    }
+                }
+                assert!((op.a()[(t, i * h + j)] - s).abs() < 1e-12);
+            }
+        }
+        // Signs agree with the pattern of a filter from that region: every row of M is on the
+        // side the signs say.
+        let s = op.signs(i);
+        for (g, sg) in s.iter().enumerate() {
+            assert_eq!(*sg > 0.0, cvxcnn_bit(op.bits(i), g));
+        }
+    }
+}
+
+fn cvxcnn_bit(bits: &[u64], g: usize) -> bool {
+    (bits[g / 64] >> (g % 64)) & 1 == 1
+}
+
+#[test]
+fn solvers_agree_with_the_interior_point_optimum() {
+    for (seed, beta) in [(1u64, 0.3), (2, 1.0)] {
+        let ds = gaussian_1d(8, 6, seed);
+        let y = ds.scalar_targets().unwrap();
+        let spec = PatchSpec::one_d(3, 1, 0, false);
+        let cfg = TrainConfig {
+            spec,
+            pool: Pooling::Sum,
+            beta,
+            patterns: PatternChoice::Exact,
+            ipm: IpmSettings::default(),
+            max_exact_patterns: 1 << 40,
+            prune: false,
+        };
+        let ipm = train(&ds, &y, &cfg, &mut Silent).unwrap();
+        let (p, hp, set) = exact_setup(&ds, spec);
+        let op = PatternOperator::new(&p, &hp, &set, 1.0).unwrap();
+        let prog = MultiProgram::new(op, Loss::Squared, y.clone(), 1, beta).unwrap();
+
+        let mut hist = History::default();
+        let al = solve_auglag(&prog, &tight_al(), None, &mut hist);
+        let mut x = al.x.clone();
+        cvxcnn::classifier::project_onto_cones(&prog, &mut x).unwrap();
+        let feasible = prog.objective(&x, true);
+        assert!(
+            rel(feasible, ipm.objective) < 1e-5,
+            "seed {seed}: AL {feasible} vs IPM {}",
+            ipm.objective
+        );
+        // A feasible point is never below the optimum.
+        assert!(feasible >= ipm.objective * (1.0 - 1e-7));
+        // The violation goes to zero.
+        let v: Vec<f64> = hist.records.iter().map(|r| r.violation).collect();
+        assert!(v.last().copied().unwrap_or(1.0) <= 1e-8, "violations {v:?}");
+        assert!(v[0] >= *v.last().unwrap());
+
+        let gated = solve_gated(
+            &prog,
+            &IterLimits {
+                max_iter: 200_000,
+                time_limit: None,
+                tol: 1e-9,
+            },
+            None,
+            &mut History::default(),
+        );
+        // Gated relaxation ≤ exact program (MATH.md 3.3), and its own gap closes.
+        assert!(gated.dual <= ipm.objective * (1.0 + 1e-9));
+        assert!(gated.objective <= ipm.objective * (1.0 + 1e-6));
+        assert!(gated.gap <= 1e-6, "gated gap {}", gated.gap);
+    }
+}
+
+struct Quadratic {
+    a: Vec<f64>,
+    b: Vec<f64>,
+}
+
+impl SmoothPart for Quadratic {
+    fn eval(&mut self, x: &[f64], grad: Option<&mut [f64]>) -> f64 {
+        // ½‖Ax − b‖² with a dense 12×8 A (row-major).
+        let m = self.b.len();
+        let n = x.len();
+        let r: Vec<f64> = (0..m)
+            .map(|i| (0..n).map(|j| self.a[i * n + j] * x[j]).sum::<f64>() - self.b[i])
+            .collect();
+        if let Some(g) = grad {
+            for (j, gj) in g.iter_mut().enumerate() {
+                *gj = r
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ri)| self.a[i * n + j] * ri)
+                    .sum();
+            }
+        }
+        0.5 * r.iter().map(|v| v * v).sum::<f64>()
+    }
+}
+
+#[test]
+fn fista_objective_never_increases() {
+    let mut f = Quadratic {
+        a: gaussian(12 * 8, 5),
+        b: gaussian(12, 6),
+    };
+    let mut x = vec![0.0; 8];
+    let mut fista = Fista::new(8, 1e-3);
+    let mut objs = Vec::new();
+    let info = fista.run(
+        &mut f,
+        2,
+        0.5,
+        &mut x,
+        &FistaSettings {
+            max_iter: 3000,
+            tol: 1e-12,
+        },
+        &mut |_, obj, _| {
+            objs.push(obj);
+            true
+        },
+    );
+    assert!(objs.len() > 5);
+    for w in objs.windows(2) {
+        assert!(w[1] <= w[0] + 1e-14 * w[0].abs(), "{} > {}", w[1], w[0]);
+    }
+    // Optimality of the group lasso: ‖∇_b f‖ ≤ β on zero blocks, = β on non-zero blocks.
+    let mut g = vec![0.0; 8];
+    f.eval(&x, Some(&mut g));
+    for b in 0..4 {
+        let gn = (g[2 * b].powi(2) + g[2 * b + 1].powi(2)).sqrt();
+        let xn = (x[2 * b].powi(2) + x[2 * b + 1].powi(2)).sqrt();
+        if xn > 1e-9 {
+            assert!((gn - 0.5).abs() < 1e-5, "block {b}: {gn}");
+        } else {
+            assert!(gn <= 0.5 + 1e-5);
+        }
+    }
+    let _ = info;
+}
+
+fn mnist_three_classes(n: usize) -> (Dataset, Vec<usize>) {
+    let ds = builtin_mnist().unwrap();
+    let ci = ds.class_index().unwrap();
+    let idx: Vec<usize> = (0..ds.n()).filter(|&t| ci.index[t] < 3).take(n).collect();
+    let sub = ds.select(&idx);
+    let labels = idx.iter().map(|&t| ci.index[t]).collect();
+    (sub, labels)
+}
+
+#[test]
+fn classifier_recovers_a_network_with_the_convex_objective() {
+    let (ds, labels) = mnist_three_classes(60);
+    for loss in [Loss::Squared, Loss::CrossEntropy] {
+        let cfg = ClassifierConfig {
+            spec: PatchSpec::two_d(14, 14, 14, 0, false),
+            pool: Pooling::Avg,
+            loss,
+            beta: 0.05,
+            draws: 8,
+            from_data: false,
+            seed: 4,
+            solver: FirstOrder::AugmentedLagrangian,
+            al: AlSettings {
+                limits: IterLimits {
+                    max_iter: 60,
+                    time_limit: None,
+                    tol: 1e-5,
+                },
+                violation_tol: 1e-7,
+                inner_iter: 300,
+                ..AlSettings::default()
+            },
+            fresh_draws: 20,
+            certificate_budget: 60.0,
+        };
+        let o = train_classifier(&ds, &labels, 3, &cfg, &mut History::default()).unwrap();
+        let net_obj = o.network_objective.unwrap();
+        assert!(
+            rel(net_obj, o.objective) < 1e-8,
+            "{loss:?}: network {net_obj} vs convex {}",
+            o.objective
+        );
+        // The certificate is a valid bound: never above the primal.
+        assert!(o.certificate.dual <= o.objective * (1.0 + 1e-9));
+        assert!(
+            o.certificate.relative_gap < 0.1,
+            "{loss:?}: {:?}",
+            o.certificate
+        );
+        assert_eq!(o.network.as_ref().unwrap().outputs, 3);
+        // The gated relaxation on the same patterns is a lower bound.
+        let gcfg = ClassifierConfig {
+            solver: FirstOrder::Gated,
+            ..cfg
+        };
+        let g = train_classifier(&ds, &labels, 3, &gcfg, &mut History::default()).unwrap();
+        assert!(g.certificate.dual <= o.objective * (1.0 + 1e-9));
+    }
+}
