@@ -1,5 +1,7 @@
 //! Measures classifier settings on the embedded MNIST subset (used to choose the defaults).
-//! `cargo run --release --example explore -- KERNEL STRIDE DRAWS BETA LOSS SOLVER [N]`
+//! `cargo run --release --example explore -- KERNEL STRIDE DRAWS BETA sq|ce al|gated [N]`
+//! (environment: `TL` time limit in s, `INNER` FISTA steps per outer iteration, `DELTA`,
+//! `GROW`, `DMAX` penalty settings relative to β, `DATA` set to draw filters from patches).
 use cvxcnn::classifier::{train_classifier, ClassifierConfig, FirstOrder};
 use cvxcnn::data::builtin_mnist;
 use cvxcnn::loss::{accuracy, Loss};
@@ -25,23 +27,43 @@ impl IterObserver for Print {
     }
 }
 
+fn arg<T: std::str::FromStr>(a: &[String], i: usize, name: &str) -> cvxcnn::Result<T> {
+    a.get(i).and_then(|v| v.parse().ok()).ok_or_else(|| {
+        cvxcnn::Error::param(
+            name,
+            "usage: explore KERNEL STRIDE DRAWS BETA sq|ce al|gated [N]",
+        )
+    })
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> cvxcnn::Result<T> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| cvxcnn::Error::param(name, format!("cannot parse '{v}'"))),
+        Err(_) => Ok(default),
+    }
+}
+
 fn main() -> cvxcnn::Result<()> {
     let a: Vec<String> = std::env::args().collect();
-    let k: usize = a[1].parse().unwrap();
-    let s: usize = a[2].parse().unwrap();
-    let draws: usize = a[3].parse().unwrap();
-    let beta: f64 = a[4].parse().unwrap();
-    let loss = if a[5] == "ce" {
+    let k: usize = arg(&a, 1, "KERNEL")?;
+    let s: usize = arg(&a, 2, "STRIDE")?;
+    let draws: usize = arg(&a, 3, "DRAWS")?;
+    let beta: f64 = arg(&a, 4, "BETA")?;
+    let loss_name: String = arg(&a, 5, "LOSS")?;
+    let solver_name: String = arg(&a, 6, "SOLVER")?;
+    let loss = if loss_name == "ce" {
         Loss::CrossEntropy
     } else {
         Loss::Squared
     };
-    let solver = if a[6] == "gated" {
+    let solver = if solver_name == "gated" {
         FirstOrder::Gated
     } else {
         FirstOrder::AugmentedLagrangian
     };
-    let n: usize = a.get(7).map(|v| v.parse().unwrap()).unwrap_or(3000);
+    let n: usize = if a.len() > 7 { arg(&a, 7, "N")? } else { 3000 };
     let ds = builtin_mnist()?;
     let (train, test) = ds.split(0.2, 0)?;
     let train = train.head(n);
@@ -58,26 +80,14 @@ fn main() -> cvxcnn::Result<()> {
         al: AlSettings {
             limits: IterLimits {
                 max_iter: 40,
-                time_limit: Some(
-                    std::env::var("TL")
-                        .map(|v| v.parse().unwrap())
-                        .unwrap_or(60.0),
-                ),
+                time_limit: Some(env_or("TL", 60.0)?),
                 tol: 1e-3,
             },
             violation_tol: 1e-4,
-            inner_iter: std::env::var("INNER")
-                .map(|v| v.parse().unwrap())
-                .unwrap_or(100),
-            delta: std::env::var("DELTA")
-                .map(|v| v.parse().unwrap())
-                .unwrap_or(1.0),
-            delta_growth: std::env::var("GROW")
-                .map(|v| v.parse().unwrap())
-                .unwrap_or(10.0),
-            delta_max: std::env::var("DMAX")
-                .map(|v| v.parse().unwrap())
-                .unwrap_or(1e4),
+            inner_iter: env_or("INNER", 100)?,
+            delta: env_or("DELTA", 1.0)?,
+            delta_growth: env_or("GROW", 10.0)?,
+            delta_max: env_or("DMAX", 1e4)?,
         },
         fresh_draws: 0,
         certificate_budget: 30.0,

@@ -105,8 +105,8 @@ impl Loss {
                     if (psum - ysum).abs() > 1e-9 * ysum.max(1.0) {
                         return f64::NEG_INFINITY;
                     }
-                    // Targets summing to `s` scale the simplex: ℓ*_t(v) = Σ p log(p/s)… with s=1
-                    // for one-hot rows; general `s` adds `s log s`.
+                    // With targets summing to `s` (1 for one-hot rows), `p` ranges over the
+                    // simplex scaled by `s` and ℓ*_t(v) = Σ p log p − s log s.
                     if ysum > 0.0 {
                         total += ysum * ysum.ln();
                     }

@@ -50,6 +50,23 @@ pub struct FreshEstimate {
     pub relative_gap: f64,
 }
 
+/// `γ` of a block with gradient part `g = A_iᵀv_c` and sign `s` (`+1` for `c`, `−1` for `c'`):
+/// `‖Π_{C_i}(−s·g)‖`.
+fn block_gamma(op: &PatternOperator, pattern: usize, g: &[f64], s: f64) -> Result<f64> {
+    let a: Vec<f64> = g.iter().map(|z| -s * z).collect();
+    cone_gamma(op.normals(), op.signs(pattern), &a)
+}
+
+/// `‖A_iᵀv_c‖` for both signs of every block (`2·blocks` values, `+` blocks first): upper bounds
+/// on `γ` without the cone constraints.
+fn unconstrained_bounds(ag: &[f64], h: usize) -> Vec<f64> {
+    let norms: Vec<f64> = ag
+        .chunks(h.max(1))
+        .map(|g| g.iter().map(|z| z * z).sum::<f64>().sqrt())
+        .collect();
+    norms.iter().chain(norms.iter()).copied().collect()
+}
+
 /// Exact `γ` values for blocks in decreasing order of their upper bounds, in parallel batches,
 /// until no remaining bound can beat `max(floor, best)`. Returns `(max, exact count, complete)`.
 fn resolve_max(
@@ -106,8 +123,7 @@ pub fn certify_restricted(
     let exact = |b: usize| -> Result<f64> {
         let (i, _, s) = prog.block_info(b);
         let r = b % half;
-        let a: Vec<f64> = ag[r * h..(r + 1) * h].iter().map(|z| -s * z).collect();
-        cone_gamma(prog.op.normals(), prog.op.signs(i), &a)
+        block_gamma(&prog.op, i, &ag[r * h..(r + 1) * h], s)
     };
     let (gmax, count, complete) = resolve_max(&bounds, prog.beta, budget, &exact)?;
     let primal = prog.loss.value_grad(&f, &prog.y, prog.n(), None)
@@ -140,23 +156,11 @@ pub fn fresh_estimate(
     let c = prog.outputs;
     let mut ag = vec![0.0; p * h * c];
     fresh.adjoint(v, &mut ag);
-    // Blocks (i, c, sign): the bound is ‖A_iᵀv_c‖ for both signs.
-    let bounds: Vec<f64> = (0..2 * p * c)
-        .map(|b| {
-            let r = b % (p * c);
-            ag[r * h..(r + 1) * h]
-                .iter()
-                .map(|z| z * z)
-                .sum::<f64>()
-                .sqrt()
-        })
-        .collect();
+    let bounds = unconstrained_bounds(&ag, h);
     let exact = |b: usize| -> Result<f64> {
         let r = b % (p * c);
-        let i = r % p;
         let s = if b < p * c { 1.0 } else { -1.0 };
-        let a: Vec<f64> = ag[r * h..(r + 1) * h].iter().map(|z| -s * z).collect();
-        cone_gamma(fresh.normals(), fresh.signs(i), &a)
+        block_gamma(fresh, r % p, &ag[r * h..(r + 1) * h], s)
     };
     let (gmax, _, _) = resolve_max(&bounds, 0.0, budget, &exact)?;
     let both = gmax.max(restricted.gamma_over_beta * prog.beta);
@@ -178,21 +182,11 @@ pub fn beta_max(prog: &MultiProgram, budget: f64) -> Result<f64> {
     let v = prog.loss_gradient(&f);
     let ag = prog.adjoint(&v);
     let half = prog.half();
-    let bounds: Vec<f64> = (0..2 * half)
-        .map(|b| {
-            let r = b % half;
-            ag[r * h..(r + 1) * h]
-                .iter()
-                .map(|z| z * z)
-                .sum::<f64>()
-                .sqrt()
-        })
-        .collect();
+    let bounds = unconstrained_bounds(&ag, h);
     let exact = |b: usize| -> Result<f64> {
         let (i, _, s) = prog.block_info(b);
         let r = b % half;
-        let a: Vec<f64> = ag[r * h..(r + 1) * h].iter().map(|z| -s * z).collect();
-        cone_gamma(prog.op.normals(), prog.op.signs(i), &a)
+        block_gamma(&prog.op, i, &ag[r * h..(r + 1) * h], s)
     };
     Ok(resolve_max(&bounds, 0.0, budget, &exact)?.0)
 }

@@ -478,13 +478,21 @@ fn classifier_train_eval_predict() {
     let net = report["outcome"]["network_objective"].as_f64().unwrap();
     let obj = report["outcome"]["objective"].as_f64().unwrap();
     assert!((net - obj).abs() <= 1e-8 * obj.abs(), "{net} vs {obj}");
-    // The saved model evaluates to the reported training accuracy on the same data split? Use
-    // the whole subset here: eval must run and give an accuracy in [0, 1].
+    // `eval` on the same 300 digits: its accuracy is the train/test accuracies of the report,
+    // weighted by the sizes of the two parts.
     let e = run(&["eval", "--model", out_s, "--limit", "300", "--json"]);
     assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
     let ev: serde_json::Value = serde_json::from_slice(&e.stdout).unwrap();
     let acc = ev["accuracy"].as_f64().unwrap();
-    assert!((0.0..=1.0).contains(&acc) && ev["samples"].as_u64() == Some(300));
+    let (ntr, nte) = (
+        report["n_train"].as_f64().unwrap(),
+        report["n_test"].as_f64().unwrap(),
+    );
+    let expect = (report["outcome"]["train_accuracy"].as_f64().unwrap() * ntr
+        + report["test_accuracy"].as_f64().unwrap() * nte)
+        / (ntr + nte);
+    assert!((acc - expect).abs() < 1e-9, "eval {acc} vs report {expect}");
+    assert_eq!(ev["samples"].as_u64(), Some(300));
     let p = run(&["predict", "--model", out_s, "--limit", "5"]);
     assert!(p.status.success());
     assert_eq!(String::from_utf8_lossy(&p.stdout).lines().count(), 5);
@@ -492,4 +500,19 @@ fn classifier_train_eval_predict() {
     let bad = run(&["eval", "--model", dir.path().join("none").to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("model.safetensors"));
+    // Classifier settings that cannot work fail up front, naming the flag, with no output.
+    let bad_out = dir.path().join("bad");
+    let b = bad_out.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["--solver", "ipm"], "--solver"),
+        (vec!["--patterns", "exact"], "--patterns"),
+        (vec!["--test-fraction", "1.5"], "--test-fraction"),
+        (vec!["--beta", "path:0"], "--beta"),
+        (vec!["--beta", "0.5,-1"], "--beta"),
+        (vec!["--time-limit", "0"], "--time-limit"),
+    ] {
+        let mut all = vec!["train", "--limit", "50", "--out", b];
+        all.extend(args);
+        assert_bad(&run(&all), needle, &bad_out);
+    }
 }

@@ -265,3 +265,30 @@ fn classifier_recovers_a_network_with_the_convex_objective() {
         assert!(g.certificate.dual <= o.objective * (1.0 + 1e-9));
     }
 }
+
+#[test]
+fn patterns_from_data_patches_are_seeded() {
+    let (ds, _) = mnist_three_classes(40);
+    let spec = PatchSpec::two_d(7, 7, 7, 0, true);
+    let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &spec).unwrap();
+    let hp = Hyperplanes::from_patches(&p);
+    let a = cvxcnn::patterns::sample_from_patches(&p, &hp, true, 30, 9);
+    let b = cvxcnn::patterns::sample_from_patches(&p, &hp, true, 30, 9);
+    let c = cvxcnn::patterns::sample_from_patches(&p, &hp, true, 30, 10);
+    assert!(a.len() > 1 && a.len() <= 30);
+    let same = (0..a.len()).all(|i| a.pattern(i) == b.pattern(i));
+    assert!(same && a.len() == b.len(), "same seed, same patterns");
+    assert!(
+        (0..c.len()).any(|i| !a.contains(c.pattern(i))),
+        "another seed gives other patterns"
+    );
+    // A template filter fires on few patches: its pattern switches off most non-zero rows.
+    for i in 0..a.len() {
+        let d = hp.row_pattern(a.pattern(i));
+        let on = (0..p.rows())
+            .filter(|&r| hp.row_group[r].is_some() && d[r])
+            .count();
+        let nonzero = hp.row_group.iter().filter(|g| g.is_some()).count();
+        assert!(on < nonzero, "pattern {i} is on everywhere");
+    }
+}

@@ -9,6 +9,21 @@ use rand_distr::{Distribution, StandardNormal};
 /// patterns. A draw that lands on a hyperplane (probability zero, but floating point) is redrawn.
 /// The same seed gives the same set in the same order.
 pub fn sample_gaussian(hp: &Hyperplanes, draws: usize, seed: u64) -> PatternSet {
+    collect(hp, draws, seed, |rng, u| {
+        for x in u.iter_mut() {
+            *x = StandardNormal.sample(rng);
+        }
+    })
+}
+
+/// Draws filters with `fill` from a seeded ChaCha8 generator and keeps their distinct patterns;
+/// a filter on a hyperplane is redrawn (at most `4·draws + 16` tries in all).
+fn collect(
+    hp: &Hyperplanes,
+    draws: usize,
+    seed: u64,
+    mut fill: impl FnMut(&mut rand::rngs::ChaCha8Rng, &mut [f64]),
+) -> PatternSet {
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
     let mut set = PatternSet::new(hp.len());
     let mut u = vec![0.0; hp.h];
@@ -17,9 +32,7 @@ pub fn sample_gaussian(hp: &Hyperplanes, draws: usize, seed: u64) -> PatternSet 
     let mut tries = 0;
     while done < draws && tries < draws.saturating_mul(4) + 16 {
         tries += 1;
-        for x in u.iter_mut() {
-            *x = StandardNormal.sample(&mut rng);
-        }
+        fill(&mut rng, &mut u);
         let unorm = u.iter().map(|x| x * x).sum::<f64>().sqrt();
         if hp.signs_of(&u, &mut bits) <= 1e-12 * unorm {
             continue;
@@ -42,40 +55,25 @@ pub fn sample_from_patches(
     seed: u64,
 ) -> PatternSet {
     use rand::RngExt;
-    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
-    let mut set = PatternSet::new(hp.len());
     let h = hp.h;
     let nonzero: Vec<usize> = (0..patches.rows())
         .filter(|&r| hp.row_group[r].is_some())
         .collect();
     if nonzero.is_empty() {
-        return set;
+        return PatternSet::new(hp.len());
     }
-    let mut u = vec![0.0; h];
-    let mut bits = vec![0u64; set.words()];
-    let mut done = 0;
-    let mut tries = 0;
-    while done < draws && tries < draws.saturating_mul(4) + 16 {
-        tries += 1;
-        let r = nonzero[rng.random_range(0..nonzero.len())];
-        let x = patches.row(r);
+    collect(hp, draws, seed, |rng, u| {
+        let x = patches.row(nonzero[rng.random_range(0..nonzero.len())]);
         let core = if bias { h - 1 } else { h };
         let x2: f64 = x[..core].iter().map(|v| v * v).sum();
         let scale = x2.sqrt().max(1e-12);
         for (ui, xi) in u.iter_mut().zip(x) {
-            let e: f64 = StandardNormal.sample(&mut rng);
+            let e: f64 = StandardNormal.sample(rng);
             *ui = xi + 1e-3 * scale * e;
         }
         if bias {
             let rho: f64 = rng.random_range(0.2..0.9);
             u[h - 1] = -rho * x2;
         }
-        let unorm = u.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if hp.signs_of(&u, &mut bits) <= 1e-12 * unorm {
-            continue;
-        }
-        set.insert(&bits);
-        done += 1;
-    }
-    set
+    })
 }

@@ -220,28 +220,30 @@ impl Constraints {
                                     }
                                 }
                             }
-                            Mode::Eval | Mode::Value => {
-                                for (r, (c, sg)) in col.iter_mut().zip(s).enumerate() {
-                                    let v = sg * *c;
-                                    viol = viol.max(-v);
-                                    let l = if lam.is_empty() { 0.0 } else { lam[off + r] };
-                                    let w = (l - delta * v).max(0.0);
-                                    value += w * w;
-                                    *c = -sg * w;
+                            Mode::Eval | Mode::Value | Mode::Update => {
+                                let update = mode == Mode::Update;
+                                // A multiplier slice is needed once some row is violated.
+                                if update
+                                    && lam.is_empty()
+                                    && col.iter().zip(s).any(|(c, sg)| sg * c < 0.0)
+                                {
+                                    lam.resize(chunk_rows, 0.0);
                                 }
-                            }
-                            Mode::Update => {
+                                let mut lam_blk = if lam.is_empty() {
+                                    None
+                                } else {
+                                    Some(&mut lam[off..off + rows])
+                                };
                                 for (r, (c, sg)) in col.iter_mut().zip(s).enumerate() {
                                     let v = sg * *c;
                                     viol = viol.max(-v);
-                                    let l = if lam.is_empty() { 0.0 } else { lam[off + r] };
+                                    let l = lam_blk.as_ref().map_or(0.0, |lb| lb[r]);
                                     let w = (l - delta * v).max(0.0);
                                     value += w * w;
-                                    if w != 0.0 && lam.is_empty() {
-                                        lam.resize(chunk_rows, 0.0);
-                                    }
-                                    if !lam.is_empty() {
-                                        lam[off + r] = w;
+                                    if !update {
+                                        *c = -sg * w;
+                                    } else if let Some(lb) = lam_blk.as_deref_mut() {
+                                        lb[r] = w;
                                     }
                                 }
                             }
