@@ -14,12 +14,13 @@ impl IterObserver for Print {
     fn record(&mut self, r: &IterRecord) -> bool {
         if r.gap.is_some() {
             eprintln!(
-                "it {:4} inner {:6} obj {:.6e} viol {:.2e} gap {:.2e} t {:.1}",
+                "it {:4} inner {:6} obj {:.6e} viol {:.2e} gap {:.2e} delta {:.1e} t {:.1}",
                 r.iter,
                 r.inner,
                 r.objective,
                 r.violation,
                 r.gap.unwrap_or(f64::NAN),
+                r.penalty,
                 r.elapsed
             );
         }

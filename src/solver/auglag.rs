@@ -458,6 +458,7 @@ pub fn solve_auglag(
             violation: viol,
             gap: Some(gap),
             elapsed: driver.elapsed(),
+            penalty: cons.delta,
         };
         let converged = viol <= settings.violation_tol && gap <= settings.limits.tol;
         if let Some(s) = driver.step(&rec, converged, obs) {

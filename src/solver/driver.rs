@@ -44,6 +44,8 @@ pub struct IterRecord {
     pub gap: Option<f64>,
     /// Seconds since the start.
     pub elapsed: f64,
+    /// Penalty parameter `δ` of the augmented Lagrangian (0 for unconstrained solvers).
+    pub penalty: f64,
 }
 
 /// Receives iteration records; returns `false` to stop the solver.

@@ -104,6 +104,7 @@ pub fn solve_gated(
             violation: 0.0,
             gap,
             elapsed: driver.elapsed(),
+            penalty: 0.0,
         };
         let converged = gap.is_some_and(|g| g <= limits.tol);
         match driver.step(&rec, converged, obs) {
