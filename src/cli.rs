@@ -1,7 +1,9 @@
 //! Argument parsing, data loading, progress display and output for the `cvxcnn` binary.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use cvxcnn::data::{builtin_mnist, read_idx, read_npz, Dataset, Targets, BUILTIN_MNIST};
+use cvxcnn::data::{
+    builtin_mnist, read_cifar, read_idx, read_npy_pair, read_npz, Dataset, Targets, BUILTIN_MNIST,
+};
 use cvxcnn::export::{to_safetensors, write_dir_atomically};
 use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::patterns::{
@@ -60,11 +62,12 @@ struct PredictArgs {
 
 #[derive(Args, Debug, Clone)]
 struct DataArgs {
-    /// Data: a .npz file (arrays x, y), an MNIST IDX image file (with --labels), or builtin:mnist
-    /// (3,000 embedded MNIST digits).
+    /// Data: a .npz file (arrays x, y), a .npy array of samples (with --labels Y.npy), an MNIST
+    /// or Fashion-MNIST IDX image file (with --labels), CIFAR-10 binary batches (A.bin[,B.bin…]),
+    /// or builtin:mnist (3,000 embedded MNIST digits).
     #[arg(long, default_value = BUILTIN_MNIST)]
     data: String,
-    /// MNIST IDX label file that goes with an IDX image file given to --data.
+    /// Targets that go with --data: an IDX label file, or a .npy array for a .npy sample file.
     #[arg(long)]
     labels: Option<PathBuf>,
     /// Keep two classes A,B of a labelled data set as targets −1 (A) and +1 (B).
@@ -316,6 +319,16 @@ fn parse_patterns(s: &str, seed: u64) -> Result<PatternChoice> {
 fn load(d: &DataArgs) -> Result<Dataset> {
     let ds = if d.data == BUILTIN_MNIST {
         builtin_mnist()?
+    } else if d.data.contains(',') || d.data.ends_with(".bin") {
+        // CIFAR-10 binary batches, one or several (comma-separated).
+        let paths: Vec<&Path> = d.data.split(',').map(|p| Path::new(p.trim())).collect();
+        if d.labels.is_some() {
+            return Err(Error::param(
+                "--labels",
+                "CIFAR-10 batches hold their own labels",
+            ));
+        }
+        read_cifar(&paths)?
     } else {
         let path = Path::new(&d.data);
         if !path.exists() {
@@ -324,15 +337,34 @@ fn load(d: &DataArgs) -> Result<Dataset> {
                 std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
             ));
         }
-        let head = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let mut head = Vec::with_capacity(8);
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(
+                std::fs::File::open(path).map_err(|e| Error::io(path, e))?,
+                8,
+            ),
+            &mut head,
+        )
+        .map_err(|e| Error::io(path, e))?;
         if head.starts_with(b"PK") || path.extension().is_some_and(|e| e == "npz") {
             if d.labels.is_some() {
                 return Err(Error::param(
                     "--labels",
-                    "only for IDX image files; a .npz holds its own y",
+                    "only for IDX or .npy sample files; a .npz holds its own y",
                 ));
             }
             read_npz(path)?
+        } else if head.starts_with(b"\x93NUMPY") {
+            let labels = d.labels.as_ref().ok_or_else(|| {
+                Error::param(
+                    "--labels",
+                    format!(
+                        "{} is a .npy array of samples; give its targets with --labels FILE.npy",
+                        path.display()
+                    ),
+                )
+            })?;
+            read_npy_pair(path, labels)?
         } else {
             let labels = d.labels.as_ref().ok_or_else(|| {
                 Error::param(

@@ -516,3 +516,91 @@ fn classifier_train_eval_predict() {
         assert_bad(&run(&all), needle, &bad_out);
     }
 }
+
+fn write_npy<T: npyz::AutoSerialize + Copy>(path: &Path, v: &[T], s: &[u64]) {
+    let f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut w = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(s)
+        .writer(f)
+        .begin_nd()
+        .unwrap();
+    w.extend(v.iter().copied()).unwrap();
+    w.finish().unwrap();
+}
+
+fn patterns_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["patterns", "--patterns", "sample:5", "--json"];
+    all.extend_from_slice(args);
+    let o = run(&all);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn npy_pairs_and_cifar_batches() {
+    let d = Dir::new();
+    // .npy pair: 6 images 1×5×5, integer labels.
+    let x = gaussian(150, 3);
+    let xp = d.p("x.npy");
+    let yp = d.p("y.npy");
+    write_npy(&xp, &x, &[6, 1, 5, 5]);
+    write_npy(&yp, &[0i64, 1, 2, 0, 1, 2], &[6]);
+    let r = patterns_json(&[
+        "--data",
+        xp.to_str().unwrap(),
+        "--labels",
+        yp.to_str().unwrap(),
+        "--kernel",
+        "3",
+    ]);
+    assert_eq!(r["n"], 6);
+    assert_eq!(r["positions"], 9);
+    // CIFAR-10: two batch files of 3 and 2 records.
+    let rec = 1 + 3 * 32 * 32;
+    let mut a = vec![0u8; 3 * rec];
+    let mut b = vec![0u8; 2 * rec];
+    for (t, chunk) in a.chunks_mut(rec).chain(b.chunks_mut(rec)).enumerate() {
+        chunk[0] = (t % 10) as u8;
+        for (j, p) in chunk[1..].iter_mut().enumerate() {
+            *p = ((t * 7 + j * 13) % 256) as u8;
+        }
+    }
+    let (ap, bp) = (d.p("a.bin"), d.p("b.bin"));
+    std::fs::write(&ap, &a).unwrap();
+    std::fs::write(&bp, &b).unwrap();
+    let list = format!("{},{}", ap.display(), bp.display());
+    let r = patterns_json(&["--data", &list, "--kernel", "8", "--stride", "8"]);
+    assert_eq!(r["n"], 5);
+    assert_eq!(r["filter_size"], 3 * 64);
+    // Bad inputs: a truncated batch, a .npy without labels, labels of the wrong length.
+    let out = d.p("out");
+    let o_s = out.to_str().unwrap();
+    std::fs::write(d.p("short.bin"), &a[..rec + 10]).unwrap();
+    let short = d.p("short.bin");
+    assert_bad(
+        &run(&["train", "--data", short.to_str().unwrap(), "--out", o_s]),
+        "short.bin",
+        &out,
+    );
+    assert_bad(
+        &run(&["train", "--data", xp.to_str().unwrap(), "--out", o_s]),
+        "--labels",
+        &out,
+    );
+    let y5 = d.p("y5.npy");
+    write_npy(&y5, &[0i64, 1, 2, 0, 1], &[5]);
+    assert_bad(
+        &run(&[
+            "train",
+            "--data",
+            xp.to_str().unwrap(),
+            "--labels",
+            y5.to_str().unwrap(),
+            "--out",
+            o_s,
+        ]),
+        "shape mismatch",
+        &out,
+    );
+}

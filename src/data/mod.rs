@@ -1,13 +1,16 @@
-//! Data sets and their readers: NumPy `.npz`, MNIST IDX (raw or gzip) and the embedded MNIST subset.
+//! Data sets and their readers: NumPy `.npz` and `.npy` pairs, MNIST IDX (raw or gzip), CIFAR-10
+//! binary batches, and the embedded MNIST subset.
 
 mod builtin;
+mod cifar;
 mod dataset;
 mod idx;
 mod npz;
 mod prep;
 
 pub use builtin::{builtin_mnist, BUILTIN_MNIST};
+pub use cifar::{read_cifar, read_cifar_bytes, CIFAR_RECORD};
 pub use dataset::{Dataset, SampleShape, Targets};
 pub use idx::{read_idx, read_idx_bytes};
-pub use npz::read_npz;
+pub use npz::{read_npy_pair, read_npz};
 pub use prep::{ClassIndex, Normalization};

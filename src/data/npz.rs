@@ -1,10 +1,10 @@
-//! NumPy `.npz` archives with arrays `x` and `y`.
+//! NumPy `.npz` archives with arrays `x` and `y`, and pairs of `.npy` files (samples, labels).
 
 use super::dataset::{Dataset, SampleShape, Targets};
 use crate::error::{Error, Result};
-use npyz::{npz::NpzArchive, Order, TypeChar};
+use npyz::{npz::NpzArchive, NpyFile, Order, TypeChar};
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 enum Values {
@@ -21,6 +21,11 @@ fn read_array(
         .by_name(name)
         .map_err(|e| Error::format(path, format!("array '{name}': {e}")))?
         .ok_or_else(|| Error::format(path, format!("no array named '{name}' in the archive")))?;
+    decode(file, path, name)
+}
+
+/// Values of one array, in row-major order, with its shape.
+fn decode<R: Read>(file: NpyFile<R>, path: &Path, name: &str) -> Result<(Vec<usize>, Values)> {
     let shape: Vec<usize> = file.shape().iter().map(|&s| s as usize).collect();
     let order = file.order();
     let npyz::DType::Plain(ts) = file.dtype() else {
@@ -119,6 +124,29 @@ pub fn read_npz(path: &Path) -> Result<Dataset> {
     })?;
     let (xs, xv) = read_array(&mut archive, path, "x")?;
     let (ys, yv) = read_array(&mut archive, path, "y")?;
+    assemble(path, xs, xv, ys, yv)
+}
+
+/// Reads a pair of `.npy` files: samples (as `x` of [`read_npz`]) and targets (as `y`).
+pub fn read_npy_pair(x_path: &Path, y_path: &Path) -> Result<Dataset> {
+    let open = |p: &Path, name: &str| -> Result<(Vec<usize>, Values)> {
+        let f = File::open(p).map_err(|e| Error::io(p, e))?;
+        let npy = NpyFile::new(BufReader::new(f))
+            .map_err(|e| Error::format(p, format!("not a readable .npy file: {e}")))?;
+        decode(npy, p, name)
+    };
+    let (xs, xv) = open(x_path, "x")?;
+    let (ys, yv) = open(y_path, "y")?;
+    assemble(x_path, xs, xv, ys, yv)
+}
+
+fn assemble(
+    path: &Path,
+    xs: Vec<usize>,
+    xv: Values,
+    ys: Vec<usize>,
+    yv: Values,
+) -> Result<Dataset> {
     let x: Vec<f64> = match xv {
         Values::Float(v) => v,
         Values::Int(v) => v.into_iter().map(|a| a as f64).collect(),
