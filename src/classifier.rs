@@ -114,6 +114,8 @@ pub struct ClassifierOutcome {
     pub certificate: RestrictedCertificate,
     /// Fresh-batch estimate.
     pub fresh: Option<FreshEstimate>,
+    /// Blocks set to zero because their projection onto the cone failed numerically.
+    pub dropped_blocks: usize,
     /// Training accuracy of the recovered network (or the gated model).
     pub train_accuracy: f64,
     /// Solver status.
@@ -202,21 +204,30 @@ pub fn prepare(
     })
 }
 
-/// Projects every non-zero block of an exact point onto its pattern cone (in parallel).
-pub fn project_onto_cones(prog: &MultiProgram, x: &mut [f64]) -> Result<()> {
+/// Projects every non-zero block of an exact point onto its pattern cone (in parallel), so that
+/// the point is feasible and its recovered filters reproduce their patterns. A block whose
+/// projection fails numerically, or stays violated above `1e-9‖c‖`, is set to zero (always
+/// feasible). Returns the number of blocks so dropped.
+pub fn project_onto_cones(prog: &MultiProgram, x: &mut [f64]) -> usize {
     let h = prog.h();
-    let res: Vec<Result<()>> = x
-        .par_chunks_mut(h)
+    x.par_chunks_mut(h)
         .enumerate()
         .filter(|(_, c)| c.iter().any(|v| *v != 0.0))
         .map(|(b, c)| {
             let (i, _, _) = prog.block_info(b);
-            let p = project(prog.op.normals(), prog.op.signs(i), c, 1e-12)?;
-            c.copy_from_slice(&p.point);
-            Ok(())
+            let nc = c.iter().map(|v| v * v).sum::<f64>().sqrt();
+            match project(prog.op.normals(), prog.op.signs(i), c, 1e-12) {
+                Ok(p) if p.violation <= 1e-9 * nc => {
+                    c.copy_from_slice(&p.point);
+                    0
+                }
+                _ => {
+                    c.iter_mut().for_each(|v| *v = 0.0);
+                    1
+                }
+            }
         })
-        .collect();
-    res.into_iter().collect()
+        .sum()
 }
 
 /// The network of an exact point: one filter per non-zero block `c_{ic}` (weight `+√‖c‖` to
@@ -319,6 +330,7 @@ pub fn solve_prepared(
         },
         fresh: None,
         train_accuracy: f64::NAN,
+        dropped_blocks: 0,
         status: SolveStatus::MaxIterations,
         iterations: 0,
         inner_iterations: 0,
@@ -340,7 +352,7 @@ pub fn solve_prepared(
             tm.solve = t.elapsed().as_secs_f64();
             let t = Instant::now();
             let mut x = sol.x.clone();
-            project_onto_cones(prog, &mut x)?;
+            let dropped = project_onto_cones(prog, &mut x);
             let objective = prog.objective(&x, true);
             let net = recover_network(prog, &x, ds, cfg.spec, cfg.pool);
             let f = net.predict(&ds.x)?;
@@ -367,6 +379,7 @@ pub fn solve_prepared(
                 status: sol.status,
                 iterations: sol.outer,
                 inner_iterations: sol.inner,
+                dropped_blocks: dropped,
                 point: x,
                 ..base
             }

@@ -264,6 +264,12 @@ pub fn run_classifier(r: ClassifierRun<'_>) -> Result<()> {
             o.inner_iterations,
             o.violation
         );
+        if o.dropped_blocks > 0 {
+            println!(
+                "note             {} filters dropped: their projection onto the pattern cone failed numerically",
+                o.dropped_blocks
+            );
+        }
         match o.network_objective {
             Some(no) => {
                 println!(

@@ -85,11 +85,19 @@ fn solve_qp(
     let mut solver = DefaultSolver::new(&p, &q, &amat, &b, &cones, settings)
         .map_err(|e| Error::Solver(format!("cone projection rejected: {e:?}")))?;
     solver.solve();
-    match solver.solution.status {
-        SolverStatus::Solved | SolverStatus::AlmostSolved => Ok(solver.solution.x.clone()),
-        s => Err(Error::Solver(format!(
-            "cone projection sub-problem ended with status {s:?}"
-        ))),
+    // A point short of full accuracy is still usable: the cutting-plane loop checks every
+    // facet of the returned point, and callers check the final violation.
+    let usable = matches!(
+        solver.solution.status,
+        SolverStatus::Solved | SolverStatus::AlmostSolved | SolverStatus::InsufficientProgress
+    ) && solver.solution.x.iter().all(|v| v.is_finite());
+    if usable {
+        Ok(solver.solution.x.clone())
+    } else {
+        Err(Error::Solver(format!(
+            "cone projection sub-problem ended with status {:?}",
+            solver.solution.status
+        )))
     }
 }
 

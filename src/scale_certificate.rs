@@ -52,9 +52,13 @@ pub struct FreshEstimate {
 
 /// `γ` of a block with gradient part `g = A_iᵀv_c` and sign `s` (`+1` for `c`, `−1` for `c'`):
 /// `‖Π_{C_i}(−s·g)‖`.
+///
+/// If the projection fails numerically, the upper bound `‖g‖` stands in (the certificate stays
+/// valid, only looser).
 fn block_gamma(op: &PatternOperator, pattern: usize, g: &[f64], s: f64) -> Result<f64> {
     let a: Vec<f64> = g.iter().map(|z| -s * z).collect();
-    cone_gamma(op.normals(), op.signs(pattern), &a)
+    Ok(cone_gamma(op.normals(), op.signs(pattern), &a)
+        .unwrap_or_else(|_| a.iter().map(|v| v * v).sum::<f64>().sqrt()))
 }
 
 /// `‖A_iᵀv_c‖` for both signs of every block (`2·blocks` values, `+` blocks first): upper bounds
