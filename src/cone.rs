@@ -9,6 +9,7 @@
 //! facets until none is violated.
 
 use crate::error::{Error, Result};
+use crate::operator::Sides;
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{
     DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SolverStatus, SupportedConeT,
@@ -31,7 +32,7 @@ pub struct Projection {
     pub working_set: usize,
 }
 
-fn facet_values(normals: MatRef<'_, f64>, signs: &[f64], u: &[f64], out: &mut [f64]) {
+fn facet_values(normals: MatRef<'_, f64>, signs: Sides<'_>, u: &[f64], out: &mut [f64]) {
     out.iter_mut().for_each(|v| *v = 0.0);
     for (j, &uj) in u.iter().enumerate() {
         let col = normals.col(j);
@@ -42,14 +43,14 @@ fn facet_values(normals: MatRef<'_, f64>, signs: &[f64], u: &[f64], out: &mut [f
             *o += nv * uj;
         }
     }
-    for (o, s) in out.iter_mut().zip(signs) {
-        *o *= s;
+    for (g, o) in out.iter_mut().enumerate() {
+        *o *= signs.get(g);
     }
 }
 
 fn solve_qp(
     normals: MatRef<'_, f64>,
-    signs: &[f64],
+    signs: Sides<'_>,
     work: &[usize],
     a: &[f64],
 ) -> Result<Vec<f64>> {
@@ -63,7 +64,7 @@ fn solve_qp(
     colptr.push(0);
     for j in 0..h {
         for (r, &g) in work.iter().enumerate() {
-            let v = -signs[g] * normals[(g, j)];
+            let v = -signs.get(g) * normals[(g, j)];
             if v != 0.0 {
                 rowval.push(r);
                 nzval.push(v);
@@ -101,9 +102,14 @@ fn solve_qp(
     }
 }
 
-/// Projects `a` onto `{u : s_g n_gᵀu ≥ 0}` (`normals` is `G × h`, `signs` has length `G`).
+/// Projects `a` onto `{u : s_g n_gᵀu ≥ 0}` (`normals` is `G × h`, `signs` one side per row).
 /// Facets count as violated above `tol·‖a‖`.
-pub fn project(normals: MatRef<'_, f64>, signs: &[f64], a: &[f64], tol: f64) -> Result<Projection> {
+pub fn project(
+    normals: MatRef<'_, f64>,
+    signs: Sides<'_>,
+    a: &[f64],
+    tol: f64,
+) -> Result<Projection> {
     let g = normals.nrows();
     let na = a.iter().map(|v| v * v).sum::<f64>().sqrt();
     let mut u = a.to_vec();
@@ -148,7 +154,7 @@ pub fn project(normals: MatRef<'_, f64>, signs: &[f64], a: &[f64], tol: f64) -> 
 }
 
 /// `γ = max_{u ∈ C, ‖u‖ ≤ 1} aᵀu = ‖Π_C(a)‖`.
-pub fn cone_gamma(normals: MatRef<'_, f64>, signs: &[f64], a: &[f64]) -> Result<f64> {
+pub fn cone_gamma(normals: MatRef<'_, f64>, signs: Sides<'_>, a: &[f64]) -> Result<f64> {
     let p = project(normals, signs, a, 1e-12)?;
     Ok(p.point.iter().map(|v| v * v).sum::<f64>().sqrt())
 }
@@ -162,16 +168,16 @@ mod tests {
     fn projection_onto_orthant_and_halfspace() {
         // The non-negative orthant in R^3 (normals e_1, e_2, e_3, all signs +).
         let n = Mat::<f64>::from_fn(3, 3, |i, j| if i == j { 1.0 } else { 0.0 });
-        let p = project(n.as_ref(), &[1.0, 1.0, 1.0], &[1.0, -2.0, 3.0], 1e-12).unwrap();
+        let p = project(n.as_ref(), Sides(&[0b111]), &[1.0, -2.0, 3.0], 1e-12).unwrap();
         for (a, b) in p.point.iter().zip([1.0, 0.0, 3.0]) {
             assert!((a - b).abs() < 1e-8, "{:?}", p.point);
         }
         // Half-space −x₁ + x₂ ≥ 0 written with a flipped sign on the normal (1,−1)/√2.
         let s = std::f64::consts::FRAC_1_SQRT_2;
         let n = Mat::<f64>::from_fn(1, 2, |_, j| if j == 0 { s } else { -s });
-        let p = project(n.as_ref(), &[-1.0], &[2.0, 0.0], 1e-12).unwrap();
+        let p = project(n.as_ref(), Sides(&[0]), &[2.0, 0.0], 1e-12).unwrap();
         assert!((p.point[0] - 1.0).abs() < 1e-8 && (p.point[1] - 1.0).abs() < 1e-8);
-        let gamma = cone_gamma(n.as_ref(), &[-1.0], &[2.0, 0.0]).unwrap();
+        let gamma = cone_gamma(n.as_ref(), Sides(&[0]), &[2.0, 0.0]).unwrap();
         assert!((gamma - 2f64.sqrt()).abs() < 1e-8);
     }
 }

@@ -29,8 +29,6 @@ pub struct PatternOperator {
     a: Mat<f64>,
     /// Unit normals `N`, `G × h`.
     normals: Mat<f64>,
-    /// Sides `s_{g,i}`, `G × P` column-major.
-    signs: Vec<f64>,
     /// Pattern bits (over the distinct hyperplanes) of each kept pattern, `words` each.
     bits: Vec<u64>,
     words: usize,
@@ -83,7 +81,6 @@ impl PatternOperator {
         let p = keep.len();
         let g = hp.len();
         let mut a = Mat::<f64>::zeros(n, p * h);
-        let mut signs = vec![0.0; g * p];
         let words = set.words();
         let mut bits = Vec::with_capacity(p * words);
         for (col, &i) in keep.iter().enumerate() {
@@ -94,9 +91,6 @@ impl PatternOperator {
                     .zip(src)
                     .for_each(|(d, s)| *d = *s);
             }
-            for gg in 0..g {
-                signs[col * g + gg] = if set.bit(i, gg) { 1.0 } else { -1.0 };
-            }
             bits.extend_from_slice(set.pattern(i));
         }
         let normals = Mat::<f64>::from_fn(g, h, |r, c| hp.normal(r)[c]);
@@ -106,7 +100,6 @@ impl PatternOperator {
             k,
             a,
             normals,
-            signs,
             bits,
             words,
             par: Par::rayon(0),
@@ -133,10 +126,10 @@ impl PatternOperator {
         self.normals.as_ref()
     }
 
-    /// Sides `s_{·,i}` of pattern `i` (length `G`).
-    pub fn signs(&self, i: usize) -> &[f64] {
-        let g = self.hyperplanes();
-        &self.signs[i * g..(i + 1) * g]
+    /// Sides `s_{·,i}` of pattern `i`, read from its bits (one bit per hyperplane, so memory is
+    /// `G·P/8` bytes rather than `8·G·P`).
+    pub fn signs(&self, i: usize) -> Sides<'_> {
+        Sides(self.bits(i))
     }
 
     /// Pattern bits of kept pattern `i`.
@@ -176,14 +169,33 @@ impl PatternOperator {
         }
         let s = self.signs(i);
         let mut worst: f64 = 0.0;
-        for (g, sg) in s.iter().enumerate() {
+        for g in 0..self.hyperplanes() {
             let mut d = 0.0;
             for (j, cj) in c.iter().enumerate() {
                 d += self.normals[(g, j)] * cj;
             }
-            worst = worst.max(-sg * d);
+            worst = worst.max(-s.get(g) * d);
         }
         worst / nc
+    }
+}
+
+/// The sides `s_g ∈ {±1}` of one pattern, as bits (`1` for `+1`).
+#[derive(Debug, Clone, Copy)]
+pub struct Sides<'a>(pub &'a [u64]);
+
+impl Sides<'_> {
+    /// `s_g`.
+    #[inline]
+    pub fn get(&self, g: usize) -> f64 {
+        (((self.0[g / 64] >> (g % 64)) & 1) as f64) * 2.0 - 1.0
+    }
+
+    /// Writes `s_{g0}, …, s_{g0+out.len()−1}` into `out`.
+    pub fn fill(&self, g0: usize, out: &mut [f64]) {
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = self.get(g0 + k);
+        }
     }
 }
 

@@ -71,17 +71,23 @@ fn adjoint_identity_and_constraint_rows() {
                 assert!((op.a()[(t, i * h + j)] - s).abs() < 1e-12);
             }
         }
-        // Signs agree with the pattern of a filter from that region: every row of M is on the
-        // side the signs say.
+        // The factored constraint s_g n_gᵀc equals the raw one (2d_r − 1) x_rᵀc of MATH.md,
+        // divided by ‖x_r‖, on every non-zero row r of M.
         let s = op.signs(i);
-        for (g, sg) in s.iter().enumerate() {
-            assert_eq!(*sg > 0.0, cvxcnn_bit(op.bits(i), g));
+        let c = gaussian(h, 40 + i as u64);
+        for (r, &on) in d.iter().enumerate() {
+            let Some((g, _)) = hp.row_group[r] else {
+                continue;
+            };
+            let x = p.row(r);
+            let raw = if on { 1.0 } else { -1.0 }
+                * x.iter().zip(&c).map(|(a, b)| a * b).sum::<f64>()
+                / x.iter().map(|a| a * a).sum::<f64>().sqrt();
+            let g = g as usize;
+            let fact = s.get(g) * (0..h).map(|j| op.normals()[(g, j)] * c[j]).sum::<f64>();
+            assert!((raw - fact).abs() < 1e-12, "row {r}: {raw} vs {fact}");
         }
     }
-}
-
-fn cvxcnn_bit(bits: &[u64], g: usize) -> bool {
-    (bits[g / 64] >> (g % 64)) & 1 == 1
 }
 
 #[test]
@@ -247,7 +253,10 @@ fn classifier_recovers_a_network_with_the_convex_objective() {
             // optimum is the sum of three scalar programs, solved here by the interior point.
             let ipm: f64 = (0..3)
                 .map(|c| {
-                    let y: Vec<f64> = labels.iter().map(|&l| f64::from(u8::from(l == c))).collect();
+                    let y: Vec<f64> = labels
+                        .iter()
+                        .map(|&l| f64::from(u8::from(l == c)))
+                        .collect();
                     let tc = TrainConfig {
                         spec: cfg.spec,
                         pool: cfg.pool,
@@ -263,7 +272,11 @@ fn classifier_recovers_a_network_with_the_convex_objective() {
                     train(&ds, &y, &tc, &mut Silent).unwrap().objective
                 })
                 .sum();
-            assert!(o.objective >= ipm * (1.0 - 1e-7), "{} < IPM {ipm}", o.objective);
+            assert!(
+                o.objective >= ipm * (1.0 - 1e-7),
+                "{} < IPM {ipm}",
+                o.objective
+            );
             assert!(
                 rel(o.objective, ipm) < 1e-4,
                 "AL {} vs IPM {ipm}",

@@ -106,6 +106,8 @@ struct Chunk {
     g0: usize,
     g1: usize,
     q: Vec<f64>,
+    /// Sides of the current block on the current rows.
+    sides: Vec<f64>,
     acc: Vec<f64>,
     lam: Vec<Vec<f64>>,
     value: f64,
@@ -133,6 +135,7 @@ impl Constraints {
                 g0,
                 g1,
                 q: Vec::new(),
+                sides: vec![0.0; ROW_BLOCK.min(g1 - g0)],
                 acc: Vec::new(),
                 lam: vec![Vec::new(); blocks],
                 value: 0.0,
@@ -209,7 +212,9 @@ impl Constraints {
                     }
                     for (j, &b) in active.iter().enumerate() {
                         let (i, _, _) = prog.block_info(b);
-                        let s = &prog.op.signs(i)[sub..sub + rows];
+                        let s = &mut ch.sides[..rows];
+                        prog.op.signs(i).fill(sub, s);
+                        let s = &*s;
                         let col = &mut q[j * rows..(j + 1) * rows];
                         let lam = &mut ch.lam[b];
                         match mode {
