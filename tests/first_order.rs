@@ -124,7 +124,8 @@ fn solvers_agree_with_the_interior_point_optimum() {
         assert!(feasible >= ipm.objective * (1.0 - 1e-7));
         // The violation goes to zero.
         let v: Vec<f64> = hist.records.iter().map(|r| r.violation).collect();
-        assert!(v.last().copied().unwrap_or(1.0) <= 1e-8, "violations {v:?}");
+        // The floor is rounding: multiplier steps of δ·1e-8·‖x‖ no longer change the inner problem.
+        assert!(v.last().copied().unwrap_or(1.0) <= 1e-7, "violations {v:?}");
         assert!(v[0] >= *v.last().unwrap());
 
         let gated = solve_gated(

@@ -100,6 +100,10 @@ impl Fista {
     ) -> FistaInfo {
         let block = block.max(1);
         let mut info = FistaInfo::default();
+        // A carried-over estimate may be far too large (after a stiff phase): start lower and
+        // let backtracking raise it again. Too large an estimate means tiny steps and a false
+        // "no progress" stop.
+        self.lipschitz *= 0.1;
         let mut fx_obj = f.eval(x, None) + beta * group_norm_sum(x, block);
         self.y.copy_from_slice(x);
         let mut fy = f.eval(&self.y, Some(&mut self.g));
