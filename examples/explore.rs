@@ -88,7 +88,7 @@ fn main() -> cvxcnn::Result<()> {
             inner_iter: env_or("INNER", 100)?,
             delta: env_or("DELTA", 1.0)?,
             delta_growth: env_or("GROW", 10.0)?,
-            delta_max: env_or("DMAX", 100.0)?,
+            delta_max: env_or("DMAX", 1e4)?,
         },
         fresh_draws: 0,
         certificate_budget: 30.0,
