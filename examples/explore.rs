@@ -1,5 +1,5 @@
 //! Measures classifier settings on the embedded MNIST subset (used to choose the defaults).
-//! `cargo run --release --example explore -- KERNEL STRIDE DRAWS BETA sq|ce al|gated [N]`
+//! `cargo run --release --example explore -- KERNEL STRIDE DRAWS BETA sq|ce al|gated|proj [N]`
 //! (environment: `TL` time limit in s, `INNER` FISTA steps per outer iteration, `DELTA`,
 //! `GROW`, `DMAX` penalty settings relative to β, `DATA` set to draw filters from patches).
 use cvxcnn::classifier::{train_classifier, ClassifierConfig, FirstOrder};
@@ -32,7 +32,7 @@ fn arg<T: std::str::FromStr>(a: &[String], i: usize, name: &str) -> cvxcnn::Resu
     a.get(i).and_then(|v| v.parse().ok()).ok_or_else(|| {
         cvxcnn::Error::param(
             name,
-            "usage: explore KERNEL STRIDE DRAWS BETA sq|ce al|gated [N]",
+            "usage: explore KERNEL STRIDE DRAWS BETA sq|ce al|gated|proj [N]",
         )
     })
 }
@@ -59,10 +59,10 @@ fn main() -> cvxcnn::Result<()> {
     } else {
         Loss::Squared
     };
-    let solver = if solver_name == "gated" {
-        FirstOrder::Gated
-    } else {
-        FirstOrder::AugmentedLagrangian
+    let solver = match solver_name.as_str() {
+        "gated" => FirstOrder::Gated,
+        "proj" => FirstOrder::Projected,
+        _ => FirstOrder::AugmentedLagrangian,
     };
     let n: usize = if a.len() > 7 { arg(&a, 7, "N")? } else { 3000 };
     let ds = builtin_mnist()?;

@@ -16,7 +16,10 @@ pub use crate::scale_certificate::beta_max;
 use crate::scale_certificate::{
     certify_restricted, fresh_estimate, FreshEstimate, RestrictedCertificate,
 };
-use crate::solver::{solve_auglag, solve_gated, AlSettings, IterLimits, IterObserver, SolveStatus};
+use crate::solver::{
+    solve_auglag, solve_gated, solve_projected, AlSettings, IterLimits, IterObserver,
+    ProjectedSettings, SolveStatus,
+};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::time::Instant;
@@ -29,6 +32,9 @@ pub enum FirstOrder {
     AugmentedLagrangian,
     /// The gated relaxation by FISTA: a lower bound, not a ReLU network.
     Gated,
+    /// The exact cone-constrained program by projected FISTA (cone projections in the
+    /// proximal map): a ReLU CNN.
+    Projected,
 }
 
 /// Settings of a classifier run.
@@ -78,6 +84,17 @@ impl ClassifierConfig {
             return Err(Error::param("--tol", "tolerances must be positive"));
         }
         Ok(())
+    }
+}
+
+/// Projected-FISTA settings from the shared settings: the same limits, violation target and
+/// working sets, with `inner_iter` steps between scans.
+pub fn projected_settings(al: &AlSettings) -> ProjectedSettings {
+    ProjectedSettings {
+        limits: al.limits,
+        violation_tol: al.violation_tol,
+        steps_per_scan: al.inner_iter.max(1),
+        ..ProjectedSettings::default()
     }
 }
 
@@ -347,8 +364,12 @@ pub fn solve_prepared(
         point: Vec::new(),
     };
     let mut out = match cfg.solver {
-        FirstOrder::AugmentedLagrangian => {
-            let sol = solve_auglag(prog, &cfg.al, warm, obs);
+        FirstOrder::AugmentedLagrangian | FirstOrder::Projected => {
+            let sol = if cfg.solver == FirstOrder::Projected {
+                solve_projected(prog, &projected_settings(&cfg.al), warm, obs)
+            } else {
+                solve_auglag(prog, &cfg.al, warm, obs)
+            };
             tm.solve = t.elapsed().as_secs_f64();
             let t = Instant::now();
             let mut x = sol.x.clone();

@@ -153,10 +153,11 @@ pub fn run_classifier(r: ClassifierRun<'_>) -> Result<()> {
             match cfg.solver {
                 FirstOrder::AugmentedLagrangian => "augmented Lagrangian".to_string(),
                 FirstOrder::Gated => "gated FISTA".to_string(),
+                FirstOrder::Projected => "projected FISTA".to_string(),
             }
         };
         let total = match cfg.solver {
-            FirstOrder::AugmentedLagrangian => cfg.al.limits.max_iter,
+            FirstOrder::AugmentedLagrangian | FirstOrder::Projected => cfg.al.limits.max_iter,
             FirstOrder::Gated => cvxcnn::classifier::gated_limits(&cfg.al).max_iter,
         };
         let mut bar = SolveBar::new(total, r.quiet, &what);

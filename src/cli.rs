@@ -120,6 +120,8 @@ enum SolverArg {
     Al,
     /// FISTA on the gated relaxation: a lower bound, not a ReLU network (classifiers).
     Gated,
+    /// Projected FISTA: the exact program with cone projections in the prox (classifiers).
+    Proj,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -157,13 +159,13 @@ struct TrainArgs {
     beta: Option<String>,
     /// Sign patterns: exact (global optimum), sample:N (N Gaussian draws; restricted model) or,
     /// for classifiers, data:N (N filters drawn from data patches) [default: exact; classifiers:
-    /// sample:10].
+    /// sample:40].
     #[arg(long)]
     patterns: Option<String>,
     /// Seed of the pattern sampler.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Solver [default: ipm; classifiers: al].
+    /// Solver [default: ipm; classifiers: proj].
     #[arg(long, value_enum)]
     solver: Option<SolverArg>,
     /// Loss.
@@ -487,7 +489,10 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
         && matches!(ds.targets, Targets::Classes(_))
         && (multi_class
             || a.loss == Loss::Ce
-            || matches!(a.solver, Some(SolverArg::Al | SolverArg::Gated)));
+            || matches!(
+                a.solver,
+                Some(SolverArg::Al | SolverArg::Gated | SolverArg::Proj)
+            ));
     if wants_classifier {
         return train_classifier_cmd(a, ds);
     }
@@ -497,7 +502,10 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
             "cross-entropy needs class labels (and no --classes A,B)",
         ));
     }
-    if matches!(a.solver, Some(SolverArg::Al | SolverArg::Gated)) {
+    if matches!(
+        a.solver,
+        Some(SolverArg::Al | SolverArg::Gated | SolverArg::Proj)
+    ) {
         return Err(Error::param(
             "--solver",
             "the first-order solvers train classifiers (data with class labels, no --classes A,B); use ipm for a scalar output",
@@ -612,17 +620,18 @@ fn train_classifier_cmd(a: TrainArgs, ds: Dataset) -> Result<()> {
     use cvxcnn::classifier::{ClassifierConfig, FirstOrder};
     use cvxcnn::data::Normalization;
     use cvxcnn::solver::{AlSettings, IterLimits};
-    let solver = match a.solver.unwrap_or(SolverArg::Al) {
+    let solver = match a.solver.unwrap_or(SolverArg::Proj) {
         SolverArg::Al => FirstOrder::AugmentedLagrangian,
         SolverArg::Gated => FirstOrder::Gated,
+        SolverArg::Proj => FirstOrder::Projected,
         SolverArg::Ipm => {
             return Err(Error::param(
                 "--solver",
-                "the interior-point solver handles scalar outputs (pick two classes with --classes A,B); classifiers use al or gated",
+                "the interior-point solver handles scalar outputs (pick two classes with --classes A,B); classifiers use proj, al or gated",
             ))
         }
     };
-    let pattern_text = a.patterns.clone().unwrap_or_else(|| "sample:10".into());
+    let pattern_text = a.patterns.clone().unwrap_or_else(|| "sample:40".into());
     let (from_data, ptext) = match pattern_text.strip_prefix("data:") {
         Some(n) => (true, format!("sample:{n}")),
         None => (false, pattern_text.clone()),

@@ -14,8 +14,8 @@ use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::patterns::{enumerate_exact, sample_gaussian, Hyperplanes, PatternSet};
 use cvxcnn::program::Pooling;
 use cvxcnn::solver::{
-    solve_auglag, solve_gated, AlSettings, Fista, FistaSettings, History, IpmSettings, IterLimits,
-    SmoothPart,
+    solve_auglag, solve_gated, solve_projected, AlSettings, Fista, FistaSettings, History,
+    IpmSettings, IterLimits, ProjectedSettings, SmoothPart,
 };
 use cvxcnn::train::{train, PatternChoice, Silent, TrainConfig};
 
@@ -127,6 +127,40 @@ fn solvers_agree_with_the_interior_point_optimum() {
         // The floor is rounding: multiplier steps of δ·1e-8·‖x‖ no longer change the inner problem.
         assert!(v.last().copied().unwrap_or(1.0) <= 1e-7, "violations {v:?}");
         assert!(v[0] >= *v.last().unwrap());
+
+        // Projected FISTA (cone projections in the prox) reaches the same optimum, and its
+        // multipliers certify it.
+        let mut ph = History::default();
+        let proj = solve_projected(
+            &prog,
+            &ProjectedSettings {
+                limits: IterLimits {
+                    max_iter: 2000,
+                    time_limit: None,
+                    tol: 1e-7,
+                },
+                violation_tol: 1e-9,
+                steps_per_scan: 200,
+                ..ProjectedSettings::default()
+            },
+            None,
+            &mut ph,
+        );
+        assert!(
+            proj.violation <= 1e-8,
+            "projected violation {}",
+            proj.violation
+        );
+        assert!(proj.gap <= 1e-6, "projected gap {}", proj.gap);
+        let mut xp = proj.x.clone();
+        assert_eq!(cvxcnn::classifier::project_onto_cones(&prog, &mut xp), 0);
+        let pobj = prog.objective(&xp, true);
+        assert!(
+            rel(pobj, ipm.objective) < 1e-6,
+            "seed {seed}: projected {pobj} vs IPM {}",
+            ipm.objective
+        );
+        assert!(pobj >= ipm.objective * (1.0 - 1e-7));
 
         let gated = solve_gated(
             &prog,

@@ -398,7 +398,7 @@ pub fn relative_violation(abs: f64, x: &[f64], h: usize) -> f64 {
 }
 
 /// `(objective, dual bound)` at `x` from the multipliers' bounds.
-fn al_gap(prog: &MultiProgram, x: &[f64], mult: &[f64]) -> (f64, f64) {
+pub(crate) fn al_gap(prog: &MultiProgram, x: &[f64], mult: &[f64]) -> (f64, f64) {
     let f = prog.predict_exact(x);
     let v = prog.loss_gradient(&f);
     let bounds = multiplier_bounds(prog, &v, mult);

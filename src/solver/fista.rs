@@ -14,6 +14,38 @@ pub trait SmoothPart {
     fn eval(&mut self, x: &[f64], grad: Option<&mut [f64]>) -> f64;
 }
 
+/// The proximal map of the non-smooth part `β Σ_b ‖x_b‖₂ + ι_C(x)`, with `C` a product of
+/// closed convex cones over the blocks (`C` = everything for the plain group lasso).
+pub trait Prox {
+    /// Overwrites `v` with `argmin_x ½‖x − v‖² + step·(β Σ_b ‖x_b‖ + ι_C(x))`.
+    fn apply(&mut self, v: &mut [f64], step: f64);
+}
+
+/// Block soft-thresholding: the proximal map of `β Σ_b ‖x_b‖₂` alone.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupShrink {
+    /// Block length.
+    pub block: usize,
+    /// Weight `β`.
+    pub beta: f64,
+}
+
+impl Prox for GroupShrink {
+    fn apply(&mut self, v: &mut [f64], step: f64) {
+        let thr = self.beta * step;
+        for xb in v.chunks_mut(self.block.max(1)) {
+            shrink(xb, thr);
+        }
+    }
+}
+
+/// `x ← (1 − thr/‖x‖)_+ x`.
+pub fn shrink(x: &mut [f64], thr: f64) {
+    let nv = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let s = if nv > thr { 1.0 - thr / nv } else { 0.0 };
+    x.iter_mut().for_each(|v| *v *= s);
+}
+
 /// Settings of one FISTA run.
 #[derive(Debug, Clone, Copy)]
 pub struct FistaSettings {
@@ -66,32 +98,41 @@ impl Fista {
         }
     }
 
-    /// `xn = prox_{(β/L)‖·‖}(y − g/L)` blockwise.
-    fn prox_step(&mut self, block: usize, beta: f64) {
+    /// `xn = prox_{(1/L)(β Σ‖·‖ + ι)}(y − g/L)`.
+    fn prox_step(&mut self, prox: &mut dyn Prox) {
         let l = self.lipschitz;
-        let thr = beta / l;
-        for ((xb, yb), gb) in self
-            .xn
-            .chunks_mut(block)
-            .zip(self.y.chunks(block))
-            .zip(self.g.chunks(block))
-        {
-            let mut nv = 0.0;
-            for ((x, y), g) in xb.iter_mut().zip(yb).zip(gb) {
-                *x = y - g / l;
-                nv += *x * *x;
-            }
-            let nv = nv.sqrt();
-            let s = if nv > thr { 1.0 - thr / nv } else { 0.0 };
-            xb.iter_mut().for_each(|v| *v *= s);
+        for ((x, y), g) in self.xn.iter_mut().zip(&self.y).zip(&self.g) {
+            *x = y - g / l;
         }
+        prox.apply(&mut self.xn, 1.0 / l);
     }
 
-    /// Runs FISTA from `x` (overwritten with the result). `each(iter, objective, x)` is called
-    /// after every accepted step; returning `false` stops the run.
+    /// [`Fista::run_with`] for the plain group lasso (block soft-thresholding).
     pub fn run(
         &mut self,
         f: &mut dyn SmoothPart,
+        block: usize,
+        beta: f64,
+        x: &mut [f64],
+        settings: &FistaSettings,
+        each: &mut dyn FnMut(usize, f64, &[f64]) -> bool,
+    ) -> FistaInfo {
+        let mut prox = GroupShrink {
+            block: block.max(1),
+            beta,
+        };
+        self.run_with(f, &mut prox, block, beta, x, settings, each)
+    }
+
+    /// Runs FISTA from `x` (overwritten with the result) with the proximal map `prox` of
+    /// `β Σ_b ‖x_b‖ + ι_C` (blocks of length `block`; `x` must lie in `C`).
+    /// `each(iter, objective, x)` is called after every accepted step; returning `false` stops
+    /// the run.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_with(
+        &mut self,
+        f: &mut dyn SmoothPart,
+        prox: &mut dyn Prox,
         block: usize,
         beta: f64,
         x: &mut [f64],
@@ -114,7 +155,7 @@ impl Fista {
             // Backtracking on the quadratic upper bound.
             let mut fxn;
             loop {
-                self.prox_step(block, beta);
+                self.prox_step(prox);
                 fxn = f.eval(&self.xn, None);
                 let mut lin = 0.0;
                 let mut quad = 0.0;

@@ -7,14 +7,19 @@ mod driver;
 mod fista;
 mod gated;
 mod ipm;
+mod projected;
 mod refit;
 mod status;
+mod working_set;
 
 pub use auglag::{multiplier_bounds, relative_violation, solve_auglag, AlSettings, AlSolution};
 pub use driver::{Both, Driver, History, IterLimits, IterObserver, IterRecord, NoObserver};
-pub use fista::{group_norm_sum, Fista, FistaInfo, FistaSettings, SmoothPart};
+pub use fista::{
+    group_norm_sum, shrink, Fista, FistaInfo, FistaSettings, GroupShrink, Prox, SmoothPart,
+};
 pub use gated::{solve_gated, GatedSolution};
 
 pub use ipm::{solve_ipm, IpmInfo, IpmSettings};
+pub use projected::{solve_projected, ProjectedSettings};
 pub use refit::refit_support;
 pub use status::SolveStatus;
