@@ -1,7 +1,7 @@
 //! Measures classifier settings on the embedded MNIST subset (used to choose the defaults).
 //! `cargo run --release --example explore -- KERNEL STRIDE DRAWS BETA sq|ce al|gated|proj [N]`
 //! (environment: `TL` time limit in s, `INNER` FISTA steps per outer iteration, `DELTA`,
-//! `GROW`, `DMAX` penalty settings relative to β, `DATA` set to draw filters from patches).
+//! `GROW`, `DMAX` penalty settings relative to β, `DATA` set to draw filters from patches, `NORM` set to standardize).
 use cvxcnn::classifier::{train_classifier, ClassifierConfig, FirstOrder};
 use cvxcnn::data::builtin_mnist;
 use cvxcnn::loss::{accuracy, Loss};
@@ -66,8 +66,13 @@ fn main() -> cvxcnn::Result<()> {
     };
     let n: usize = if a.len() > 7 { arg(&a, 7, "N")? } else { 3000 };
     let ds = builtin_mnist()?;
-    let (train, test) = ds.split(0.2, 0)?;
-    let train = train.head(n);
+    let (train, mut test) = ds.split(0.2, 0)?;
+    let mut train = train.head(n);
+    if std::env::var("NORM").is_ok() {
+        let norm = cvxcnn::data::Normalization::standardize_from(&train);
+        norm.apply(&mut train)?;
+        norm.apply(&mut test)?;
+    }
     let ci = train.class_index()?;
     let cfg = ClassifierConfig {
         spec: PatchSpec::two_d(k, k, s, 0, true),
@@ -80,7 +85,7 @@ fn main() -> cvxcnn::Result<()> {
         solver,
         al: AlSettings {
             limits: IterLimits {
-                max_iter: 40,
+                max_iter: env_or("MAXIT", 40)?,
                 time_limit: Some(env_or("TL", 60.0)?),
                 tol: 1e-3,
             },

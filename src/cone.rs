@@ -5,9 +5,11 @@
 //! (Moreau decomposition) in certificates. The cone has up to `G` (thousands to millions of)
 //! facets in a small dimension `h`, of which few are active at the projection: a cutting-plane
 //! loop keeps a working set of facets, solves the small quadratic program
-//! `min ½‖u − a‖² s.t. facets in the working set` with Clarabel, and adds the most violated
-//! facets until none is violated.
+//! `min ½‖u − a‖² s.t. facets in the working set` exactly by the active-set method of
+//! [`crate::cone_nnls`] (warm-started between rounds; Clarabel when that stops short on a
+//! numerically degenerate set), and adds the most violated facets until none is violated.
 
+use crate::cone_nnls::{project_rows, NnlsWork};
 use crate::error::{Error, Result};
 use crate::operator::Sides;
 use clarabel::algebra::CscMatrix;
@@ -17,7 +19,7 @@ use clarabel::solver::{
 use faer::MatRef;
 
 /// Facets added per round.
-const ADD_PER_ROUND: usize = 32;
+const ADD_PER_ROUND: usize = 128;
 /// Most cutting-plane rounds.
 const MAX_ROUNDS: usize = 200;
 
@@ -124,6 +126,10 @@ pub fn project(
     let mut vals = vec![0.0; g];
     let mut in_work = vec![false; g];
     let mut work: Vec<usize> = Vec::new();
+    let h = a.len();
+    let mut rows: Vec<f64> = Vec::new();
+    let mut lam: Vec<f64> = Vec::new();
+    let mut nnls = NnlsWork::default();
     for _ in 0..MAX_ROUNDS {
         facet_values(normals, signs, &u, &mut vals);
         let mut viol: Vec<(usize, f64)> = vals
@@ -144,8 +150,15 @@ pub fn project(
         for (gg, _) in viol.into_iter().take(ADD_PER_ROUND) {
             in_work[gg] = true;
             work.push(gg);
+            let sg = signs.get(gg);
+            rows.extend((0..h).map(|j| sg * normals[(gg, j)]));
+            lam.push(0.0);
         }
-        u = solve_qp(normals, signs, &work, a)?;
+        u.copy_from_slice(a);
+        nnls.reset();
+        if !project_rows(&rows, h, &mut lam, &mut nnls, &mut u, 8 * h + 64) {
+            u = solve_qp(normals, signs, &work, a)?;
+        }
     }
     Err(Error::Solver(format!(
         "cone projection did not settle after {MAX_ROUNDS} rounds ({} facets)",

@@ -18,6 +18,7 @@
 pub mod certificate;
 pub mod classifier;
 pub mod cone;
+pub mod cone_nnls;
 pub mod data;
 pub mod error;
 pub mod export;

@@ -151,6 +151,9 @@ pub fn solve_projected(
             let mut each = |_: usize, _: f64, _: &[f64]| !driver.out_of_time();
             let info = fista.run_with(&mut smooth, &mut prox, h, prog.beta, &mut x, &fs, &mut each);
             total += info.iterations;
+            if std::env::var("PDBG").is_ok() {
+                eprintln!("run: {:?} L {:.3e}", info, fista.lipschitz);
+            }
         }
         let abs_viol = ws.scan(prog, &x);
         let viol = relative_violation(abs_viol, &x, h);

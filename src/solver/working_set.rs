@@ -14,6 +14,7 @@
 //! violation over *all* rows: at a point that violates no row, the working-set optimum is the
 //! optimum of the full program.
 
+use crate::cone_nnls::{project_rows, NnlsWork};
 use crate::multi::MultiProgram;
 use crate::operator::{normals_times, row_chunks};
 use faer::{MatMut, MatRef};
@@ -33,12 +34,8 @@ struct BlockRows {
     w: Vec<f64>,
     /// Multipliers.
     lam: Vec<f64>,
-    /// Projection scratch: passive set, Gram factor, right-hand side, trial multipliers.
-    passive: Vec<usize>,
-    gram: Vec<f64>,
-    rhs: Vec<f64>,
-    mu: Vec<f64>,
-    v0: Vec<f64>,
+    /// Projection buffers.
+    work: NnlsWork,
 }
 
 /// One row chunk's scan buffers.
@@ -110,7 +107,7 @@ impl WorkingSets {
                     super::fista::shrink(vb, thr);
                     return;
                 }
-                project_block(br, h, vb, nv, iters);
+                project_rows(&br.w, h, &mut br.lam, &mut br.work, vb, iters);
                 super::fista::shrink(vb, thr);
             });
     }
@@ -251,6 +248,7 @@ impl WorkingSets {
                 br.rows.clear();
                 br.lam.clear();
                 br.w.clear();
+                br.work.reset();
                 for &(g, _, l) in &cand {
                     br.rows.push(g);
                     br.lam.push(l);
@@ -271,6 +269,7 @@ fn retain_rows(br: &mut BlockRows, keep: &[usize], h: usize) {
     if keep.len() == br.rows.len() {
         return;
     }
+    br.work.reset();
     for (to, &from) in keep.iter().enumerate() {
         br.rows[to] = br.rows[from];
         br.lam[to] = br.lam[from];
@@ -279,194 +278,4 @@ fn retain_rows(br: &mut BlockRows, keep: &[usize], h: usize) {
     br.rows.truncate(keep.len());
     br.lam.truncate(keep.len());
     br.w.truncate(keep.len() * h);
-}
-
-/// `v ← Π(v) = v + Wᵀλ` with `λ = argmin_{λ≥0} ½‖v + Wᵀλ‖²` (Lawson–Hanson active set on the
-/// block's working rows, warm-started from `br.lam`).
-fn project_block(br: &mut BlockRows, h: usize, v: &mut [f64], nv: f64, iters: usize) {
-    let m = br.rows.len();
-    let mut v0 = std::mem::take(&mut br.v0);
-    v0.clear();
-    v0.extend_from_slice(v);
-    let tol = 1e-12 * nv;
-    br.passive.clear();
-    br.passive.extend((0..m).filter(|&r| br.lam[r] > 0.0));
-    let z = v;
-    let mut changes = 0;
-    loop {
-        // Least squares on the passive set, stepping back to keep λ ≥ 0.
-        loop {
-            let p = br.passive.len();
-            if p == 0 {
-                break;
-            }
-            // Gram B_PᵀB_P and right-hand side −B_Pᵀv.
-            br.gram.resize(p * p, 0.0);
-            br.rhs.resize(p, 0.0);
-            br.mu.resize(p, 0.0);
-            for a in 0..p {
-                let wa = &br.w[br.passive[a] * h..(br.passive[a] + 1) * h];
-                for b in 0..=a {
-                    let wb = &br.w[br.passive[b] * h..(br.passive[b] + 1) * h];
-                    let d: f64 = wa.iter().zip(wb).map(|(x, y)| x * y).sum();
-                    br.gram[a * p + b] = d;
-                }
-                br.rhs[a] = -wa.iter().zip(&v0).map(|(x, y)| x * y).sum::<f64>();
-            }
-            if !cholesky_solve(&mut br.gram, p, &br.rhs, &mut br.mu) {
-                // Dependent rows: drop the newest and stop growing.
-                let last = br.passive.pop().unwrap_or(0);
-                br.lam[last] = 0.0;
-                continue;
-            }
-            if br.mu.iter().all(|&u| u > 0.0) {
-                for (k, &r) in br.passive.iter().enumerate() {
-                    br.lam[r] = br.mu[k];
-                }
-                break;
-            }
-            // Step from λ_P towards μ until the first multiplier hits zero.
-            let mut alpha: f64 = 1.0;
-            for (k, &r) in br.passive.iter().enumerate() {
-                let (l, u) = (br.lam[r], br.mu[k]);
-                if u <= 0.0 {
-                    alpha = alpha.min(l / (l - u));
-                }
-            }
-            for (k, &r) in br.passive.iter().enumerate() {
-                let l = br.lam[r];
-                br.lam[r] = (l + alpha * (br.mu[k] - l)).max(0.0);
-            }
-            let lam = &mut br.lam;
-            br.passive.retain(|&r| {
-                if lam[r] <= 1e-14 * nv {
-                    lam[r] = 0.0;
-                    false
-                } else {
-                    true
-                }
-            });
-            changes += 1;
-            if changes > iters {
-                break;
-            }
-        }
-        // z = v + Σ λ_r w_r, and the most negative dual gradient w_rᵀz outside P.
-        z.copy_from_slice(&v0);
-        for &r in &br.passive {
-            let l = br.lam[r];
-            for (zi, wi) in z.iter_mut().zip(&br.w[r * h..(r + 1) * h]) {
-                *zi += l * wi;
-            }
-        }
-        if changes > iters {
-            break;
-        }
-        let mut best = (usize::MAX, -tol);
-        for r in 0..m {
-            if br.lam[r] > 0.0 {
-                continue;
-            }
-            let g: f64 = br.w[r * h..(r + 1) * h]
-                .iter()
-                .zip(z.iter())
-                .map(|(a, b)| a * b)
-                .sum();
-            if g < best.1 {
-                best = (r, g);
-            }
-        }
-        if best.0 == usize::MAX || br.passive.len() >= h {
-            break;
-        }
-        br.passive.push(best.0);
-        br.lam[best.0] = 0.0;
-        changes += 1;
-    }
-    br.v0 = v0;
-}
-
-/// Solves `G μ = rhs` for a symmetric positive definite `p × p` `G` (lower triangle, row-major,
-/// overwritten by its Cholesky factor). `false` when `G` is not numerically positive definite.
-fn cholesky_solve(g: &mut [f64], p: usize, rhs: &[f64], mu: &mut [f64]) -> bool {
-    let scale = (0..p).map(|i| g[i * p + i]).fold(0.0, f64::max).max(1e-300);
-    for j in 0..p {
-        let mut d = g[j * p + j];
-        for k in 0..j {
-            d -= g[j * p + k] * g[j * p + k];
-        }
-        if d <= 1e-12 * scale {
-            return false;
-        }
-        let d = d.sqrt();
-        g[j * p + j] = d;
-        for i in j + 1..p {
-            let mut s = g[i * p + j];
-            for k in 0..j {
-                s -= g[i * p + k] * g[j * p + k];
-            }
-            g[i * p + j] = s / d;
-        }
-    }
-    for i in 0..p {
-        let mut s = rhs[i];
-        for k in 0..i {
-            s -= g[i * p + k] * mu[k];
-        }
-        mu[i] = s / g[i * p + i];
-    }
-    for i in (0..p).rev() {
-        let mut s = mu[i];
-        for k in i + 1..p {
-            s -= g[k * p + i] * mu[k];
-        }
-        mu[i] = s / g[i * p + i];
-    }
-    true
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::{RngExt, SeedableRng};
-
-    /// The active-set projection satisfies the KKT conditions of `min ½‖p − v‖², W p ≥ 0`:
-    /// `p = v + Wᵀλ`, `λ ≥ 0`, `W p ≥ 0`, `λ_r w_rᵀp = 0` — which certify the projection.
-    #[test]
-    fn projection_meets_its_kkt_conditions() {
-        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(7);
-        for trial in 0..50 {
-            let h = 2 + trial % 6;
-            let m = 5 + trial % 40;
-            let mut br = BlockRows::default();
-            for r in 0..m {
-                let mut w: Vec<f64> = (0..h).map(|_| rng.random::<f64>() - 0.5).collect();
-                // Some rows lean the same way, so that the cone is narrow and degenerate.
-                w[0] += 0.8;
-                let n = w.iter().map(|a| a * a).sum::<f64>().sqrt();
-                br.w.extend(w.iter().map(|a| a / n));
-                br.rows.push(r as u32);
-                br.lam.push(0.0);
-            }
-            for warm in 0..3 {
-                let v: Vec<f64> = (0..h).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect();
-                let nv = v.iter().map(|a| a * a).sum::<f64>().sqrt();
-                let mut p = v.clone();
-                project_block(&mut br, h, &mut p, nv, 1000);
-                let mut recon = v.clone();
-                for (w, &l) in br.w.chunks_exact(h).zip(&br.lam) {
-                    assert!(l >= 0.0);
-                    let wp: f64 = w.iter().zip(&p).map(|(a, b)| a * b).sum();
-                    assert!(wp >= -1e-10, "trial {trial}/{warm}: row value {wp}");
-                    assert!(l * wp.abs() <= 1e-10, "complementarity {l} · {wp}");
-                    for (ri, wi) in recon.iter_mut().zip(w) {
-                        *ri += l * wi;
-                    }
-                }
-                for (a, b) in recon.iter().zip(&p) {
-                    assert!((a - b).abs() <= 1e-10, "p ≠ v + Wᵀλ: {a} vs {b}");
-                }
-            }
-        }
-    }
 }

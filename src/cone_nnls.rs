@@ -1,0 +1,259 @@
+//! Euclidean projection onto a polyhedral cone `{x : w_rᵀx ≥ 0}` given by a few unit rows in
+//! a small dimension `h`, through the dual non-negative least-squares problem
+//!
+//! ```text
+//! Π(v) = v + Wᵀλ,   λ = argmin_{λ ≥ 0} ½‖v + Wᵀλ‖²     (Moreau: K° = {−Wᵀλ : λ ≥ 0})
+//! ```
+//!
+//! solved exactly by the Lawson–Hanson active-set method: least squares on a passive set of at
+//! most `h` rows (Cholesky of its small Gram matrix, kept while the passive set is unchanged),
+//! stepping back to keep `λ ≥ 0`, and adding the row with the most negative dual gradient
+//! `w_rᵀΠ` until none is negative. Warm starts from the previous `λ` make repeated projections
+//! of nearby points (proximal steps, cutting-plane rounds) cost one or two passes over the rows.
+
+/// Reusable buffers of [`project_rows`] (no allocation once grown).
+#[derive(Debug, Clone, Default)]
+pub struct NnlsWork {
+    passive: Vec<usize>,
+    gram: Vec<f64>,
+    rhs: Vec<f64>,
+    mu: Vec<f64>,
+    v0: Vec<f64>,
+    /// The passive set whose Cholesky factor `gram` holds.
+    factored: Vec<usize>,
+}
+
+impl NnlsWork {
+    /// Forgets the cached factor (call when the rows change).
+    pub fn reset(&mut self) {
+        self.factored.clear();
+    }
+}
+
+/// Overwrites `v` with its projection onto `{x : w_rᵀx ≥ 0}` (`w` is `m × h` row-major with unit
+/// rows; `lam` holds the `m` multipliers, used as the warm start and updated). `iters` bounds
+/// the passive-set changes. Returns `true` when the KKT conditions hold (to `1e-12‖v‖`), `false`
+/// when the iteration bound or a numerically dependent passive set stopped it early.
+pub fn project_rows(
+    w: &[f64],
+    h: usize,
+    lam: &mut [f64],
+    work: &mut NnlsWork,
+    v: &mut [f64],
+    iters: usize,
+) -> bool {
+    let nv = v.iter().map(|a| a * a).sum::<f64>().sqrt();
+    if nv == 0.0 {
+        lam.iter_mut().for_each(|l| *l = 0.0);
+        return true;
+    }
+    let m = lam.len();
+    debug_assert_eq!(w.len(), m * h);
+    let mut v0 = std::mem::take(&mut work.v0);
+    v0.clear();
+    v0.extend_from_slice(v);
+    let tol = 1e-12 * nv;
+    work.passive.clear();
+    let positive = lam.iter().filter(|&&l| l > 0.0).count();
+    if work.factored.len() == positive && work.factored.iter().all(|&r| lam[r] > 0.0) {
+        // Same passive set as the last factorization: keep its order to reuse the factor.
+        work.passive.extend_from_slice(&work.factored);
+    } else {
+        work.passive.extend((0..m).filter(|&r| lam[r] > 0.0));
+    }
+    let z = v;
+    let mut changes = 0;
+    let mut optimal = false;
+    loop {
+        // Least squares on the passive set, stepping back to keep λ ≥ 0.
+        loop {
+            let p = work.passive.len();
+            if p == 0 {
+                break;
+            }
+            // Gram B_PᵀB_P (factored once per passive set) and right-hand side −B_Pᵀv.
+            work.rhs.resize(p, 0.0);
+            work.mu.resize(p, 0.0);
+            for a in 0..p {
+                let wa = &w[work.passive[a] * h..(work.passive[a] + 1) * h];
+                work.rhs[a] = -wa.iter().zip(&v0).map(|(x, y)| x * y).sum::<f64>();
+            }
+            if work.factored != work.passive {
+                work.gram.resize(p * p, 0.0);
+                for a in 0..p {
+                    let wa = &w[work.passive[a] * h..(work.passive[a] + 1) * h];
+                    for b in 0..=a {
+                        let wb = &w[work.passive[b] * h..(work.passive[b] + 1) * h];
+                        work.gram[a * p + b] = wa.iter().zip(wb).map(|(x, y)| x * y).sum();
+                    }
+                }
+                work.factored.clear();
+                if !cholesky(&mut work.gram, p) {
+                    // Dependent rows: drop the newest and stop growing.
+                    let last = work.passive.pop().unwrap_or(0);
+                    lam[last] = 0.0;
+                    continue;
+                }
+                work.factored.extend_from_slice(&work.passive);
+            }
+            cholesky_solve(&work.gram, p, &work.rhs, &mut work.mu);
+            if work.mu.iter().all(|&u| u > 0.0) {
+                for (k, &r) in work.passive.iter().enumerate() {
+                    lam[r] = work.mu[k];
+                }
+                break;
+            }
+            // Step from λ_P towards μ until the first multiplier hits zero.
+            let mut alpha: f64 = 1.0;
+            for (k, &r) in work.passive.iter().enumerate() {
+                let (l, u) = (lam[r], work.mu[k]);
+                if u <= 0.0 {
+                    alpha = alpha.min(l / (l - u));
+                }
+            }
+            for (k, &r) in work.passive.iter().enumerate() {
+                let l = lam[r];
+                lam[r] = (l + alpha * (work.mu[k] - l)).max(0.0);
+            }
+            work.passive.retain(|&r| {
+                if lam[r] <= 1e-14 * nv {
+                    lam[r] = 0.0;
+                    false
+                } else {
+                    true
+                }
+            });
+            changes += 1;
+            if changes > iters {
+                break;
+            }
+        }
+        // z = v + Σ λ_r w_r, and the most negative dual gradient w_rᵀz outside P.
+        z.copy_from_slice(&v0);
+        for &r in &work.passive {
+            let l = lam[r];
+            for (zi, wi) in z.iter_mut().zip(&w[r * h..(r + 1) * h]) {
+                *zi += l * wi;
+            }
+        }
+        if changes > iters {
+            break;
+        }
+        let mut best = (usize::MAX, -tol);
+        for r in 0..m {
+            if lam[r] > 0.0 {
+                continue;
+            }
+            let g: f64 = w[r * h..(r + 1) * h]
+                .iter()
+                .zip(z.iter())
+                .map(|(a, b)| a * b)
+                .sum();
+            if g < best.1 {
+                best = (r, g);
+            }
+        }
+        if best.0 == usize::MAX {
+            optimal = true;
+            break;
+        }
+        if work.passive.len() >= h {
+            break;
+        }
+        work.passive.push(best.0);
+        lam[best.0] = 0.0;
+        changes += 1;
+    }
+    work.v0 = v0;
+    optimal
+}
+
+/// Overwrites the lower triangle of a symmetric positive definite `p × p` `G` (row-major) with
+/// its Cholesky factor. `false` when `G` is not numerically positive definite.
+fn cholesky(g: &mut [f64], p: usize) -> bool {
+    let scale = (0..p).map(|i| g[i * p + i]).fold(0.0, f64::max).max(1e-300);
+    for j in 0..p {
+        let mut d = g[j * p + j];
+        for k in 0..j {
+            d -= g[j * p + k] * g[j * p + k];
+        }
+        if d <= 1e-12 * scale {
+            return false;
+        }
+        let d = d.sqrt();
+        g[j * p + j] = d;
+        for i in j + 1..p {
+            let mut s = g[i * p + j];
+            for k in 0..j {
+                s -= g[i * p + k] * g[j * p + k];
+            }
+            g[i * p + j] = s / d;
+        }
+    }
+    true
+}
+
+/// Solves `L Lᵀ μ = rhs` with the factor from [`cholesky`].
+fn cholesky_solve(g: &[f64], p: usize, rhs: &[f64], mu: &mut [f64]) {
+    for i in 0..p {
+        let mut s = rhs[i];
+        for k in 0..i {
+            s -= g[i * p + k] * mu[k];
+        }
+        mu[i] = s / g[i * p + i];
+    }
+    for i in (0..p).rev() {
+        let mut s = mu[i];
+        for k in i + 1..p {
+            s -= g[k * p + i] * mu[k];
+        }
+        mu[i] = s / g[i * p + i];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+
+    /// The active-set projection satisfies the KKT conditions of `min ½‖p − v‖², W p ≥ 0`:
+    /// `p = v + Wᵀλ`, `λ ≥ 0`, `W p ≥ 0`, `λ_r w_rᵀp = 0` — which certify the projection.
+    #[test]
+    fn projection_meets_its_kkt_conditions() {
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(7);
+        for trial in 0..50 {
+            let h = 2 + trial % 6;
+            let m = 5 + trial % 40;
+            let mut w_rows = Vec::new();
+            let mut lam = Vec::new();
+            let mut work = NnlsWork::default();
+            for r in 0..m {
+                let mut w: Vec<f64> = (0..h).map(|_| rng.random::<f64>() - 0.5).collect();
+                // Some rows lean the same way, so that the cone is narrow and degenerate.
+                w[0] += 0.8;
+                let n = w.iter().map(|a| a * a).sum::<f64>().sqrt();
+                w_rows.extend(w.iter().map(|a| a / n));
+                lam.push(0.0);
+                let _ = r;
+            }
+            for warm in 0..3 {
+                let v: Vec<f64> = (0..h).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect();
+                let mut p = v.clone();
+                assert!(project_rows(&w_rows, h, &mut lam, &mut work, &mut p, 1000));
+                let mut recon = v.clone();
+                for (w, &l) in w_rows.chunks_exact(h).zip(&lam) {
+                    assert!(l >= 0.0);
+                    let wp: f64 = w.iter().zip(&p).map(|(a, b)| a * b).sum();
+                    assert!(wp >= -1e-10, "trial {trial}/{warm}: row value {wp}");
+                    assert!(l * wp.abs() <= 1e-10, "complementarity {l} · {wp}");
+                    for (ri, wi) in recon.iter_mut().zip(w) {
+                        *ri += l * wi;
+                    }
+                }
+                for (a, b) in recon.iter().zip(&p) {
+                    assert!((a - b).abs() <= 1e-10, "p ≠ v + Wᵀλ: {a} vs {b}");
+                }
+            }
+        }
+    }
+}
