@@ -80,10 +80,10 @@ struct DataArgs {
 
 #[derive(Args, Debug, Clone)]
 struct PatchArgs {
-    /// Kernel: K (1-D signals: K; images: K×K) or KxL (images) [default: 3; classifiers: 7].
+    /// Kernel: K (1-D signals: K; images: K×K) or KxL (images) [default: 3; classifiers: 14].
     #[arg(long)]
     kernel: Option<String>,
-    /// Stride: S, or SxT for images [default: 1; classifiers: 7].
+    /// Stride: S, or SxT for images [default: 1; classifiers: 14].
     #[arg(long)]
     stride: Option<String>,
     /// Zero padding: P, or PxQ for images.
@@ -265,7 +265,7 @@ fn parse_pair(flag: &str, s: &str) -> Result<(usize, Option<usize>)> {
 }
 
 fn patch_spec(p: &PatchArgs, ds: &Dataset, classifier: bool) -> Result<PatchSpec> {
-    let (dk, ds_) = if classifier { ("7", "7") } else { ("3", "1") };
+    let (dk, ds_) = if classifier { ("14", "14") } else { ("3", "1") };
     let (k1, k2) = parse_pair("--kernel", p.kernel.as_deref().unwrap_or(dk))?;
     let (s1, s2) = parse_pair("--stride", p.stride.as_deref().unwrap_or(ds_))?;
     let bias = if classifier { !p.no_bias } else { p.bias };

@@ -154,8 +154,8 @@ pub fn project(
             rows.extend((0..h).map(|j| sg * normals[(gg, j)]));
             lam.push(0.0);
         }
+        // Rows are only appended, so the multipliers and the cached factor stay valid.
         u.copy_from_slice(a);
-        nnls.reset();
         if !project_rows(&rows, h, &mut lam, &mut nnls, &mut u, 8 * h + 64) {
             u = solve_qp(normals, signs, &work, a)?;
         }

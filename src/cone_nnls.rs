@@ -79,24 +79,33 @@ pub fn project_rows(
                 work.rhs[a] = -wa.iter().zip(&v0).map(|(x, y)| x * y).sum::<f64>();
             }
             if work.factored != work.passive {
-                work.gram.resize(p * p, 0.0);
-                for a in 0..p {
-                    let wa = &w[work.passive[a] * h..(work.passive[a] + 1) * h];
-                    for b in 0..=a {
-                        let wb = &w[work.passive[b] * h..(work.passive[b] + 1) * h];
-                        work.gram[a * p + b] = wa.iter().zip(wb).map(|(x, y)| x * y).sum();
+                // The factor of the common prefix stays (rows are appended, and removals keep
+                // the order); only the rows after it are computed. Factor rows have stride `h`.
+                let keep = work
+                    .passive
+                    .iter()
+                    .zip(&work.factored)
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                work.gram.resize(h * h, 0.0);
+                work.factored.truncate(keep);
+                let mut ok = true;
+                for k in keep..p {
+                    if !append_row(&mut work.gram, h, w, &work.passive, k) {
+                        ok = false;
+                        break;
                     }
+                    work.factored.push(work.passive[k]);
                 }
-                work.factored.clear();
-                if !cholesky(&mut work.gram, p) {
+                if !ok {
                     // Dependent rows: drop the newest and stop growing.
                     let last = work.passive.pop().unwrap_or(0);
                     lam[last] = 0.0;
+                    work.factored.clear();
                     continue;
                 }
-                work.factored.extend_from_slice(&work.passive);
             }
-            cholesky_solve(&work.gram, p, &work.rhs, &mut work.mu);
+            cholesky_solve(&work.gram, h, p, &work.rhs, &mut work.mu);
             if work.mu.iter().all(|&u| u > 0.0) {
                 for (k, &r) in work.passive.iter().enumerate() {
                     lam[r] = work.mu[k];
@@ -115,14 +124,22 @@ pub fn project_rows(
                 let l = lam[r];
                 lam[r] = (l + alpha * (work.mu[k] - l)).max(0.0);
             }
-            work.passive.retain(|&r| {
+            // Rows whose multiplier reached zero leave the passive set; the factor follows by
+            // deletion (a rank-one update of the trailing block) when it is current.
+            let current = work.factored == work.passive;
+            let mut pos = work.passive.len();
+            while pos > 0 {
+                pos -= 1;
+                let r = work.passive[pos];
                 if lam[r] <= 1e-14 * nv {
                     lam[r] = 0.0;
-                    false
-                } else {
-                    true
+                    if current {
+                        delete_row(&mut work.gram, h, work.passive.len(), pos, &mut work.mu);
+                        work.factored.remove(pos);
+                    }
+                    work.passive.remove(pos);
                 }
-            });
+            }
             changes += 1;
             if changes > iters {
                 break;
@@ -168,46 +185,78 @@ pub fn project_rows(
     optimal
 }
 
-/// Overwrites the lower triangle of a symmetric positive definite `p × p` `G` (row-major) with
-/// its Cholesky factor. `false` when `G` is not numerically positive definite.
-fn cholesky(g: &mut [f64], p: usize) -> bool {
-    let scale = (0..p).map(|i| g[i * p + i]).fold(0.0, f64::max).max(1e-300);
-    for j in 0..p {
-        let mut d = g[j * p + j];
-        for k in 0..j {
-            d -= g[j * p + k] * g[j * p + k];
+/// Appends row `k` of the Cholesky factor of the Gram matrix of rows `passive[..=k]` of `w`
+/// (factor rows of stride `h`, rows `0..k` already in place). `false` when the new row is
+/// numerically dependent on the others.
+fn append_row(l: &mut [f64], h: usize, w: &[f64], passive: &[usize], k: usize) -> bool {
+    let wk = &w[passive[k] * h..(passive[k] + 1) * h];
+    let dkk: f64 = wk.iter().map(|x| x * x).sum();
+    for b in 0..k {
+        let wb = &w[passive[b] * h..(passive[b] + 1) * h];
+        let mut s: f64 = wk.iter().zip(wb).map(|(x, y)| x * y).sum();
+        for j in 0..b {
+            s -= l[k * h + j] * l[b * h + j];
         }
-        if d <= 1e-12 * scale {
-            return false;
-        }
-        let d = d.sqrt();
-        g[j * p + j] = d;
-        for i in j + 1..p {
-            let mut s = g[i * p + j];
-            for k in 0..j {
-                s -= g[i * p + k] * g[j * p + k];
-            }
-            g[i * p + j] = s / d;
-        }
+        l[k * h + b] = s / l[b * h + b];
     }
+    let mut d = dkk;
+    for j in 0..k {
+        d -= l[k * h + j] * l[k * h + j];
+    }
+    if d <= 1e-12 * dkk.max(1e-300) {
+        return false;
+    }
+    l[k * h + k] = d.sqrt();
     true
 }
 
-/// Solves `L Lᵀ μ = rhs` with the factor from [`cholesky`].
-fn cholesky_solve(g: &[f64], p: usize, rhs: &[f64], mu: &mut [f64]) {
+/// Removes row and column `j` from the `p × p` Cholesky factor `L` (rows of stride `h`): the
+/// trailing block takes the rank-one update `L₃₃L₃₃ᵀ + l₃₂l₃₂ᵀ`, then rows and columns shift.
+/// `x` is scratch of length at least `p`.
+fn delete_row(l: &mut [f64], h: usize, p: usize, j: usize, x: &mut [f64]) {
+    let q = p - j - 1;
+    for i in 0..q {
+        x[i] = l[(j + 1 + i) * h + j];
+    }
+    for k in 0..q {
+        let kk = (j + 1 + k) * h + (j + 1 + k);
+        let lkk = l[kk];
+        let r = (lkk * lkk + x[k] * x[k]).sqrt();
+        let c = r / lkk;
+        let s = x[k] / lkk;
+        l[kk] = r;
+        for (i, xi) in x.iter_mut().enumerate().take(q).skip(k + 1) {
+            let ik = (j + 1 + i) * h + (j + 1 + k);
+            l[ik] = (l[ik] + s * *xi) / c;
+            *xi = c * *xi - s * l[ik];
+        }
+    }
+    for i in j + 1..p {
+        for k in 0..=i {
+            if k == j {
+                continue;
+            }
+            let to = (i - 1) * h + if k > j { k - 1 } else { k };
+            l[to] = l[i * h + k];
+        }
+    }
+}
+
+/// Solves `L Lᵀ μ = rhs` for the `p × p` factor `L` (rows of stride `h`) from [`append_row`].
+fn cholesky_solve(l: &[f64], h: usize, p: usize, rhs: &[f64], mu: &mut [f64]) {
     for i in 0..p {
         let mut s = rhs[i];
         for k in 0..i {
-            s -= g[i * p + k] * mu[k];
+            s -= l[i * h + k] * mu[k];
         }
-        mu[i] = s / g[i * p + i];
+        mu[i] = s / l[i * h + i];
     }
     for i in (0..p).rev() {
         let mut s = mu[i];
         for k in i + 1..p {
-            s -= g[k * p + i] * mu[k];
+            s -= l[k * h + i] * mu[k];
         }
-        mu[i] = s / g[i * p + i];
+        mu[i] = s / l[i * h + i];
     }
 }
 
