@@ -177,10 +177,10 @@ struct TrainArgs {
     /// Input normalization (classifiers).
     #[arg(long, value_enum, default_value = "none")]
     normalize: Normalize,
-    /// Outer iterations of the first-order solver.
+    /// Outer iterations of the first-order solver (full constraint scans for proj).
     #[arg(long, default_value_t = 30)]
     max_iter: usize,
-    /// Inner (FISTA) iterations per outer iteration.
+    /// Inner (FISTA) iterations per outer iteration (steps between scans for proj).
     #[arg(long, default_value_t = 50)]
     inner_iter: usize,
     /// Time limit of the first-order solve, in seconds.
