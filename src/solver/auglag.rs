@@ -18,6 +18,7 @@
 
 use super::driver::{Driver, IterLimits, IterObserver, IterRecord};
 use super::fista::{Fista, FistaSettings, SmoothPart};
+use super::loss_part::LossPart;
 use super::SolveStatus;
 use crate::multi::{relative_gap, MultiProgram};
 use crate::operator::{normals_adjoint_add, normals_times, row_chunks};
@@ -300,20 +301,14 @@ impl Constraints {
 }
 
 struct AlSmooth<'a> {
-    prog: &'a MultiProgram,
+    loss: LossPart<'a>,
     cons: &'a mut Constraints,
-    z: Vec<f64>,
-    f: Vec<f64>,
-    v: Vec<f64>,
-    ag: Vec<f64>,
 }
 
 impl SmoothPart for AlSmooth<'_> {
     fn eval(&mut self, x: &[f64], grad: Option<&mut [f64]>) -> f64 {
-        let p = self.prog;
+        let p = self.loss.prog;
         let h = p.h();
-        p.difference(x, &mut self.z);
-        p.op.forward(&self.z, &mut self.f);
         let mode = if grad.is_some() {
             Mode::Eval
         } else {
@@ -324,13 +319,7 @@ impl SmoothPart for AlSmooth<'_> {
         let pen = pen / (2.0 * self.cons.delta);
         match grad {
             Some(g) => {
-                let val = p.loss.value_grad(&self.f, &p.y, p.n(), Some(&mut self.v));
-                p.op.adjoint(&self.v, &mut self.ag);
-                let m = self.ag.len();
-                g[..m].copy_from_slice(&self.ag);
-                for (gi, a) in g[m..].iter_mut().zip(&self.ag) {
-                    *gi = -a;
-                }
+                let val = self.loss.eval(x, Some(&mut *g));
                 let acc = self.cons.acc(h);
                 for (j, &b) in self.cons.active.iter().enumerate() {
                     for (gi, a) in g[b * h..(b + 1) * h]
@@ -342,7 +331,7 @@ impl SmoothPart for AlSmooth<'_> {
                 }
                 val + pen
             }
-            None => p.loss.value_grad(&self.f, &p.y, p.n(), None) + pen,
+            None => self.loss.eval(x, None) + pen,
         }
     }
 }
@@ -436,12 +425,8 @@ pub fn solve_auglag(
         outer = it + 1;
         {
             let mut smooth = AlSmooth {
-                prog,
+                loss: LossPart::new(prog),
                 cons: &mut cons,
-                z: vec![0.0; prog.half() * h],
-                f: vec![0.0; prog.n() * prog.outputs],
-                v: vec![0.0; prog.n() * prog.outputs],
-                ag: vec![0.0; prog.half() * h],
             };
             let fs = FistaSettings {
                 max_iter: settings.inner_iter,

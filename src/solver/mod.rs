@@ -7,6 +7,7 @@ mod driver;
 mod fista;
 mod gated;
 mod ipm;
+mod loss_part;
 mod projected;
 mod refit;
 mod status;

@@ -18,7 +18,8 @@
 
 use super::auglag::{al_gap, relative_violation, AlSolution};
 use super::driver::{Driver, IterLimits, IterObserver, IterRecord};
-use super::fista::{Fista, FistaSettings, Prox, SmoothPart};
+use super::fista::{Fista, FistaSettings, Prox};
+use super::loss_part::LossPart;
 use super::working_set::WorkingSets;
 use super::SolveStatus;
 use crate::multi::{relative_gap, MultiProgram};
@@ -60,36 +61,6 @@ impl Default for ProjectedSettings {
     }
 }
 
-/// The loss part `ℓ(A(C⁺ − C'))` of an exact point.
-struct LossPart<'a> {
-    prog: &'a MultiProgram,
-    z: Vec<f64>,
-    f: Vec<f64>,
-    v: Vec<f64>,
-    ag: Vec<f64>,
-}
-
-impl SmoothPart for LossPart<'_> {
-    fn eval(&mut self, x: &[f64], grad: Option<&mut [f64]>) -> f64 {
-        let p = self.prog;
-        p.difference(x, &mut self.z);
-        p.op.forward(&self.z, &mut self.f);
-        match grad {
-            Some(g) => {
-                let val = p.loss.value_grad(&self.f, &p.y, p.n(), Some(&mut self.v));
-                p.op.adjoint(&self.v, &mut self.ag);
-                let m = self.ag.len();
-                g[..m].copy_from_slice(&self.ag);
-                for (gi, a) in g[m..].iter_mut().zip(&self.ag) {
-                    *gi = -a;
-                }
-                val
-            }
-            None => p.loss.value_grad(&self.f, &p.y, p.n(), None),
-        }
-    }
-}
-
 /// Projection onto the working-set cones, then shrinkage.
 struct ConeProx<'a> {
     ws: &'a mut WorkingSets,
@@ -127,13 +98,7 @@ pub fn solve_projected(
         ws.scan(prog, &x);
     }
     let mut fista = Fista::new(len, 1.0);
-    let mut smooth = LossPart {
-        prog,
-        z: vec![0.0; prog.half() * h],
-        f: vec![0.0; prog.n() * prog.outputs],
-        v: vec![0.0; prog.n() * prog.outputs],
-        ag: vec![0.0; prog.half() * h],
-    };
+    let mut smooth = LossPart::new(prog);
     let mut inner_tol = 1e-3;
     let mut total = 0;
     let mut status = SolveStatus::MaxIterations;
