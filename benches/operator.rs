@@ -9,6 +9,7 @@ use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::patterns::{sample_gaussian, Hyperplanes};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
+use rayon::prelude::*;
 use std::hint::black_box;
 
 fn bench(c: &mut Criterion) {
@@ -64,6 +65,24 @@ fn bench(c: &mut Criterion) {
                     normals_adjoint_add(op.normals(), g0, q.as_ref(), acc.as_mut());
                     g0 += 512;
                 }
+            })
+        },
+    );
+    // Reference: reading an array the size of A once (all threads), the bound of the products
+    // with A at C = 10 right-hand columns (8 bytes of A per 2·C flops).
+    let big = vec![1.0_f64; n * pp * h];
+    g.throughput(Throughput::Bytes((8 * big.len()) as u64));
+    g.bench_function(
+        format!(
+            "reference read bandwidth {} MB (all threads)",
+            8 * big.len() >> 20
+        ),
+        |b| {
+            b.iter(|| {
+                black_box(&big)
+                    .par_chunks(1 << 15)
+                    .map(|c| c.iter().sum::<f64>())
+                    .sum::<f64>()
             })
         },
     );

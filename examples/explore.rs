@@ -1,7 +1,7 @@
 //! Measures classifier settings on the embedded MNIST subset (used to choose the defaults).
 //! `cargo run --release --example explore -- KERNEL STRIDE DRAWS BETA sq|ce al|gated|proj [N]`
 //! (environment: `TL` time limit in s, `INNER` FISTA steps per outer iteration, `DELTA`,
-//! `GROW`, `DMAX` penalty settings relative to β, `DATA` set to draw filters from patches, `NORM` set to standardize).
+//! `GROW`, `DMAX` penalty settings relative to β, `DATA` set to draw filters from patches, `NORM` set to standardize, `IDX` a folder with MNIST IDX files instead of the embedded set).
 use cvxcnn::classifier::{train_classifier, ClassifierConfig, FirstOrder};
 use cvxcnn::data::builtin_mnist;
 use cvxcnn::loss::{accuracy, Loss};
@@ -64,8 +64,18 @@ fn main() -> cvxcnn::Result<()> {
         "proj" => FirstOrder::Projected,
         _ => FirstOrder::AugmentedLagrangian,
     };
-    let n: usize = if a.len() > 7 { arg(&a, 7, "N")? } else { 3000 };
-    let ds = builtin_mnist()?;
+    let n: usize = if a.len() > 7 {
+        arg(&a, 7, "N")?
+    } else {
+        usize::MAX
+    };
+    let ds = match std::env::var("IDX") {
+        Ok(dir) => cvxcnn::data::read_idx(
+            &std::path::Path::new(&dir).join("mnist-subset-images-idx3-ubyte.gz"),
+            &std::path::Path::new(&dir).join("mnist-subset-labels-idx1-ubyte.gz"),
+        )?,
+        Err(_) => builtin_mnist()?,
+    };
     let (train, mut test) = ds.split(0.2, 0)?;
     let mut train = train.head(n);
     if std::env::var("NORM").is_ok() {

@@ -61,6 +61,12 @@ pub fn project_rows(
     } else {
         work.passive.extend((0..m).filter(|&r| lam[r] > 0.0));
     }
+    if work.passive.len() > h {
+        // A warm start with more positive multipliers than the dimension (a degenerate KKT
+        // point of another solver) cannot be a passive set here: start cold.
+        work.passive.clear();
+        lam.iter_mut().for_each(|l| *l = 0.0);
+    }
     let z = v;
     let mut changes = 0;
     let mut optimal = false;

