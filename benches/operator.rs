@@ -75,7 +75,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function(
         format!(
             "reference read bandwidth {} MB (all threads)",
-            8 * big.len() >> 20
+            (8 * big.len()) >> 20
         ),
         |b| {
             b.iter(|| {
