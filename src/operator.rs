@@ -16,8 +16,9 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
-/// Columns of `A` per task of the parallel adjoint (measured: 16 columns give 45 GFLOP/s at
-/// n = 2,400, Ph = 2,500, C = 10, against 19 for one parallel GEMM call and 24 for 128).
+/// Columns of `A` per task of the parallel adjoint (measured with `cargo bench --bench
+/// operator`: 16 columns give 39–45 GFLOP/s at n = 2,400, Ph = 2,500, C = 10, against 19 for
+/// one parallel GEMM call and 24 for 128-column tasks).
 const ADJOINT_COLUMNS: usize = 16;
 
 /// `A` and the constraint data of a set of patterns, shared by all outputs.

@@ -62,11 +62,19 @@ fn adjoint_identity_and_constraint_rows() {
         pp * h >= 64,
         "the test must exercise several adjoint chunks"
     );
+    // Two worker threads whatever the machine, so the chunked path runs and can fail.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let mut atr_par = vec![0.0; pp * h * c];
+    pool.install(|| op.adjoint(&r, &mut atr_par));
     let mut seq = op.clone();
     seq.par = faer::Par::Seq;
     let mut atr_seq = vec![0.0; pp * h * c];
     seq.adjoint(&r, &mut atr_seq);
-    for (a, b) in atr.iter().zip(&atr_seq) {
+    assert_eq!(atr, atr_par);
+    for (a, b) in atr_par.iter().zip(&atr_seq) {
         assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
     }
     // A_i against a direct sum over patch rows with the row pattern.
