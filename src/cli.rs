@@ -37,6 +37,9 @@ enum Command {
     Eval(EvalArgs),
     /// Predicted labels and outputs of a saved model, one line per sample.
     Predict(PredictArgs),
+    /// The convex solve beside non-convex restarts (SGD/Adam) of the same network on the same
+    /// objective: a table, compare.json and plots (PNG, SVG).
+    Compare(Box<crate::compare_cmd::CompareArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -61,51 +64,51 @@ struct PredictArgs {
 }
 
 #[derive(Args, Debug, Clone)]
-struct DataArgs {
+pub(crate) struct DataArgs {
     /// Data: a .npz file (arrays x, y), a .npy array of samples (with --labels Y.npy), an MNIST
     /// or Fashion-MNIST IDX image file (with --labels), CIFAR-10 binary batches (A.bin[,B.bin…]),
     /// or builtin:mnist (3,000 embedded MNIST digits).
     #[arg(long, default_value = BUILTIN_MNIST)]
-    data: String,
+    pub(crate) data: String,
     /// Targets that go with --data: an IDX label file, or a .npy array for a .npy sample file.
     #[arg(long)]
-    labels: Option<PathBuf>,
+    pub(crate) labels: Option<PathBuf>,
     /// Keep two classes A,B of a labelled data set as targets −1 (A) and +1 (B).
     #[arg(long, value_name = "A,B")]
-    classes: Option<String>,
+    pub(crate) classes: Option<String>,
     /// Use only the first N samples (after --classes).
     #[arg(long, value_name = "N")]
-    limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
 }
 
 #[derive(Args, Debug, Clone)]
-struct PatchArgs {
+pub(crate) struct PatchArgs {
     /// Kernel: K (1-D signals: K; images: K×K) or KxL (images) [default: 3; classifiers: 14].
     #[arg(long)]
-    kernel: Option<String>,
+    pub(crate) kernel: Option<String>,
     /// Stride: S, or SxT for images [default: 1; classifiers: 14].
     #[arg(long)]
-    stride: Option<String>,
+    pub(crate) stride: Option<String>,
     /// Zero padding: P, or PxQ for images.
     #[arg(long, default_value = "0")]
-    padding: String,
+    pub(crate) padding: String,
     /// Give every filter a bias.
     #[arg(long)]
-    bias: bool,
+    pub(crate) bias: bool,
     /// No bias (the default for scalar outputs; classifiers have a bias unless this is given).
     #[arg(long, conflicts_with = "bias")]
-    no_bias: bool,
+    pub(crate) no_bias: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-enum Arch {
+pub(crate) enum Arch {
     /// Two-layer ReLU CNN: convolution, ReLU, global pooling, linear output.
     #[value(name = "two-layer")]
     TwoLayer,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-enum Pool {
+pub(crate) enum Pool {
     /// Sum over positions.
     Sum,
     /// Average over positions.
@@ -113,7 +116,7 @@ enum Pool {
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-enum SolverArg {
+pub(crate) enum SolverArg {
     /// Interior point (Clarabel): exact, for small instances (scalar output).
     Ipm,
     /// Augmented Lagrangian with FISTA: the exact program at scale (classifiers).
@@ -125,7 +128,7 @@ enum SolverArg {
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-enum Loss {
+pub(crate) enum Loss {
     /// ½ Σ_t ‖f_t − y_t‖² (one-hot targets for classifiers).
     Squared,
     /// Softmax cross-entropy, summed over samples (classifiers).
@@ -133,7 +136,7 @@ enum Loss {
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-enum Normalize {
+pub(crate) enum Normalize {
     /// Inputs as read (IDX pixels are scaled to [0, 1]).
     None,
     /// Per-channel mean 0, standard deviation 1, from the training part.
@@ -141,76 +144,76 @@ enum Normalize {
 }
 
 #[derive(Args, Debug)]
-struct TrainArgs {
+pub(crate) struct TrainArgs {
     #[command(flatten)]
-    data: DataArgs,
+    pub(crate) data: DataArgs,
     /// Architecture.
     #[arg(long, value_enum, default_value = "two-layer")]
-    arch: Arch,
+    pub(crate) arch: Arch,
     /// Global pooling after the ReLU.
     #[arg(long, value_enum, default_value = "sum")]
-    pool: Pool,
+    pub(crate) pool: Pool,
     #[command(flatten)]
-    patch: PatchArgs,
+    pub(crate) patch: PatchArgs,
     /// Weight decay β > 0 (objective ½Σ(f−y)² + (β/2)Σ(‖u‖² + w²)) [default: 0.1; classifiers:
     /// 1]. Classifiers also take a list B1,B2,… or path:N (N values from β_max down to
     /// β_max/100, warm-started), reporting accuracy, filters and objective per β.
     #[arg(long, allow_hyphen_values = true)]
-    beta: Option<String>,
+    pub(crate) beta: Option<String>,
     /// Sign patterns: exact (global optimum), sample:N (N Gaussian draws; restricted model) or,
     /// for classifiers, data:N (N filters drawn from data patches) [default: exact; classifiers:
     /// sample:40].
     #[arg(long)]
-    patterns: Option<String>,
+    pub(crate) patterns: Option<String>,
     /// Seed of the pattern sampler.
     #[arg(long, default_value_t = 0)]
-    seed: u64,
+    pub(crate) seed: u64,
     /// Solver [default: ipm; classifiers: proj].
     #[arg(long, value_enum)]
-    solver: Option<SolverArg>,
+    pub(crate) solver: Option<SolverArg>,
     /// Loss.
     #[arg(long, value_enum, default_value = "squared")]
-    loss: Loss,
+    pub(crate) loss: Loss,
     /// Fraction of the data held out for testing (classifiers; seeded by --seed).
     #[arg(long, default_value_t = 0.2)]
-    test_fraction: f64,
+    pub(crate) test_fraction: f64,
     /// Input normalization (classifiers).
     #[arg(long, value_enum, default_value = "none")]
-    normalize: Normalize,
+    pub(crate) normalize: Normalize,
     /// Outer iterations of the first-order solver (full constraint scans for proj).
     #[arg(long, default_value_t = 30)]
-    max_iter: usize,
+    pub(crate) max_iter: usize,
     /// Inner (FISTA) iterations per outer iteration (steps between scans for proj).
     #[arg(long, default_value_t = 50)]
-    inner_iter: usize,
+    pub(crate) inner_iter: usize,
     /// Time limit of the first-order solve, in seconds.
     #[arg(long, default_value_t = 60.0)]
-    time_limit: f64,
+    pub(crate) time_limit: f64,
     /// Fresh patterns drawn for the global-optimality estimate (0: none).
     #[arg(long, default_value_t = 200)]
-    fresh: usize,
+    pub(crate) fresh: usize,
     /// Seconds allowed for exact dual-constraint values in each certificate (bounds stand in
     /// after that: still valid, looser).
     #[arg(long, default_value_t = 30.0)]
-    certificate_budget: f64,
-    /// Output directory (report.json, model.safetensors); written atomically.
-    #[arg(long, default_value = "cvxcnn-out")]
-    out: PathBuf,
+    pub(crate) certificate_budget: f64,
+    /// Output directory, written atomically [default: cvxcnn-out; compare: cvxcnn-compare].
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Worker threads (default: all cores).
     #[arg(long)]
-    threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
     /// Keep every filter the solver returns (no Carathéodory pruning to ≤ n+1).
     #[arg(long)]
-    no_prune: bool,
+    pub(crate) no_prune: bool,
     /// Refuse exact enumeration above this many patterns (general-position bound).
     #[arg(long, default_value_t = 2_000_000)]
-    max_exact: u128,
+    pub(crate) max_exact: u128,
     /// Interior-point tolerance (gap and feasibility).
     #[arg(long, default_value_t = 1e-9)]
-    tol: f64,
+    pub(crate) tol: f64,
 }
 
 #[derive(Args, Debug)]
@@ -248,6 +251,7 @@ pub fn run() -> Result<()> {
             let (net, info) = crate::classify_cmd::load_model(&a.model)?;
             crate::classify_cmd::predict(&net, &info, load(&a.data)?)
         }
+        Command::Compare(a) => crate::compare_cmd::cmd_compare(*a),
     }
 }
 
@@ -318,7 +322,7 @@ fn parse_patterns(s: &str, seed: u64) -> Result<PatternChoice> {
     ))
 }
 
-fn load(d: &DataArgs) -> Result<Dataset> {
+pub(crate) fn load(d: &DataArgs) -> Result<Dataset> {
     let ds = if d.data == BUILTIN_MNIST {
         builtin_mnist()?
     } else if d.data.contains(',') || d.data.ends_with(".bin") {
@@ -416,7 +420,7 @@ fn parse_beta(s: &str) -> Result<f64> {
 }
 
 /// Shows stages as spinners and enumeration as a progress bar on stderr.
-struct Progress {
+pub(crate) struct Progress {
     bar: Option<ProgressBar>,
     quiet: bool,
     stage: String,
@@ -424,7 +428,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(quiet: bool) -> Self {
+    pub(crate) fn new(quiet: bool) -> Self {
         Progress {
             bar: None,
             quiet,
@@ -432,7 +436,7 @@ impl Progress {
             start: Instant::now(),
         }
     }
-    fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
         }
@@ -465,8 +469,9 @@ impl Observer for Progress {
     }
 }
 
-fn cmd_train(a: TrainArgs) -> Result<()> {
-    if let Some(t) = a.threads {
+/// Applies `--threads` to the global rayon pool.
+pub(crate) fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(t) = threads {
         if t == 0 {
             return Err(Error::param("--threads", "must be at least 1"));
         }
@@ -475,7 +480,11 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
             .num_threads(t)
             .build_global();
     }
-    let ds = load(&a.data)?;
+    Ok(())
+}
+
+/// Whether the flags and data ask for the multi-output classifier (else the scalar program).
+pub(crate) fn wants_classifier(a: &TrainArgs, ds: &Dataset) -> bool {
     let multi_class = match &ds.targets {
         Targets::Classes(y) => {
             let mut c = y.clone();
@@ -485,17 +494,18 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
         }
         Targets::Real(_) => false,
     };
-    let wants_classifier = a.data.classes.is_none()
+    a.data.classes.is_none()
         && matches!(ds.targets, Targets::Classes(_))
         && (multi_class
             || a.loss == Loss::Ce
             || matches!(
                 a.solver,
                 Some(SolverArg::Al | SolverArg::Gated | SolverArg::Proj)
-            ));
-    if wants_classifier {
-        return train_classifier_cmd(a, ds);
-    }
+            ))
+}
+
+/// The scalar-output (interior-point) settings: config, β and the pattern text.
+pub(crate) fn scalar_config(a: &TrainArgs, ds: &Dataset) -> Result<(TrainConfig, f64, String)> {
     if a.loss == Loss::Ce {
         return Err(Error::param(
             "--loss",
@@ -514,10 +524,8 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
     let beta = parse_beta(a.beta.as_deref().unwrap_or("0.1"))?;
     let pattern_text = a.patterns.clone().unwrap_or_else(|| "exact".into());
     let patterns = parse_patterns(&pattern_text, a.seed)?;
-    let spec = patch_spec(&a.patch, &ds, false)?;
+    let spec = patch_spec(&a.patch, ds, false)?;
     spec.output_dims(&ds.shape)?;
-    let y = ds.scalar_targets()?;
-    let classes = matches!(ds.targets, Targets::Classes(_)) || a.data.classes.is_some();
     let pool = match a.pool {
         Pool::Sum => Pooling::Sum,
         Pool::Avg => Pooling::Avg,
@@ -534,6 +542,20 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
         max_exact_patterns: a.max_exact,
         prune: !a.no_prune,
     };
+    Ok((cfg, beta, pattern_text))
+}
+
+fn cmd_train(a: TrainArgs) -> Result<()> {
+    set_threads(a.threads)?;
+    let ds = load(&a.data)?;
+    if wants_classifier(&a, &ds) {
+        return train_classifier_cmd(a, ds);
+    }
+    let (cfg, beta, pattern_text) = scalar_config(&a, &ds)?;
+    let patterns = cfg.patterns;
+    let out_dir = a.out.clone().unwrap_or_else(|| PathBuf::from("cvxcnn-out"));
+    let y = ds.scalar_targets()?;
+    let classes = matches!(ds.targets, Targets::Classes(_)) || a.data.classes.is_some();
     let mut progress = Progress::new(a.quiet);
     let outcome = train(&ds, &y, &cfg, &mut progress);
     progress.finish();
@@ -555,7 +577,7 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
         serde_json::to_vec_pretty(&report).map_err(|e| Error::Solver(format!("report: {e}")))?;
     let model = to_safetensors(&outcome.network)?;
     write_dir_atomically(
-        &a.out,
+        &out_dir,
         &[("report.json", json), ("model.safetensors", model)],
     )?;
     if !a.quiet {
@@ -586,8 +608,8 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
         println!("time            {:.3} s", report.seconds);
         println!(
             "written         {}/report.json, {}/model.safetensors",
-            a.out.display(),
-            a.out.display()
+            out_dir.display(),
+            out_dir.display()
         );
     }
     Ok(())
@@ -616,7 +638,24 @@ fn parse_betas(s: &str, beta_max: impl Fn() -> Result<f64>) -> Result<Vec<f64>> 
     s.split(',').map(|b| parse_beta(b.trim())).collect()
 }
 
-fn train_classifier_cmd(a: TrainArgs, ds: Dataset) -> Result<()> {
+/// What a classifier run needs, from the flags and the data.
+pub(crate) struct ClassifierSetup {
+    /// Training part (normalized).
+    pub(crate) train: Dataset,
+    /// Test part (normalized).
+    pub(crate) test: Dataset,
+    /// Class labels, one per output.
+    pub(crate) classes: Vec<i64>,
+    /// The normalization applied.
+    pub(crate) normalization: cvxcnn::data::Normalization,
+    /// Settings.
+    pub(crate) cfg: cvxcnn::classifier::ClassifierConfig,
+    /// Values of β.
+    pub(crate) betas: Vec<f64>,
+}
+
+/// Splits, normalizes and reads the classifier flags.
+pub(crate) fn classifier_setup(a: &TrainArgs, ds: Dataset) -> Result<ClassifierSetup> {
     use cvxcnn::classifier::{ClassifierConfig, FirstOrder};
     use cvxcnn::data::Normalization;
     use cvxcnn::solver::{AlSettings, IterLimits};
@@ -717,15 +756,35 @@ fn train_classifier_cmd(a: TrainArgs, ds: Dataset) -> Result<()> {
             solver
         );
     }
-    crate::classify_cmd::run_classifier(crate::classify_cmd::ClassifierRun {
-        source: &a.data.data,
+    Ok(ClassifierSetup {
         train,
         test,
         classes: ci.labels,
         normalization,
         cfg,
         betas,
-        out: &a.out,
+    })
+}
+
+fn train_classifier_cmd(a: TrainArgs, ds: Dataset) -> Result<()> {
+    let ClassifierSetup {
+        train,
+        test,
+        classes,
+        normalization,
+        cfg,
+        betas,
+    } = classifier_setup(&a, ds)?;
+    let out_dir = a.out.clone().unwrap_or_else(|| PathBuf::from("cvxcnn-out"));
+    crate::classify_cmd::run_classifier(crate::classify_cmd::ClassifierRun {
+        source: &a.data.data,
+        train,
+        test,
+        classes,
+        normalization,
+        cfg,
+        betas,
+        out: &out_dir,
         quiet: a.quiet,
     })
 }

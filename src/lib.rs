@@ -17,6 +17,7 @@
 
 pub mod certificate;
 pub mod classifier;
+pub mod compare;
 pub mod cone;
 pub mod cone_nnls;
 pub mod data;
@@ -29,6 +30,7 @@ pub mod nonconvex;
 pub mod operator;
 pub mod patches;
 pub mod patterns;
+pub mod plot;
 pub mod program;
 pub mod recovery;
 pub mod report;

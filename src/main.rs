@@ -2,6 +2,7 @@
 
 mod classify_cmd;
 mod cli;
+mod compare_cmd;
 
 fn main() {
     let code = match cli::run() {
