@@ -10,7 +10,9 @@ use crate::multi::MultiProgram;
 use crate::network::TwoLayerCnn;
 use crate::operator::PatternOperator;
 use crate::patches::{PatchSpec, Patches};
-use crate::patterns::{sample_from_patches, sample_gaussian, Hyperplanes, PatternSet};
+use crate::patterns::{
+    patterns_of_filters, sample_from_patches, sample_gaussian, Hyperplanes, PatternSet,
+};
 use crate::program::Pooling;
 pub use crate::scale_certificate::beta_max;
 use crate::scale_certificate::{
@@ -192,12 +194,36 @@ pub fn prepare(
     classes: usize,
     cfg: &ClassifierConfig,
 ) -> Result<Prepared> {
+    prepare_with(ds, labels, classes, cfg, None)
+}
+
+/// [`prepare`], with the patterns of given filters (`gates`, rows of `h` values: the gate
+/// vectors of another tool, say) instead of sampled ones when `gates` is given.
+pub fn prepare_with(
+    ds: &Dataset,
+    labels: &[usize],
+    classes: usize,
+    cfg: &ClassifierConfig,
+    gates: Option<&[f64]>,
+) -> Result<Prepared> {
     cfg.validate()?;
     let mut tm = ClassifierTimings::default();
     let t = Instant::now();
     let patches = Patches::extract(&ds.x, ds.n(), &ds.shape, &cfg.spec)?;
     let hyperplanes = Hyperplanes::from_patches(&patches);
-    let set = if cfg.from_data {
+    let set = if let Some(g) = gates {
+        if g.is_empty() || g.len() % patches.h != 0 {
+            return Err(Error::param(
+                "--patterns",
+                format!(
+                    "gates: {} values are not rows of the filter size h = {}",
+                    g.len(),
+                    patches.h
+                ),
+            ));
+        }
+        patterns_of_filters(&hyperplanes, g).0
+    } else if cfg.from_data {
         sample_from_patches(&patches, &hyperplanes, cfg.spec.bias, cfg.draws, cfg.seed)
     } else {
         sample_gaussian(&hyperplanes, cfg.draws, cfg.seed)

@@ -2,7 +2,7 @@
 //! `eval` and `predict` with a saved model.
 
 use cvxcnn::classifier::{
-    prepare, solve_prepared, ClassifierConfig, ClassifierOutcome, FirstOrder,
+    prepare_with, solve_prepared, ClassifierConfig, ClassifierOutcome, FirstOrder,
 };
 use cvxcnn::data::{Dataset, Normalization};
 use cvxcnn::export::{from_safetensors, to_safetensors, write_dir_atomically};
@@ -16,13 +16,18 @@ use std::path::Path;
 /// Progress bar over the solver's outer iterations: objective, violation, gap, elapsed.
 pub struct SolveBar {
     bar: Option<ProgressBar>,
+    /// Every record the solver sent.
+    pub history: Vec<IterRecord>,
 }
 
 impl SolveBar {
     /// A bar of `total` iterations (hidden when `quiet`).
     pub fn new(total: usize, quiet: bool, what: &str) -> Self {
         if quiet {
-            return SolveBar { bar: None };
+            return SolveBar {
+                bar: None,
+                history: Vec::new(),
+            };
         }
         let b = ProgressBar::new(total as u64);
         b.set_style(
@@ -30,7 +35,10 @@ impl SolveBar {
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         b.set_prefix(what.to_string());
-        SolveBar { bar: Some(b) }
+        SolveBar {
+            bar: Some(b),
+            history: Vec::new(),
+        }
     }
 
     /// Removes the bar.
@@ -43,6 +51,7 @@ impl SolveBar {
 
 impl IterObserver for SolveBar {
     fn record(&mut self, r: &IterRecord) -> bool {
+        self.history.push(*r);
         if let Some(b) = &self.bar {
             b.set_position(r.iter as u64 + 1);
             if let Some(g) = r.gap {
@@ -114,6 +123,8 @@ pub struct ClassifierRun<'a> {
     pub cfg: ClassifierConfig,
     /// Values of β (a path when several, solved in order with warm starts).
     pub betas: Vec<f64>,
+    /// Filters whose patterns replace sampled ones.
+    pub gates: Option<Vec<f64>>,
     /// Output directory.
     pub out: &'a Path,
     /// Quiet.
@@ -140,10 +151,17 @@ pub fn run_classifier(r: ClassifierRun<'_>) -> Result<()> {
     let test_labels = labels_of(&r.test, &r.classes, "test")?;
     let mut cfg = r.cfg;
     cfg.beta = r.betas[0];
-    let mut prep = prepare(&r.train, &train_labels, r.classes.len(), &cfg)?;
+    let mut prep = prepare_with(
+        &r.train,
+        &train_labels,
+        r.classes.len(),
+        &cfg,
+        r.gates.as_deref(),
+    )?;
     let mut warm: Option<Vec<f64>> = None;
     let mut last: Option<(ClassifierOutcome, Option<f64>, f64)> = None;
     let mut path_rows = Vec::new();
+    let mut solver_history: Vec<serde_json::Value> = Vec::new();
     for (step, &beta) in r.betas.iter().enumerate() {
         cfg.beta = beta;
         prep.prog.beta = beta;
@@ -192,6 +210,11 @@ pub fn run_classifier(r: ClassifierRun<'_>) -> Result<()> {
             "status": o.status, "seconds": o.seconds,
         }));
         warm = Some(o.point.clone());
+        solver_history = bar
+            .history
+            .iter()
+            .map(|h| serde_json::json!({"seconds": h.elapsed, "objective": h.objective, "violation": h.violation}))
+            .collect();
         last = Some((o, test_acc, beta));
     }
     let Some((o, test_acc, beta)) = last else {
@@ -202,6 +225,7 @@ pub fn run_classifier(r: ClassifierRun<'_>) -> Result<()> {
         "certificate.relative_gap: duality gap of the RESTRICTED program (sampled patterns only); it certifies optimality among networks whose filters use those patterns".to_string(),
         "fresh: dual constraints checked on a fresh batch of sampled patterns; gamma_over_beta > 1 means the global optimum is lower, and fresh.dual bounds the program over both pattern sets".to_string(),
         "losses are summed over samples (not averaged)".to_string(),
+        "solver_history: the first-order solver's iterates of the last β (seconds since the solve began, after outcome.timings.patterns + operator; objective of the iterate; its relative cone violation)".to_string(),
     ];
     let report = ClassifierReport {
         data: r.source,
@@ -223,6 +247,7 @@ pub fn run_classifier(r: ClassifierRun<'_>) -> Result<()> {
     if path_rows.len() > 1 {
         json["path"] = serde_json::Value::Array(path_rows);
     }
+    json["solver_history"] = serde_json::Value::Array(solver_history);
     let info = ModelInfo {
         classes: r.classes.clone(),
         normalization: r.normalization.clone(),
@@ -414,20 +439,19 @@ pub fn eval(
     Ok(())
 }
 
-/// `predict`: one line per sample: the predicted label and the outputs.
+/// `predict`: one line per sample (the predicted label and the outputs), or with `json` one
+/// object with the labels and the full-precision outputs (`n × C`).
 pub fn predict(
     net: &cvxcnn::network::TwoLayerCnn,
     info: &ModelInfo,
     mut ds: Dataset,
+    json: bool,
 ) -> Result<()> {
     let f = model_outputs(net, info, &mut ds)?;
     let n = ds.n();
     let pred = argmax_rows(&f, n);
-    for t in 0..n {
-        let outs: Vec<String> = (0..net.outputs)
-            .map(|c| format!("{:.6}", f[c * n + t]))
-            .collect();
-        let label = if net.outputs > 1 {
+    let label = |t: usize| -> String {
+        if net.outputs > 1 {
             info.classes
                 .get(pred[t])
                 .copied()
@@ -435,8 +459,24 @@ pub fn predict(
                 .to_string()
         } else {
             (if f[t] >= 0.0 { "+" } else { "-" }).to_string()
-        };
-        println!("{t}\t{label}\t{}", outs.join("\t"));
+        }
+    };
+    if json {
+        let outputs: Vec<Vec<f64>> = (0..n)
+            .map(|t| (0..net.outputs).map(|c| f[c * n + t]).collect())
+            .collect();
+        let labels: Vec<String> = (0..n).map(label).collect();
+        println!(
+            "{}",
+            serde_json::json!({"labels": labels, "outputs": outputs})
+        );
+        return Ok(());
+    }
+    for t in 0..n {
+        let outs: Vec<String> = (0..net.outputs)
+            .map(|c| format!("{:.6}", f[c * n + t]))
+            .collect();
+        println!("{t}\t{}\t{}", label(t), outs.join("\t"));
     }
     Ok(())
 }

@@ -61,6 +61,10 @@ struct PredictArgs {
     model: PathBuf,
     #[command(flatten)]
     data: DataArgs,
+    /// Print one JSON object (labels, and outputs at full precision as an n × C array) instead
+    /// of lines.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -161,7 +165,8 @@ pub(crate) struct TrainArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub(crate) beta: Option<String>,
     /// Sign patterns: exact (global optimum), sample:N (N Gaussian draws; restricted model) or,
-    /// for classifiers, data:N (N filters drawn from data patches) [default: exact; classifiers:
+    /// for classifiers, data:N (N filters drawn from data patches) or gates:FILE.npy (the
+    /// patterns of given filters, a (p, h) array: another tool's gate vectors) [default: exact; classifiers:
     /// sample:40].
     #[arg(long)]
     pub(crate) patterns: Option<String>,
@@ -249,7 +254,7 @@ pub fn run() -> Result<()> {
         }
         Command::Predict(a) => {
             let (net, info) = crate::classify_cmd::load_model(&a.model)?;
-            crate::classify_cmd::predict(&net, &info, load(&a.data)?)
+            crate::classify_cmd::predict(&net, &info, load(&a.data)?, a.json)
         }
         Command::Compare(a) => crate::compare_cmd::cmd_compare(*a),
     }
@@ -652,6 +657,8 @@ pub(crate) struct ClassifierSetup {
     pub(crate) cfg: cvxcnn::classifier::ClassifierConfig,
     /// Values of β.
     pub(crate) betas: Vec<f64>,
+    /// Filters whose patterns replace sampled ones (`--patterns gates:FILE.npy`).
+    pub(crate) gates: Option<Vec<f64>>,
 }
 
 /// Splits, normalizes and reads the classifier flags.
@@ -671,9 +678,25 @@ pub(crate) fn classifier_setup(a: &TrainArgs, ds: Dataset) -> Result<ClassifierS
         }
     };
     let pattern_text = a.patterns.clone().unwrap_or_else(|| "sample:40".into());
-    let (from_data, ptext) = match pattern_text.strip_prefix("data:") {
-        Some(n) => (true, format!("sample:{n}")),
-        None => (false, pattern_text.clone()),
+    let gates = match pattern_text.strip_prefix("gates:") {
+        Some(file) => {
+            let path = Path::new(file);
+            let (rows, cols, v) = cvxcnn::data::read_npy_matrix(path)?;
+            let h = patch_spec(&a.patch, &ds, true)?.filter_len(&ds.shape);
+            if cols != h || rows == 0 {
+                return Err(Error::format(
+                    path,
+                    format!("gates have shape ({rows}, {cols}); expected (p, {h}): one filter of size h = {h} per row"),
+                ));
+            }
+            Some((rows, v))
+        }
+        None => None,
+    };
+    let (from_data, ptext) = match (pattern_text.strip_prefix("data:"), &gates) {
+        (_, Some((rows, _))) => (false, format!("sample:{rows}")),
+        (Some(n), None) => (true, format!("sample:{n}")),
+        (None, None) => (false, pattern_text.clone()),
     };
     let draws = match parse_patterns(&ptext, a.seed)? {
         PatternChoice::Sample { draws, .. } => draws,
@@ -743,7 +766,13 @@ pub(crate) fn classifier_setup(a: &TrainArgs, ds: Dataset) -> Result<ClassifierS
             .into_iter()
             .map(|c| c.unwrap_or(0))
             .collect::<Vec<_>>();
-        let prep = cvxcnn::classifier::prepare(&train, &labels, ci.labels.len(), &cfg)?;
+        let prep = cvxcnn::classifier::prepare_with(
+            &train,
+            &labels,
+            ci.labels.len(),
+            &cfg,
+            gates.as_ref().map(|g| g.1.as_slice()),
+        )?;
         cvxcnn::classifier::beta_max(&prep.prog, 30.0)
     })?;
     if !a.quiet {
@@ -763,6 +792,7 @@ pub(crate) fn classifier_setup(a: &TrainArgs, ds: Dataset) -> Result<ClassifierS
         normalization,
         cfg,
         betas,
+        gates: gates.map(|g| g.1),
     })
 }
 
@@ -774,6 +804,7 @@ fn train_classifier_cmd(a: TrainArgs, ds: Dataset) -> Result<()> {
         normalization,
         cfg,
         betas,
+        gates,
     } = classifier_setup(&a, ds)?;
     let out_dir = a.out.clone().unwrap_or_else(|| PathBuf::from("cvxcnn-out"));
     crate::classify_cmd::run_classifier(crate::classify_cmd::ClassifierRun {
@@ -784,6 +815,7 @@ fn train_classifier_cmd(a: TrainArgs, ds: Dataset) -> Result<()> {
         normalization,
         cfg,
         betas,
+        gates,
         out: &out_dir,
         quiet: a.quiet,
     })

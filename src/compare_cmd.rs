@@ -6,7 +6,7 @@ use crate::cli::{
     classifier_setup, load, scalar_config, set_threads, wants_classifier, Progress, TrainArgs,
 };
 use clap::{Args, ValueEnum};
-use cvxcnn::classifier::{prepare, solve_prepared, FirstOrder};
+use cvxcnn::classifier::{prepare_with, solve_prepared, FirstOrder};
 use cvxcnn::compare::{CompareReport, ConvexSummary, RunSummary};
 use cvxcnn::data::{Dataset, Targets};
 use cvxcnn::export::write_dir_atomically;
@@ -161,7 +161,7 @@ fn convex_classifier(a: &TrainArgs, ds: Dataset) -> Result<Side> {
     let labels = index(&s.train)?;
     let test_labels = index(&s.test)?;
     let c = s.classes.len();
-    let prep = prepare(&s.train, &labels, c, &cfg)?;
+    let prep = prepare_with(&s.train, &labels, c, &cfg, s.gates.as_deref())?;
     let total = match cfg.solver {
         FirstOrder::Gated => cvxcnn::classifier::gated_limits(&cfg.al).max_iter,
         _ => cfg.al.limits.max_iter,
@@ -456,12 +456,17 @@ fn print_table(r: &CompareReport) {
         c.seconds
     );
     for run in &r.runs {
+        let excess = if (100.0 * run.excess).abs() < 1e5 {
+            format!("{:+.3}%", 100.0 * run.excess)
+        } else {
+            format!("{:+.1e}", run.excess)
+        };
         println!(
-            "{:<18} {:>6} {:>16.10e} {:>+9.3}% {:>8} {:>8} {:>9.2}{}",
+            "{:<18} {:>6} {:>16.10e} {:>10} {:>8} {:>8} {:>9.2}{}",
             format!("{} seed {}", run.optimizer, run.seed),
             run.width,
             run.objective,
-            100.0 * run.excess,
+            excess,
             pct(run.train_accuracy),
             pct(run.test_accuracy),
             run.seconds,

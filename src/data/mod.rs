@@ -12,5 +12,5 @@ pub use builtin::{builtin_mnist, BUILTIN_MNIST};
 pub use cifar::{read_cifar, read_cifar_bytes, CIFAR_RECORD};
 pub use dataset::{Dataset, SampleShape, Targets};
 pub use idx::{read_idx, read_idx_bytes};
-pub use npz::{read_npy_pair, read_npz};
+pub use npz::{read_npy_matrix, read_npy_pair, read_npz};
 pub use prep::{ClassIndex, Normalization};

@@ -140,6 +140,31 @@ pub fn read_npy_pair(x_path: &Path, y_path: &Path) -> Result<Dataset> {
     assemble(x_path, xs, xv, ys, yv)
 }
 
+/// Reads a 2-D floating (or integer) `.npy` array: `(rows, cols)` and its values, row-major.
+pub fn read_npy_matrix(path: &Path) -> Result<(usize, usize, Vec<f64>)> {
+    let f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let npy = NpyFile::new(BufReader::new(f))
+        .map_err(|e| Error::format(path, format!("not a readable .npy file: {e}")))?;
+    let (shape, values) = decode(npy, path, "array")?;
+    let [r, c] = shape.as_slice() else {
+        return Err(Error::format(
+            path,
+            format!("array has shape {shape:?}; expected a 2-D (rows, columns) array"),
+        ));
+    };
+    let v: Vec<f64> = match values {
+        Values::Float(v) => v,
+        Values::Int(v) => v.into_iter().map(|a| a as f64).collect(),
+    };
+    if let Some(bad) = v.iter().position(|x| !x.is_finite()) {
+        return Err(Error::format(
+            path,
+            format!("entry {bad} is {}, not a finite number", v[bad]),
+        ));
+    }
+    Ok((*r, *c, v))
+}
+
 fn assemble(
     path: &Path,
     xs: Vec<usize>,

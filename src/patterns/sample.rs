@@ -77,3 +77,21 @@ pub fn sample_from_patches(
         }
     })
 }
+
+/// The distinct patterns of given filters (`filters` holds `count` rows of `h` values, e.g. the
+/// gate vectors of another tool), in order. Returns the set and the number of filters skipped
+/// because they lie on a hyperplane (their pattern is not an open region).
+pub fn patterns_of_filters(hp: &Hyperplanes, filters: &[f64]) -> (PatternSet, usize) {
+    let mut set = PatternSet::new(hp.len());
+    let mut bits = vec![0u64; set.words()];
+    let mut skipped = 0;
+    for u in filters.chunks_exact(hp.h.max(1)) {
+        let unorm = u.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if hp.signs_of(u, &mut bits) <= 1e-12 * unorm {
+            skipped += 1;
+            continue;
+        }
+        set.insert(&bits);
+    }
+    (set, skipped)
+}
