@@ -16,6 +16,7 @@
 //! [`train::train`] runs it all.
 
 pub mod certificate;
+pub mod circular;
 pub mod classifier;
 pub mod compare;
 pub mod cone;

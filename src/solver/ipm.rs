@@ -74,18 +74,46 @@ fn map_status(s: SolverStatus) -> Result<SolveStatus> {
     }
 }
 
+/// The norm that penalizes each block variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockNorm {
+    /// `‖c‖₂` (the two-layer CNN, MATH.md section 3).
+    Euclidean,
+    /// `‖F c‖₁ / h` with `F` the unnormalized DFT of length `h` (the three-layer circular CNN,
+    /// MATH.md section 6): one 3-dimensional second-order cone `(t_k, Re F_k c, Im F_k c)` per
+    /// frequency `k`.
+    SpectralL1,
+}
+
 /// Solves the two-layer program exactly with Clarabel.
 pub fn solve_ipm(
     prog: &TwoLayerProgram,
     settings: &IpmSettings,
 ) -> Result<(ConvexSolution, IpmInfo)> {
+    solve_ipm_with(prog, BlockNorm::Euclidean, settings)
+}
+
+/// Solves the program with the block penalty `β Σ_j norm(c_j)` exactly with Clarabel. With
+/// [`BlockNorm::SpectralL1`] the cone variables are `t_{j,k}` (`h` per variable, cost `β/h`
+/// each) instead of `t_j`.
+pub fn solve_ipm_with(
+    prog: &TwoLayerProgram,
+    norm: BlockNorm,
+    settings: &IpmSettings,
+) -> Result<(ConvexSolution, IpmInfo)> {
     let (n, h) = (prog.n, prog.h);
     let nvars = 2 * prog.blocks.len();
     let g_count = prog.hyperplanes.len();
-    let nx = nvars * h + nvars + n;
+    // Cone variables per block variable, and rows of its cones.
+    let (tper, cone_rows) = match norm {
+        BlockNorm::Euclidean => (1, h + 1),
+        BlockNorm::SpectralL1 => (h, 3 * h),
+    };
+    let nx = nvars * h + nvars * tper + n;
     let soc_base = n;
-    let nn_base = n + nvars * (h + 1);
+    let nn_base = n + nvars * cone_rows;
     let m = nn_base + nvars * g_count;
+    let two_pi = 2.0 * std::f64::consts::PI;
 
     // Constraint matrix, column by column.
     let nnz_est = nvars * h * (n + 1 + g_count) + nvars + n;
@@ -105,8 +133,28 @@ pub fn solve_ipm(
                     nzval.push(-sj * v);
                 }
             }
-            rowval.push(soc_base + j * (h + 1) + 1 + e);
-            nzval.push(-1.0);
+            match norm {
+                BlockNorm::Euclidean => {
+                    rowval.push(soc_base + j * (h + 1) + 1 + e);
+                    nzval.push(-1.0);
+                }
+                BlockNorm::SpectralL1 => {
+                    // F_k c = Σ_e c_e (cos θ − i sin θ), θ = 2π k e / h.
+                    for k in 0..h {
+                        let th = two_pi * ((k * e) % h) as f64 / h as f64;
+                        let base = soc_base + j * cone_rows + 3 * k;
+                        let (re, im) = (th.cos(), -th.sin());
+                        if re.abs() > 1e-15 {
+                            rowval.push(base + 1);
+                            nzval.push(-re);
+                        }
+                        if im.abs() > 1e-15 {
+                            rowval.push(base + 2);
+                            nzval.push(-im);
+                        }
+                    }
+                }
+            }
             for g in 0..g_count {
                 let v = prog.side(b, g) * prog.hyperplanes.normal(g)[e];
                 if v != 0.0 {
@@ -118,9 +166,11 @@ pub fn solve_ipm(
         }
     }
     for j in 0..nvars {
-        rowval.push(soc_base + j * (h + 1));
-        nzval.push(-1.0);
-        colptr.push(rowval.len());
+        for k in 0..tper {
+            rowval.push(soc_base + j * cone_rows + 3 * k);
+            nzval.push(-1.0);
+            colptr.push(rowval.len());
+        }
     }
     for t in 0..n {
         rowval.push(t);
@@ -132,7 +182,7 @@ pub fn solve_ipm(
     // Quadratic term: identity on ρ (upper triangle).
     let mut pcol = vec![0usize; nx + 1];
     let mut prow = Vec::with_capacity(n);
-    let rho0 = nvars * h + nvars;
+    let rho0 = nvars * h + nvars * tper;
     for i in 0..nx {
         if i >= rho0 {
             prow.push(i);
@@ -142,9 +192,13 @@ pub fn solve_ipm(
     let p_mat = CscMatrix::new(nx, nx, pcol, prow, vec![1.0; n]);
 
     let mut q = vec![0.0; nx];
-    q[nvars * h..nvars * h + nvars]
+    let tcost = match norm {
+        BlockNorm::Euclidean => prog.beta,
+        BlockNorm::SpectralL1 => prog.beta / h as f64,
+    };
+    q[nvars * h..nvars * h + nvars * tper]
         .iter_mut()
-        .for_each(|v| *v = prog.beta);
+        .for_each(|v| *v = tcost);
     let mut bvec = vec![0.0; m];
     for (b, y) in bvec.iter_mut().zip(&prog.y) {
         *b = -y;
@@ -152,7 +206,14 @@ pub fn solve_ipm(
     let mut cones: Vec<SupportedConeT<f64>> = Vec::with_capacity(nvars + 2);
     cones.push(ZeroConeT(n));
     for _ in 0..nvars {
-        cones.push(SecondOrderConeT(h + 1));
+        match norm {
+            BlockNorm::Euclidean => cones.push(SecondOrderConeT(h + 1)),
+            BlockNorm::SpectralL1 => {
+                for _ in 0..h {
+                    cones.push(SecondOrderConeT(3));
+                }
+            }
+        }
     }
     if nvars * g_count > 0 {
         cones.push(NonnegativeConeT(nvars * g_count));

@@ -20,7 +20,7 @@ pub use fista::{
 };
 pub use gated::{solve_gated, GatedSolution};
 
-pub use ipm::{solve_ipm, IpmInfo, IpmSettings};
+pub use ipm::{solve_ipm, solve_ipm_with, BlockNorm, IpmInfo, IpmSettings};
 pub use projected::{solve_projected, ProjectedSettings};
 pub use refit::refit_support;
 pub use status::SolveStatus;
