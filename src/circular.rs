@@ -188,19 +188,7 @@ pub fn train_circular_exact(
             y.len()
         )));
     }
-    let n = y.len();
-    let shape = SampleShape {
-        channels: 1,
-        height: 1,
-        width: d,
-        one_d: true,
-    };
-    let spec = PatchSpec::one_d(d, 1, 0, false);
-    let p = Patches::extract(x, n, &shape, &spec)?;
-    let hp = Hyperplanes::from_patches(&p);
-    let set = enumerate_exact(&p, &hp, 1 << 40, &mut |_, _| {})?;
-    let prog = TwoLayerProgram::new(&p, hp, &set, y, beta, Pooling::Sum)?;
-    let (sol, info) = solve_ipm_with(&prog, BlockNorm::SpectralL1, ipm)?;
+    let (prog, sol, info, patterns) = solve_spectral(x, d, y, beta, BlockNorm::SpectralL1, ipm)?;
     let objective = spectral_objective(&prog, &sol);
     let mut net = CircularCnn {
         d,
@@ -230,10 +218,106 @@ pub fn train_circular_exact(
         objective,
         network_objective,
         network: net,
-        patterns: set.len(),
+        patterns,
         status: info.status,
         dual_objective: info.solver_dual_objective,
     })
+}
+
+/// The program over all sign patterns of `X` (`n × d`) with the block penalty `norm`, by
+/// interior point: the program, the solution, the solver's report and the pattern count.
+fn solve_spectral(
+    x: &[f64],
+    d: usize,
+    y: &[f64],
+    beta: f64,
+    norm: BlockNorm<'_>,
+    ipm: &IpmSettings,
+) -> Result<(
+    TwoLayerProgram,
+    ConvexSolution,
+    crate::solver::IpmInfo,
+    usize,
+)> {
+    let n = y.len();
+    let shape = SampleShape {
+        channels: 1,
+        height: 1,
+        width: d,
+        one_d: true,
+    };
+    let spec = PatchSpec::one_d(d, 1, 0, false);
+    let p = Patches::extract(x, n, &shape, &spec)?;
+    let hp = Hyperplanes::from_patches(&p);
+    let set = enumerate_exact(&p, &hp, 1 << 40, &mut |_, _| {})?;
+    let prog = TwoLayerProgram::new(&p, hp, &set, y, beta, Pooling::Sum)?;
+    let (sol, info) = solve_ipm_with(&prog, norm, ipm)?;
+    Ok((prog, sol, info, set.len()))
+}
+
+/// Per-frequency costs `ω_k` of the weighted spectral group-ℓ1 penalty
+/// `g(q) = Σ_B κ_B ‖P_B q‖` of MATH-DEEP.md section 2 for `layers = L` (times `β`): over the real
+/// Fourier blocks `B` (DC; Nyquist for even `d`; cos/sin pairs `1 ≤ s < d/2`) with
+/// `κ_DC = κ_Nyq = d^{(2−L)/2}` and `κ_pair = 2^{(L−2)/2} d^{(2−L)/2}`. With `F` unnormalized,
+/// `‖P_DC q‖ = |F_0 q|/√d`, `‖P_Nyq q‖ = |F_{d/2} q|/√d` and `‖P_s q‖ = √(2/d)|F_s q|`, split
+/// evenly between `k = s` and `k = d − s`. For `L = 3` every `ω_k = β/d`.
+pub fn spectral_weights(d: usize, beta: f64, layers: usize) -> Vec<f64> {
+    let df = d as f64;
+    let l = layers as f64;
+    let kappa = df.powf((2.0 - l) / 2.0);
+    let kappa_pair = 2f64.powf((l - 2.0) / 2.0) * kappa;
+    (0..d)
+        .map(|k| {
+            if k == 0 || 2 * k == d {
+                beta * kappa / df.sqrt()
+            } else {
+                0.5 * beta * kappa_pair * (2.0 / df).sqrt()
+            }
+        })
+        .collect()
+}
+
+/// The lower bound of MATH-DEEP.md section 2 for the circular CNN with `layers = L ≥ 3`
+/// (`L − 2` unit-norm circular layers before `b`): the optimum of the program with the weighted
+/// spectral group-ℓ1 penalty ([`spectral_weights`]), which is `≤` the non-convex optimum because
+/// `ρ_L ≥ g` for `p = 2/(L−1) ≤ 1`. For `L = 3` it is the exact optimum.
+pub fn circular_lower_bound(
+    x: &[f64],
+    d: usize,
+    y: &[f64],
+    beta: f64,
+    layers: usize,
+    ipm: &IpmSettings,
+) -> Result<f64> {
+    if layers < 3 {
+        return Err(Error::param(
+            "--layers",
+            format!("circular CNNs have L ≥ 3 layers, got {layers}"),
+        ));
+    }
+    if d == 0 || x.len() % d != 0 || x.len() / d != y.len() || y.is_empty() {
+        return Err(Error::Data(format!(
+            "{} values and {} targets are not n signals of length {d}",
+            x.len(),
+            y.len()
+        )));
+    }
+    let w = spectral_weights(d, beta, layers);
+    let (prog, sol, _, _) = solve_spectral(x, d, y, beta, BlockNorm::WeightedSpectral(&w), ipm)?;
+    let f = prog.predict(&sol);
+    let loss: f64 = f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
+    let pen: f64 = sol
+        .c
+        .chunks(d)
+        .map(|z| {
+            dft(z)
+                .iter()
+                .zip(&w)
+                .map(|(c, wk)| wk * c.norm())
+                .sum::<f64>()
+        })
+        .sum();
+    Ok(loss + pen)
 }
 
 /// `½‖Σ A_i (z_i − z'_i) − y‖² + (β/d) Σ (‖F z_i‖₁ + ‖F z'_i‖₁)`.

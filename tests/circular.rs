@@ -101,3 +101,19 @@ fn adam_never_below_the_exact_optimum() {
     eprintln!("best/convex = {}", best / o.objective);
     assert!(best < 1.02 * o.objective, "best {best} vs {}", o.objective);
 }
+
+/// MATH-DEEP.md section 2, B1: the L ≥ 4 lower bounds (0.082461619 at L = 4, 0.053308122 at
+/// L = 5), and at L = 3 the weighted program is the exact one.
+#[test]
+fn lower_bounds_for_deeper_circular_cnns() {
+    let (x, y) = b1();
+    let ipm = IpmSettings::default();
+    let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
+    let l3 = cvxcnn::circular::circular_lower_bound(&x, 4, &y, 0.1, 3, &ipm).unwrap();
+    assert!(rel(l3, 0.12946906) < 1e-6, "L = 3: {l3}");
+    let l4 = cvxcnn::circular::circular_lower_bound(&x, 4, &y, 0.1, 4, &ipm).unwrap();
+    assert!(rel(l4, 0.082461619) < 1e-6, "L = 4: {l4}");
+    let l5 = cvxcnn::circular::circular_lower_bound(&x, 4, &y, 0.1, 5, &ipm).unwrap();
+    assert!(rel(l5, 0.053308122) < 1e-6, "L = 5: {l5}");
+    assert!(cvxcnn::circular::circular_lower_bound(&x, 4, &y, 0.1, 2, &ipm).is_err());
+}

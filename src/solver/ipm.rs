@@ -75,14 +75,17 @@ fn map_status(s: SolverStatus) -> Result<SolveStatus> {
 }
 
 /// The norm that penalizes each block variable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BlockNorm {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BlockNorm<'a> {
     /// `‖c‖₂` (the two-layer CNN, MATH.md section 3).
     Euclidean,
     /// `‖F c‖₁ / h` with `F` the unnormalized DFT of length `h` (the three-layer circular CNN,
     /// MATH.md section 6): one 3-dimensional second-order cone `(t_k, Re F_k c, Im F_k c)` per
     /// frequency `k`.
     SpectralL1,
+    /// `Σ_k ω_k |F_k c| / β`: the spectral moduli with weights `ω` (length `h`, the cost of each
+    /// frequency's cone variable, `β` included). [`BlockNorm::SpectralL1`] is `ω_k = β/h`.
+    WeightedSpectral(&'a [f64]),
 }
 
 /// Solves the two-layer program exactly with Clarabel.
@@ -98,16 +101,27 @@ pub fn solve_ipm(
 /// each) instead of `t_j`.
 pub fn solve_ipm_with(
     prog: &TwoLayerProgram,
-    norm: BlockNorm,
+    norm: BlockNorm<'_>,
     settings: &IpmSettings,
 ) -> Result<(ConvexSolution, IpmInfo)> {
     let (n, h) = (prog.n, prog.h);
+    if let BlockNorm::WeightedSpectral(w) = norm {
+        if w.len() != h || w.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
+            return Err(Error::param(
+                "weights",
+                format!(
+                    "{} spectral weights for filter size {h}, or one negative",
+                    w.len()
+                ),
+            ));
+        }
+    }
     let nvars = 2 * prog.blocks.len();
     let g_count = prog.hyperplanes.len();
     // Cone variables per block variable, and rows of its cones.
     let (tper, cone_rows) = match norm {
         BlockNorm::Euclidean => (1, h + 1),
-        BlockNorm::SpectralL1 => (h, 3 * h),
+        BlockNorm::SpectralL1 | BlockNorm::WeightedSpectral(_) => (h, 3 * h),
     };
     let nx = nvars * h + nvars * tper + n;
     let soc_base = n;
@@ -138,7 +152,7 @@ pub fn solve_ipm_with(
                     rowval.push(soc_base + j * (h + 1) + 1 + e);
                     nzval.push(-1.0);
                 }
-                BlockNorm::SpectralL1 => {
+                BlockNorm::SpectralL1 | BlockNorm::WeightedSpectral(_) => {
                     // F_k c = Σ_e c_e (cos θ − i sin θ), θ = 2π k e / h.
                     for k in 0..h {
                         let th = two_pi * ((k * e) % h) as f64 / h as f64;
@@ -192,13 +206,16 @@ pub fn solve_ipm_with(
     let p_mat = CscMatrix::new(nx, nx, pcol, prow, vec![1.0; n]);
 
     let mut q = vec![0.0; nx];
-    let tcost = match norm {
-        BlockNorm::Euclidean => prog.beta,
-        BlockNorm::SpectralL1 => prog.beta / h as f64,
-    };
-    q[nvars * h..nvars * h + nvars * tper]
+    for (i, v) in q[nvars * h..nvars * h + nvars * tper]
         .iter_mut()
-        .for_each(|v| *v = tcost);
+        .enumerate()
+    {
+        *v = match norm {
+            BlockNorm::Euclidean => prog.beta,
+            BlockNorm::SpectralL1 => prog.beta / h as f64,
+            BlockNorm::WeightedSpectral(w) => w[i % h],
+        };
+    }
     let mut bvec = vec![0.0; m];
     for (b, y) in bvec.iter_mut().zip(&prog.y) {
         *b = -y;
@@ -208,7 +225,7 @@ pub fn solve_ipm_with(
     for _ in 0..nvars {
         match norm {
             BlockNorm::Euclidean => cones.push(SecondOrderConeT(h + 1)),
-            BlockNorm::SpectralL1 => {
+            BlockNorm::SpectralL1 | BlockNorm::WeightedSpectral(_) => {
                 for _ in 0..h {
                     cones.push(SecondOrderConeT(3));
                 }
