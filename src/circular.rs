@@ -239,20 +239,9 @@ fn solve_spectral(
     crate::solver::IpmInfo,
     usize,
 )> {
-    let n = y.len();
-    let shape = SampleShape {
-        channels: 1,
-        height: 1,
-        width: d,
-        one_d: true,
-    };
-    let spec = PatchSpec::one_d(d, 1, 0, false);
-    let p = Patches::extract(x, n, &shape, &spec)?;
-    let hp = Hyperplanes::from_patches(&p);
-    let set = enumerate_exact(&p, &hp, 1 << 40, &mut |_, _| {})?;
-    let prog = TwoLayerProgram::new(&p, hp, &set, y, beta, Pooling::Sum)?;
+    let (prog, patterns) = build_program(x, d, y, beta)?;
     let (sol, info) = solve_ipm_with(&prog, norm, ipm)?;
-    Ok((prog, sol, info, set.len()))
+    Ok((prog, sol, info, patterns))
 }
 
 /// Per-frequency costs `ω_k` of the weighted spectral group-ℓ1 penalty
@@ -318,6 +307,129 @@ pub fn circular_lower_bound(
         })
         .sum();
     Ok(loss + pen)
+}
+
+/// The real Fourier blocks of `R^d` with orthonormal bases (`dim × d` row-major) and their
+/// `κ_B` for `L` layers: DC, Nyquist (even `d`), and the cos/sin pairs `1 ≤ s < d/2`.
+pub fn fourier_blocks(d: usize, layers: usize) -> Vec<(Vec<f64>, f64)> {
+    let df = d as f64;
+    let l = layers as f64;
+    let kappa = df.powf((2.0 - l) / 2.0);
+    let kappa_pair = 2f64.powf((l - 2.0) / 2.0) * kappa;
+    let two_pi = 2.0 * std::f64::consts::PI;
+    let mut out = vec![(vec![1.0 / df.sqrt(); d], kappa)];
+    for s in 1..d.div_ceil(2) {
+        let mut basis = Vec::with_capacity(2 * d);
+        let c = (2.0 / df).sqrt();
+        basis.extend((0..d).map(|t| c * (two_pi * ((s * t) % d) as f64 / df).cos()));
+        basis.extend((0..d).map(|t| c * (two_pi * ((s * t) % d) as f64 / df).sin()));
+        out.push((basis, kappa_pair));
+    }
+    if d % 2 == 0 && d > 0 {
+        let sign = |t: usize| if t % 2 == 0 { 1.0 } else { -1.0 };
+        out.push(((0..d).map(|t| sign(t) / df.sqrt()).collect(), kappa));
+    }
+    out
+}
+
+/// The single-frequency upper bound of MATH-DEEP.md section 2 for `layers = L ≥ 3`: the
+/// program restricted to variables `c_{i,B,±}` that each lie in one real Fourier block `B` and in
+/// their pattern's cone, with cost `β κ_B ‖c_{i,B}‖` (= `β ρ_L(c)` for a single-block `c`).
+/// Every non-zero block is one unit with single-frequency first layers, so this value is attained
+/// by a network and bounds the non-convex optimum from above.
+pub fn circular_single_frequency_bound(
+    x: &[f64],
+    d: usize,
+    y: &[f64],
+    beta: f64,
+    layers: usize,
+    ipm: &IpmSettings,
+) -> Result<f64> {
+    use crate::solver::{solve_block_socp, SocpBlock};
+    if layers < 3 {
+        return Err(Error::param(
+            "--layers",
+            format!("circular CNNs have L ≥ 3 layers, got {layers}"),
+        ));
+    }
+    if d == 0 || x.len() % d != 0 || x.len() / d != y.len() || y.is_empty() {
+        return Err(Error::Data(format!(
+            "{} values and {} targets are not n signals of length {d}",
+            x.len(),
+            y.len()
+        )));
+    }
+    let n = y.len();
+    let (prog, _) = build_program(x, d, y, beta)?;
+    let fb = fourier_blocks(d, layers);
+    let g_count = prog.hyperplanes.len();
+    let mut blocks = Vec::new();
+    for b in 0..prog.blocks.len() {
+        let a = &prog.blocks[b].a;
+        for (basis, kappa) in &fb {
+            let dim = basis.len() / d;
+            // A_i U_B and the constraint rows s_g n_gᵀ U_B.
+            let mut av = vec![0.0; n * dim];
+            for t in 0..n {
+                for e in 0..dim {
+                    av[t * dim + e] = (0..d).map(|r| a[t * d + r] * basis[e * d + r]).sum();
+                }
+            }
+            let mut cv = vec![0.0; g_count * dim];
+            for g in 0..g_count {
+                let nrm = prog.hyperplanes.normal(g);
+                let side = prog.side(b, g);
+                for e in 0..dim {
+                    cv[g * dim + e] = side * (0..d).map(|r| nrm[r] * basis[e * d + r]).sum::<f64>();
+                }
+            }
+            for sign in [1.0, -1.0] {
+                blocks.push(SocpBlock {
+                    dim,
+                    a: av.clone(),
+                    c: cv.clone(),
+                    sign,
+                    cost: beta * kappa,
+                });
+            }
+        }
+    }
+    let sol = solve_block_socp(y, &blocks, ipm)?;
+    let mut f = vec![0.0; n];
+    let mut pen = 0.0;
+    for (blk, th) in blocks.iter().zip(&sol.theta) {
+        for (t, ft) in f.iter_mut().enumerate() {
+            *ft += blk.sign
+                * th.iter()
+                    .enumerate()
+                    .map(|(e, v)| blk.a[t * blk.dim + e] * v)
+                    .sum::<f64>();
+        }
+        pen += blk.cost * th.iter().map(|v| v * v).sum::<f64>().sqrt();
+    }
+    let loss: f64 = f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
+    Ok(loss + pen)
+}
+
+/// The program over all sign patterns of `X` (one position, filter size `d`), and the number
+/// of patterns.
+fn build_program(x: &[f64], d: usize, y: &[f64], beta: f64) -> Result<(TwoLayerProgram, usize)> {
+    let n = y.len();
+    let shape = SampleShape {
+        channels: 1,
+        height: 1,
+        width: d,
+        one_d: true,
+    };
+    let spec = PatchSpec::one_d(d, 1, 0, false);
+    let p = Patches::extract(x, n, &shape, &spec)?;
+    let hp = Hyperplanes::from_patches(&p);
+    let set = enumerate_exact(&p, &hp, 1 << 40, &mut |_, _| {})?;
+    let patterns = set.len();
+    Ok((
+        TwoLayerProgram::new(&p, hp, &set, y, beta, Pooling::Sum)?,
+        patterns,
+    ))
 }
 
 /// `½‖Σ A_i (z_i − z'_i) − y‖² + (β/d) Σ (‖F z_i‖₁ + ‖F z'_i‖₁)`.

@@ -117,3 +117,22 @@ fn lower_bounds_for_deeper_circular_cnns() {
     assert!(rel(l5, 0.053308122) < 1e-6, "L = 5: {l5}");
     assert!(cvxcnn::circular::circular_lower_bound(&x, 4, &y, 0.1, 2, &ipm).is_err());
 }
+
+/// MATH-DEEP.md section 2, B1: single-frequency upper bounds 0.13048635 (L = 4) and
+/// 0.089571006 (L = 5), each above its lower bound and the known optimum between them.
+#[test]
+fn single_frequency_upper_bounds() {
+    let (x, y) = b1();
+    let ipm = IpmSettings::default();
+    let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
+    for (l, ub_ref, opt) in [(4, 0.13048635, 0.098313829), (5, 0.089571006, 0.0759121)] {
+        let ub =
+            cvxcnn::circular::circular_single_frequency_bound(&x, 4, &y, 0.1, l, &ipm).unwrap();
+        let lb = cvxcnn::circular::circular_lower_bound(&x, 4, &y, 0.1, l, &ipm).unwrap();
+        assert!(rel(ub, ub_ref) < 1e-6, "L = {l}: UB {ub} vs {ub_ref}");
+        assert!(lb < opt && opt < ub, "L = {l}: {lb} < {opt} < {ub}");
+    }
+    // At L = 3 the restriction cannot beat the exact optimum.
+    let ub3 = cvxcnn::circular::circular_single_frequency_bound(&x, 4, &y, 0.1, 3, &ipm).unwrap();
+    assert!(ub3 >= 0.12946906 * (1.0 - 1e-7), "{ub3}");
+}

@@ -3,6 +3,7 @@
 //! Lagrangian for the exact program) share one iteration [`Driver`] and scale to real data.
 
 mod auglag;
+mod block_socp;
 mod driver;
 mod fista;
 mod gated;
@@ -20,6 +21,7 @@ pub use fista::{
 };
 pub use gated::{solve_gated, GatedSolution};
 
+pub use block_socp::{solve_block_socp, SocpBlock, SocpSolution};
 pub use ipm::{solve_ipm, solve_ipm_with, BlockNorm, IpmInfo, IpmSettings};
 pub use projected::{solve_projected, ProjectedSettings};
 pub use refit::refit_support;
