@@ -109,6 +109,10 @@ pub(crate) enum Arch {
     /// Two-layer ReLU CNN: convolution, ReLU, global pooling, linear output.
     #[value(name = "two-layer")]
     TwoLayer,
+    /// Circular CNN with one ReLU: L − 2 unit-norm circular convolutions, a circular filter b,
+    /// a fully connected ReLU unit and an output weight, on 1-D signals (exact for --layers 3;
+    /// lower and upper bounds for L ≥ 4).
+    Circular,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -157,6 +161,9 @@ pub(crate) struct TrainArgs {
     /// Global pooling after the ReLU.
     #[arg(long, value_enum, default_value = "sum")]
     pub(crate) pool: Pool,
+    /// Layers L of a circular CNN (--arch circular).
+    #[arg(long, default_value_t = 3)]
+    pub(crate) layers: usize,
     #[command(flatten)]
     pub(crate) patch: PatchArgs,
     /// Weight decay β > 0 (objective ½Σ(f−y)² + (β/2)Σ(‖u‖² + w²)) [default: 0.1; classifiers:
@@ -411,7 +418,7 @@ pub(crate) fn load(d: &DataArgs) -> Result<Dataset> {
     Ok(ds)
 }
 
-fn parse_beta(s: &str) -> Result<f64> {
+pub(crate) fn parse_beta(s: &str) -> Result<f64> {
     let b: f64 = s
         .parse()
         .map_err(|_| Error::param("--beta", format!("'{s}' is not a number")))?;
@@ -553,6 +560,9 @@ pub(crate) fn scalar_config(a: &TrainArgs, ds: &Dataset) -> Result<(TrainConfig,
 fn cmd_train(a: TrainArgs) -> Result<()> {
     set_threads(a.threads)?;
     let ds = load(&a.data)?;
+    if a.arch == Arch::Circular {
+        return crate::circular_cmd::train_circular_cmd(&a, &ds);
+    }
     if wants_classifier(&a, &ds) {
         return train_classifier_cmd(a, ds);
     }

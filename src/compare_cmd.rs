@@ -280,6 +280,12 @@ pub(crate) fn cmd_compare(c: CompareArgs) -> Result<()> {
     if c.restarts == 0 {
         return Err(Error::param("--restarts", "must be at least 1"));
     }
+    if a.arch != crate::cli::Arch::TwoLayer {
+        return Err(Error::param(
+            "--arch",
+            "compare trains two-layer CNNs only, for now (circular CNNs: cvxcnn train --arch circular)",
+        ));
+    }
     // Bad non-convex settings fail before the convex solve, not after it.
     let given: Vec<usize> = if c.width.is_empty() {
         vec![1]

@@ -770,6 +770,7 @@ fn compare_classifier_and_bad_inputs() {
         (vec!["--momentum", "1.5"], "--momentum"),
         (vec!["--beta", "0.5,0.2"], "--beta"),
         (vec!["--solver", "gated"], "--solver"),
+        (vec!["--arch", "circular"], "--arch"),
     ] {
         let mut all = vec![
             "compare",
@@ -788,4 +789,88 @@ fn compare_classifier_and_bad_inputs() {
         all.extend(args);
         assert_bad(&run(&all), needle, &bad_out);
     }
+}
+
+/// `train --arch circular` on MATH-DEEP's B1: the exact L = 3 optimum, the L = 4 bounds, and
+/// clean errors for data or settings it cannot take.
+#[test]
+fn circular_arch_reference_and_errors() {
+    let d = Dir::new();
+    let data = d.p("b1.npz");
+    let x = [
+        0.4, 1.5, -1.8, 1.7, 0.0, -0.8, -0.8, -1.1, -0.2, 0.8, 0.6, 0.6, -1.7, -1.6, 1.6, 1.0, 2.2,
+        1.2, -1.0, 1.3, 0.6, 0.2, -0.8, 0.0,
+    ];
+    let y = [-0.1, 0.9, 0.1, 1.6, -0.8, 0.5];
+    write_npz(
+        &data,
+        &[
+            ("x", Arr::F64(&x, vec![6, 4])),
+            ("y", Arr::F64(&y, vec![6])),
+        ],
+    );
+    let ds = data.to_str().unwrap();
+    let out = d.p("c3");
+    let o = run(&[
+        "train",
+        "--arch",
+        "circular",
+        "--data",
+        ds,
+        "--beta",
+        "0.1",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = read_json(&out.join("report.json"));
+    let obj = r["objective"].as_f64().unwrap();
+    assert!((obj - 0.12946906).abs() < 1e-6 * 0.12946906, "{obj}");
+    let net = r["network_objective"].as_f64().unwrap();
+    assert!((net - obj).abs() < 1e-6 * obj);
+    let st = std::fs::read(out.join("model.safetensors")).unwrap();
+    let t = safetensors::SafeTensors::deserialize(&st).unwrap();
+    assert_eq!(t.tensor("a").unwrap().shape()[1], 4);
+    let out4 = d.p("c4");
+    let o4 = run(&[
+        "train",
+        "--arch",
+        "circular",
+        "--layers",
+        "4",
+        "--data",
+        ds,
+        "--beta",
+        "0.1",
+        "--quiet",
+        "--out",
+        out4.to_str().unwrap(),
+    ]);
+    assert!(
+        o4.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o4.stderr)
+    );
+    let r4 = read_json(&out4.join("report.json"));
+    let (lb, ub) = (
+        r4["lower_bound"].as_f64().unwrap(),
+        r4["upper_bound"].as_f64().unwrap(),
+    );
+    assert!((lb - 0.082461619).abs() < 1e-6 * lb && (ub - 0.13048635).abs() < 1e-6 * ub);
+    assert_eq!(r4["exact"], false);
+    let bad = d.p("bad");
+    let b = bad.to_str().unwrap();
+    assert_bad(
+        &run(&[
+            "train", "--arch", "circular", "--data", ds, "--layers", "2", "--out", b,
+        ]),
+        "--layers",
+        &bad,
+    );
+    assert_bad(
+        &run(&["train", "--arch", "circular", "--limit", "5", "--out", b]),
+        "--arch",
+        &bad,
+    );
 }
