@@ -181,13 +181,6 @@ pub fn train_circular_exact(
             format!("β must be positive and finite, got {beta}"),
         ));
     }
-    if d == 0 || x.len() % d != 0 || x.len() / d != y.len() || y.is_empty() {
-        return Err(Error::Data(format!(
-            "{} values and {} targets are not n signals of length {d}",
-            x.len(),
-            y.len()
-        )));
-    }
     let (prog, sol, info, patterns) = solve_spectral(x, d, y, beta, BlockNorm::SpectralL1, ipm)?;
     let objective = spectral_objective(&prog, &sol);
     let mut net = CircularCnn {
@@ -278,19 +271,7 @@ pub fn circular_lower_bound(
     layers: usize,
     ipm: &IpmSettings,
 ) -> Result<f64> {
-    if layers < 3 {
-        return Err(Error::param(
-            "--layers",
-            format!("circular CNNs have L ≥ 3 layers, got {layers}"),
-        ));
-    }
-    if d == 0 || x.len() % d != 0 || x.len() / d != y.len() || y.is_empty() {
-        return Err(Error::Data(format!(
-            "{} values and {} targets are not n signals of length {d}",
-            x.len(),
-            y.len()
-        )));
-    }
+    check_layers(layers)?;
     let w = spectral_weights(d, beta, layers);
     let (prog, sol, _, _) = solve_spectral(x, d, y, beta, BlockNorm::WeightedSpectral(&w), ipm)?;
     let f = prog.predict(&sol);
@@ -346,19 +327,7 @@ pub fn circular_single_frequency_bound(
     ipm: &IpmSettings,
 ) -> Result<f64> {
     use crate::solver::{solve_block_socp, SocpBlock};
-    if layers < 3 {
-        return Err(Error::param(
-            "--layers",
-            format!("circular CNNs have L ≥ 3 layers, got {layers}"),
-        ));
-    }
-    if d == 0 || x.len() % d != 0 || x.len() / d != y.len() || y.is_empty() {
-        return Err(Error::Data(format!(
-            "{} values and {} targets are not n signals of length {d}",
-            x.len(),
-            y.len()
-        )));
-    }
+    check_layers(layers)?;
     let n = y.len();
     let (prog, _) = build_program(x, d, y, beta)?;
     let fb = fourier_blocks(d, layers);
@@ -411,9 +380,26 @@ pub fn circular_single_frequency_bound(
     Ok(loss + pen)
 }
 
+fn check_layers(layers: usize) -> Result<()> {
+    if layers < 3 {
+        return Err(Error::param(
+            "--layers",
+            format!("circular CNNs have L ≥ 3 layers, got {layers}"),
+        ));
+    }
+    Ok(())
+}
+
 /// The program over all sign patterns of `X` (one position, filter size `d`), and the number
 /// of patterns.
 fn build_program(x: &[f64], d: usize, y: &[f64], beta: f64) -> Result<(TwoLayerProgram, usize)> {
+    if d == 0 || x.len() % d != 0 || x.len() / d != y.len() || y.is_empty() {
+        return Err(Error::Data(format!(
+            "{} values and {} targets are not n signals of length {d}",
+            x.len(),
+            y.len()
+        )));
+    }
     let n = y.len();
     let shape = SampleShape {
         channels: 1,

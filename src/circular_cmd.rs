@@ -29,12 +29,6 @@ pub(crate) fn train_circular_cmd(a: &TrainArgs, ds: &Dataset) -> Result<()> {
             ),
         ));
     }
-    if a.layers < 3 {
-        return Err(Error::param(
-            "--layers",
-            format!("circular CNNs have L ≥ 3 layers, got {}", a.layers),
-        ));
-    }
     let beta = parse_beta(a.beta.as_deref().unwrap_or("0.1"))?;
     let y = ds.scalar_targets()?;
     let d = ds.shape.width;

@@ -384,28 +384,22 @@ pub(crate) fn cmd_compare(c: CompareArgs) -> Result<()> {
     let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
     let mut plot_error = None;
     let size = (900, 560);
-    let mut plots = vec![("objective", Some(report.objective_plot()))];
-    plots.push(("accuracy", report.accuracy_plot()));
-    for (name, spec) in plots {
+    let accuracy = report.accuracy_plot();
+    let has_accuracy = accuracy.is_some();
+    let plots = [
+        (
+            "objective.png",
+            "objective.svg",
+            Some(report.objective_plot()),
+        ),
+        ("accuracy.png", "accuracy.svg", accuracy),
+    ];
+    for (png_name, svg_name, spec) in plots {
         let Some(spec) = spec else { continue };
         match (render_png(&spec, size), render_svg(&spec, size)) {
             (Ok(png), Ok(svg)) => {
-                files.push((
-                    if name == "objective" {
-                        "objective.png"
-                    } else {
-                        "accuracy.png"
-                    },
-                    png,
-                ));
-                files.push((
-                    if name == "objective" {
-                        "objective.svg"
-                    } else {
-                        "accuracy.svg"
-                    },
-                    svg.into_bytes(),
-                ));
+                files.push((png_name, png));
+                files.push((svg_name, svg.into_bytes()));
             }
             (Err(e), _) | (_, Err(e)) => plot_error = Some(e.to_string()),
         }
@@ -428,7 +422,7 @@ pub(crate) fn cmd_compare(c: CompareArgs) -> Result<()> {
             "written  {}/ (compare.json{})",
             out.display(),
             if plot_error.is_none() {
-                if report.accuracy_plot().is_some() {
+                if has_accuracy {
                     ", objective.png/.svg, accuracy.png/.svg"
                 } else {
                     ", objective.png/.svg"

@@ -8,13 +8,12 @@
 //! single-frequency upper bound of deep circular CNNs), where the two-layer program's fixed
 //! layout does not fit.
 
-use super::ipm::IpmSettings;
+use super::ipm::{clarabel_settings, map_status, IpmSettings};
 use super::status::SolveStatus;
 use crate::error::{Error, Result};
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{
-    DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SecondOrderConeT,
-    SolverStatus, SupportedConeT, ZeroConeT,
+    DefaultSolver, IPSolver, NonnegativeConeT, SecondOrderConeT, SupportedConeT, ZeroConeT,
 };
 
 /// One block variable `θ_v ∈ R^{dim}`.
@@ -135,30 +134,12 @@ pub fn solve_block_socp(
     if nn_rows > 0 {
         cones.push(NonnegativeConeT(nn_rows));
     }
-    let st = DefaultSettingsBuilder::default()
-        .verbose(false)
-        .tol_gap_abs(settings.tol)
-        .tol_gap_rel(settings.tol)
-        .tol_feas(settings.tol)
-        .max_iter(settings.max_iter)
-        .time_limit(settings.time_limit)
-        .build()
-        .map_err(|e| Error::Solver(format!("invalid Clarabel settings: {e:?}")))?;
+    let st = clarabel_settings(settings)?;
     let mut solver = DefaultSolver::new(&p_mat, &q, &a_mat, &bvec, &cones, st)
         .map_err(|e| Error::Solver(format!("Clarabel rejected the problem: {e:?}")))?;
     solver.solve();
     let s = &solver.solution;
-    let status = match s.status {
-        SolverStatus::Solved => SolveStatus::Solved,
-        SolverStatus::AlmostSolved => SolveStatus::AlmostSolved,
-        SolverStatus::MaxIterations => SolveStatus::MaxIterations,
-        SolverStatus::MaxTime => SolveStatus::MaxTime,
-        other => {
-            return Err(Error::Solver(format!(
-                "interior-point solver (Clarabel) ended with status {other:?}"
-            )))
-        }
-    };
+    let status = map_status(s.status)?;
     let mut theta = Vec::with_capacity(nb);
     let mut off = 0;
     for b in blocks {

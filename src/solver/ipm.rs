@@ -18,8 +18,8 @@ use crate::error::{Error, Result};
 use crate::program::{ConvexSolution, TwoLayerProgram};
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{
-    DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SecondOrderConeT,
-    SolverStatus, SupportedConeT, ZeroConeT,
+    DefaultSettings, DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT,
+    SecondOrderConeT, SolverStatus, SupportedConeT, ZeroConeT,
 };
 
 /// Settings of the interior-point solve.
@@ -62,7 +62,8 @@ pub struct IpmInfo {
     pub dual_point: Vec<f64>,
 }
 
-fn map_status(s: SolverStatus) -> Result<SolveStatus> {
+/// Clarabel's status as ours; failures are errors.
+pub(super) fn map_status(s: SolverStatus) -> Result<SolveStatus> {
     match s {
         SolverStatus::Solved => Ok(SolveStatus::Solved),
         SolverStatus::AlmostSolved => Ok(SolveStatus::AlmostSolved),
@@ -86,6 +87,19 @@ pub enum BlockNorm<'a> {
     /// `Σ_k ω_k |F_k c| / β`: the spectral moduli with weights `ω` (length `h`, the cost of each
     /// frequency's cone variable, `β` included). [`BlockNorm::SpectralL1`] is `ω_k = β/h`.
     WeightedSpectral(&'a [f64]),
+}
+
+/// Clarabel's settings from ours (quiet; one tolerance for gaps and feasibility).
+pub(super) fn clarabel_settings(s: &IpmSettings) -> Result<DefaultSettings<f64>> {
+    DefaultSettingsBuilder::default()
+        .verbose(false)
+        .tol_gap_abs(s.tol)
+        .tol_gap_rel(s.tol)
+        .tol_feas(s.tol)
+        .max_iter(s.max_iter)
+        .time_limit(s.time_limit)
+        .build()
+        .map_err(|e| Error::Solver(format!("invalid Clarabel settings: {e:?}")))
 }
 
 /// Solves the two-layer program exactly with Clarabel.
@@ -236,15 +250,7 @@ pub fn solve_ipm_with(
         cones.push(NonnegativeConeT(nvars * g_count));
     }
 
-    let settings = DefaultSettingsBuilder::default()
-        .verbose(false)
-        .tol_gap_abs(settings.tol)
-        .tol_gap_rel(settings.tol)
-        .tol_feas(settings.tol)
-        .max_iter(settings.max_iter)
-        .time_limit(settings.time_limit)
-        .build()
-        .map_err(|e| Error::Solver(format!("invalid Clarabel settings: {e:?}")))?;
+    let settings = clarabel_settings(settings)?;
     let mut solver = DefaultSolver::new(&p_mat, &q, &a_mat, &bvec, &cones, settings)
         .map_err(|e| Error::Solver(format!("Clarabel rejected the problem: {e:?}")))?;
     solver.solve();
