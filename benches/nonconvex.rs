@@ -38,7 +38,7 @@ fn bench(c: &mut Criterion) {
     let mut ou = Optimizer::new(OptimizerKind::Adam, 1e-3, 0.9, params.u.len());
     let mut ow = Optimizer::new(OptimizerKind::Adam, 1e-3, 0.9, params.w.len());
     let idx: Vec<usize> = (0..n).collect();
-    let scale = 1.0 / p.k as f64;
+    let scale = cvxcnn::nonconvex::PoolOp::Scaled(1.0 / p.k as f64);
     c.bench_function("nonconvex_step_b128_3x32x32_k3_m30", |b| {
         b.iter(|| {
             let v = ws.loss_grad(

@@ -3,7 +3,8 @@
 Usage: python check_torch_export.py CVXCNN_BINARY WORK_DIR
 
 Trains small models with the cvxcnn binary (a 2-D classifier with bias, padding, stride and
-average pooling and standardized inputs; a 1-D multichannel scalar model with sum pooling),
+average pooling and standardized inputs; a 1-D multichannel scalar model with sum pooling; a
+2-D scalar model with max pooling),
 asks `cvxcnn predict --json` for its outputs, loads the same weights into torch.nn.Conv1d /
 Conv2d + Linear (cvxcnn_torch.load) and compares. Exits non-zero on any mismatch.
 """
@@ -77,6 +78,17 @@ def main():
         x1,
         y1,
         ["--kernel", "3", "--stride", "2", "--padding", "1", "--bias", "--pool", "sum",
+         "--patterns", "sample:30", "--beta", "0.05"],
+    )
+    x3 = rng.normal(size=(8, 2, 6, 5))
+    y3 = rng.normal(size=8)
+    check(
+        binary,
+        work,
+        "maxpool2d",
+        x3,
+        y3,
+        ["--kernel", "2", "--stride", "2", "--padding", "1", "--bias", "--pool", "max",
          "--patterns", "sample:30", "--beta", "0.05"],
     )
     print(f"PASS: PyTorch reproduces cvxcnn's predictions to {TOL} (torch {torch.__version__})")

@@ -6,7 +6,8 @@ network is
 
     fc(pool(relu(conv(x))))
 
-with `pool` the sum (`pool = "sum"`) or the mean (`pool = "avg"`) over all spatial positions.
+with `pool` the sum (`pool = "sum"`), the mean (`pool = "avg"`) or the maximum (`pool = "max"`)
+over all spatial positions.
 `model.json` beside it (classifiers) records the input normalization and the class labels.
 """
 
@@ -23,7 +24,7 @@ def _ints(text):
 
 
 class TwoLayerCnn(torch.nn.Module):
-    """conv -> ReLU -> global sum/avg pooling -> linear (no bias), as cvxcnn defines it."""
+    """conv -> ReLU -> global sum/avg/max pooling -> linear (no bias), as cvxcnn defines it."""
 
     def __init__(self, conv, fc, pool):
         super().__init__()
@@ -32,7 +33,14 @@ class TwoLayerCnn(torch.nn.Module):
     def forward(self, x):
         z = torch.relu(self.conv(x))
         dims = tuple(range(2, z.dim()))
-        z = z.sum(dim=dims) if self.pool == "sum" else z.mean(dim=dims)
+        if self.pool == "sum":
+            z = z.sum(dim=dims)
+        elif self.pool == "avg":
+            z = z.mean(dim=dims)
+        elif self.pool == "max":
+            z = z.amax(dim=dims)
+        else:
+            raise ValueError(f"unknown pooling {self.pool!r}")
         return self.fc(z)
 
 

@@ -71,12 +71,14 @@ fn cone_max(prog: &TwoLayerProgram, b: usize, g: &[f64], sigma: f64) -> Result<f
         return Ok(0.0);
     }
     // The unconstrained maximiser, when feasible, settles it.
-    let feasible = (0..prog.hyperplanes.len())
+    let feasible = prog
+        .constraints(b)
         .all(|k| prog.side(b, k) * sigma * dot(prog.hyperplanes.normal(k), g) >= -1e-12 * gn);
     if feasible {
         return Ok(gn);
     }
-    let gcount = prog.hyperplanes.len();
+    let groups: Vec<usize> = prog.constraints(b).collect();
+    let gcount = groups.len();
     let m = 1 + h + gcount;
     let mut colptr = vec![0usize];
     let mut rowval = Vec::new();
@@ -84,10 +86,10 @@ fn cone_max(prog: &TwoLayerProgram, b: usize, g: &[f64], sigma: f64) -> Result<f
     for e in 0..h {
         rowval.push(1 + e);
         nzval.push(-1.0);
-        for k in 0..gcount {
+        for (row, &k) in groups.iter().enumerate() {
             let v = prog.side(b, k) * prog.hyperplanes.normal(k)[e];
             if v != 0.0 {
-                rowval.push(1 + h + k);
+                rowval.push(1 + h + row);
                 nzval.push(-v);
             }
         }

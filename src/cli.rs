@@ -121,6 +121,8 @@ pub(crate) enum Pool {
     Sum,
     /// Average over positions.
     Avg,
+    /// Maximum over positions (exact program over argmax patterns; scalar targets).
+    Max,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -538,10 +540,7 @@ pub(crate) fn scalar_config(a: &TrainArgs, ds: &Dataset) -> Result<(TrainConfig,
     let patterns = parse_patterns(&pattern_text, a.seed)?;
     let spec = patch_spec(&a.patch, ds, false)?;
     spec.output_dims(&ds.shape)?;
-    let pool = match a.pool {
-        Pool::Sum => Pooling::Sum,
-        Pool::Avg => Pooling::Avg,
-    };
+    let pool = pooling(a.pool);
     let cfg = TrainConfig {
         spec,
         pool,
@@ -555,6 +554,15 @@ pub(crate) fn scalar_config(a: &TrainArgs, ds: &Dataset) -> Result<(TrainConfig,
         prune: !a.no_prune,
     };
     Ok((cfg, beta, pattern_text))
+}
+
+/// The library's pooling for the command-line choice.
+fn pooling(p: Pool) -> Pooling {
+    match p {
+        Pool::Sum => Pooling::Sum,
+        Pool::Avg => Pooling::Avg,
+        Pool::Max => Pooling::Max,
+    }
 }
 
 fn cmd_train(a: TrainArgs) -> Result<()> {
@@ -740,8 +748,13 @@ pub(crate) fn classifier_setup(a: &TrainArgs, ds: Dataset) -> Result<ClassifierS
     normalization.apply(&mut train)?;
     normalization.apply(&mut test)?;
     let pool = match a.pool {
-        Pool::Sum => Pooling::Sum,
-        Pool::Avg => Pooling::Avg,
+        Pool::Max => {
+            return Err(Error::param(
+                "--pool",
+                "max pooling trains a scalar output (--classes A,B or numeric targets); the multi-class solvers support sum and avg",
+            ))
+        }
+        p => pooling(p),
     };
     let loss = match a.loss {
         Loss::Squared => cvxcnn::loss::Loss::Squared,

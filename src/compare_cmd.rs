@@ -322,7 +322,7 @@ pub(crate) fn cmd_compare(c: CompareArgs) -> Result<()> {
         outputs: side.outputs,
         loss: side.loss,
         beta: side.beta,
-        scale: side.pool.scale(patches.k),
+        pool: cvxcnn::nonconvex::PoolOp::of(side.pool, patches.k),
         test: test_patches.as_ref().map(|p| (p, side.y_test.as_slice())),
     };
     let plan = plan_runs(&c, &widths)?;

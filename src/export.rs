@@ -131,6 +131,7 @@ pub fn from_safetensors(bytes: &[u8], name: &Path) -> Result<TwoLayerCnn> {
     let pool = match get("pool")?.as_str() {
         "sum" => Pooling::Sum,
         "avg" => Pooling::Avg,
+        "max" => Pooling::Max,
         p => return Err(bad(format!("metadata field 'pool': unknown value '{p}'"))),
     };
     let list = |k: &str| -> Result<Vec<usize>> {

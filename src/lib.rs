@@ -25,6 +25,7 @@ pub mod data;
 pub mod error;
 pub mod export;
 pub mod loss;
+pub mod maxpool;
 pub mod multi;
 pub mod network;
 pub mod nonconvex;

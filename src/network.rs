@@ -82,7 +82,7 @@ impl TwoLayerCnn {
                 for j in 0..m {
                     let u = self.filter(j);
                     let bias = if s.bias { u[u.len() - 1] } else { 0.0 };
-                    let mut pooled = 0.0;
+                    let mut pooled: f64 = 0.0;
                     for oy in 0..oh {
                         for ox in 0..ow {
                             let mut z = bias;
@@ -102,7 +102,10 @@ impl TwoLayerCnn {
                                     }
                                 }
                             }
-                            pooled += z.max(0.0);
+                            pooled = match self.pool {
+                                Pooling::Max => pooled.max(z),
+                                _ => pooled + z.max(0.0),
+                            };
                         }
                     }
                     for (o, fo) in f.iter_mut().enumerate() {

@@ -23,14 +23,24 @@ pub enum Pooling {
     Sum,
     /// `f = Σ_j w_j (1/K) Σ_k (X_k u_j)_+`.
     Avg,
+    /// `f = Σ_j w_j max_k (X_k u_j)_+` (MATH.md section 5; see [`crate::maxpool`]).
+    Max,
 }
 
 impl Pooling {
-    /// The factor applied to the sum over positions.
+    /// The factor applied to the sum over positions (1 for max pooling, which does not sum).
     pub fn scale(self, k: usize) -> f64 {
         match self {
-            Pooling::Sum => 1.0,
+            Pooling::Sum | Pooling::Max => 1.0,
             Pooling::Avg => 1.0 / k as f64,
+        }
+    }
+
+    /// Pools the ReLU outputs `(z_k)_+` of one filter over the positions.
+    pub fn pool(self, z: impl Iterator<Item = f64>, k: usize) -> f64 {
+        match self {
+            Pooling::Sum | Pooling::Avg => self.scale(k) * z.map(|v| v.max(0.0)).sum::<f64>(),
+            Pooling::Max => z.fold(0.0, f64::max),
         }
     }
 
@@ -39,6 +49,7 @@ impl Pooling {
         match self {
             Pooling::Sum => "sum",
             Pooling::Avg => "avg",
+            Pooling::Max => "max",
         }
     }
 }
@@ -52,6 +63,9 @@ pub struct Block {
     pub a: Vec<f64>,
     /// Pattern bits over the distinct hyperplanes.
     pub bits: Vec<u64>,
+    /// The hyperplanes that constrain this block's cone (`s_g n_gᵀc ≥ 0` for `g` in the list);
+    /// `None` means all of them (sum and average pooling).
+    pub constraints: Option<Vec<u32>>,
 }
 
 /// The assembled convex program of a two-layer CNN with scalar output and squared loss.
@@ -142,6 +156,12 @@ impl TwoLayerProgram {
                 patches.n
             )));
         }
+        if pool == Pooling::Max {
+            return Err(Error::param(
+                "--pool",
+                "max pooling is assembled by crate::maxpool::max_program",
+            ));
+        }
         let (n, h, k) = (patches.n, patches.h, patches.k);
         let scale = pool.scale(k);
         let mut blocks = Vec::with_capacity(set.len());
@@ -166,6 +186,7 @@ impl TwoLayerProgram {
                 pattern: i,
                 a,
                 bits: bits.to_vec(),
+                constraints: None,
             });
         }
         Ok(TwoLayerProgram {
@@ -200,6 +221,22 @@ impl TwoLayerProgram {
             1.0
         } else {
             -1.0
+        }
+    }
+
+    /// The hyperplanes that constrain block `b`.
+    pub fn constraints(&self, b: usize) -> Constraints<'_> {
+        match &self.blocks[b].constraints {
+            Some(list) => Constraints::List(list.iter()),
+            None => Constraints::All(0..self.hyperplanes.len()),
+        }
+    }
+
+    /// Number of constraints of block `b`.
+    pub fn constraint_count(&self, b: usize) -> usize {
+        match &self.blocks[b].constraints {
+            Some(list) => list.len(),
+            None => self.hyperplanes.len(),
         }
     }
 
@@ -256,11 +293,30 @@ impl TwoLayerProgram {
                 continue;
             }
             let b = j / 2;
-            for g in 0..self.hyperplanes.len() {
+            for g in self.constraints(b) {
                 let v = self.side(b, g) * dot(self.hyperplanes.normal(g), c);
                 worst = worst.max(-v / nc);
             }
         }
         worst
+    }
+}
+
+/// The hyperplane indices that constrain one block (see [`TwoLayerProgram::constraints`]).
+#[derive(Debug, Clone)]
+pub enum Constraints<'a> {
+    /// Every hyperplane.
+    All(std::ops::Range<usize>),
+    /// A listed subset.
+    List(std::slice::Iter<'a, u32>),
+}
+
+impl Iterator for Constraints<'_> {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            Constraints::All(r) => r.next(),
+            Constraints::List(it) => it.next().map(|g| *g as usize),
+        }
     }
 }

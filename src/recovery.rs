@@ -146,8 +146,19 @@ pub fn check_patterns(
     for (f, &j) in vars.iter().enumerate() {
         let u = net.filter(f);
         let nu = norm(u);
-        let d = prog.hyperplanes.row_pattern(&prog.blocks[j / 2].bits);
+        let b = j / 2;
+        let d = prog.hyperplanes.row_pattern(&prog.blocks[b].bits);
+        let listed: Option<std::collections::HashSet<u32>> = prog.blocks[b]
+            .constraints
+            .as_ref()
+            .map(|l| l.iter().copied().collect());
         for (r, &dr) in d.iter().enumerate() {
+            // Only the rows that bound the block's cone (all rows unless it lists them).
+            if let (Some(set), Some((g, _))) = (&listed, prog.hyperplanes.row_group[r]) {
+                if !set.contains(&g) {
+                    continue;
+                }
+            }
             let row = patches.row(r);
             let z = dot(row, u);
             out.rows += 1;

@@ -4,6 +4,7 @@
 use crate::certificate::{beta_max, certify, Certificate, Scope};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::maxpool::{max_program, MaxArrangement};
 use crate::network::TwoLayerCnn;
 use crate::patches::{PatchSpec, Patches};
 use crate::patterns::{
@@ -161,20 +162,21 @@ pub fn train(
     let mut tm = Timings::default();
     obs.stage("patches");
     let patches = Patches::extract(&ds.x, ds.n(), &ds.shape, &cfg.spec)?;
-    let hyperplanes = Hyperplanes::from_patches(&patches);
+    // The arrangement whose regions are the patterns: the patch rows, or for max pooling the
+    // rows that fix every sample's argmax.
+    let arrangement = (cfg.pool == Pooling::Max).then(|| MaxArrangement::new(&patches));
+    let rows = arrangement.as_ref().map_or(&patches, |a| &a.rows);
+    let hyperplanes = Hyperplanes::from_patches(rows);
     tm.patches = t0.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let (rank, _) = rank_of(&patches);
+    let (rank, _) = rank_of(rows);
     let (set, scope) = match cfg.patterns {
         PatternChoice::Exact => {
             obs.stage("enumerating patterns");
-            let set = enumerate_exact(
-                &patches,
-                &hyperplanes,
-                cfg.max_exact_patterns,
-                &mut |d, t| obs.progress(d, t),
-            )?;
+            let set = enumerate_exact(rows, &hyperplanes, cfg.max_exact_patterns, &mut |d, t| {
+                obs.progress(d, t)
+            })?;
             (set, Scope::Global)
         }
         PatternChoice::Sample { draws, seed } => {
@@ -190,7 +192,10 @@ pub fn train(
     let t = Instant::now();
     obs.stage("assembling the program");
     let hcount = hyperplanes.len();
-    let prog = TwoLayerProgram::new(&patches, hyperplanes, &set, y, cfg.beta, cfg.pool)?;
+    let prog = match &arrangement {
+        Some(arr) => max_program(&patches, arr, hyperplanes, &set, y, cfg.beta)?,
+        None => TwoLayerProgram::new(&patches, hyperplanes, &set, y, cfg.beta, cfg.pool)?,
+    };
     tm.assemble = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
@@ -223,7 +228,7 @@ pub fn train(
         crate::recovery::drop_inactive(&prog, &sol)
     };
     let (network, vars) = recover(&prog, &pruned, ds.shape, cfg.spec, cfg.pool);
-    let pattern_check = check_patterns(&prog, &patches, &network, &vars);
+    let pattern_check = check_patterns(&prog, rows, &network, &vars);
     let f = network.predict(&ds.x)?;
     let network_objective = network.objective(&ds.x, y, cfg.beta)?;
     tm.recovery = t.elapsed().as_secs_f64();
@@ -250,7 +255,7 @@ pub fn train(
         blocks: prog.blocks.len(),
         hyperplanes: hcount,
         rank,
-        pattern_bound_rows: general_position_count(patches.rows(), rank),
+        pattern_bound_rows: general_position_count(rows.rows(), rank),
         pattern_bound_hyperplanes: general_position_count(hcount, rank),
         n: patches.n,
         k: patches.k,

@@ -874,3 +874,94 @@ fn circular_arch_reference_and_errors() {
         &bad,
     );
 }
+
+#[test]
+fn max_pooling_train_predict_and_errors() {
+    let d = Dir::new();
+    let data = d.p("g.npz");
+    write_npz(
+        &data,
+        &[
+            ("x", Arr::F64(&gaussian(30, 3), vec![5, 6])),
+            ("y", Arr::F64(&gaussian(5, 4), vec![5])),
+        ],
+    );
+    let ds = data.to_str().unwrap();
+    let out = d.p("max");
+    let mut args = train_args(ds, out.to_str().unwrap());
+    let i = args.iter().position(|a| *a == "sum").unwrap();
+    args[i] = "max";
+    let o = run(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = read_json(&out.join("report.json"));
+    assert_eq!(r["pool"], "max");
+    assert_eq!(r["certificate"], "global");
+    let (a, b) = (
+        r["objective"].as_f64().unwrap(),
+        r["network_objective"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() <= 1e-6 * a, "{a} vs {b}");
+    // The saved model predicts with max pooling: its squared loss plus penalty is the objective.
+    let p = run(&[
+        "predict",
+        "--model",
+        out.to_str().unwrap(),
+        "--data",
+        ds,
+        "--json",
+    ]);
+    assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
+    let pj: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap();
+    let f: Vec<f64> = pj["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v[0].as_f64().unwrap())
+        .collect();
+    let y = gaussian(5, 4);
+    let loss: f64 = f.iter().zip(&y).map(|(p, q)| 0.5 * (p - q) * (p - q)).sum();
+    let st = std::fs::read(out.join("model.safetensors")).unwrap();
+    let t = safetensors::SafeTensors::deserialize(&st).unwrap();
+    let sq: f64 = ["conv.weight", "fc.weight"]
+        .iter()
+        .flat_map(|k| {
+            t.tensor(k)
+                .unwrap()
+                .data()
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                .collect::<Vec<_>>()
+        })
+        .map(|v| v * v)
+        .sum();
+    let total = loss + 0.05 * sq;
+    assert!(
+        (total - a).abs() <= 1e-6 * a,
+        "predictions give {total}, report {a}"
+    );
+    // A classifier cannot use max pooling yet: a clear error.
+    let lab = d.p("lab.npz");
+    write_npz(
+        &lab,
+        &[
+            ("x", Arr::F64(&gaussian(60, 5), vec![10, 6])),
+            ("y", Arr::I64(&[0, 1, 2, 0, 1, 2, 0, 1, 2, 0], vec![10])),
+        ],
+    );
+    let bad = d.p("bad");
+    assert_bad(
+        &run(&[
+            "train",
+            "--data",
+            lab.to_str().unwrap(),
+            "--pool",
+            "max",
+            "--kernel",
+            "3",
+            "--out",
+            bad.to_str().unwrap(),
+        ]),
+        "--pool",
+        &bad,
+    );
+}

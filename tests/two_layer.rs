@@ -418,7 +418,7 @@ fn nonconvex_sweep(
         outputs,
         loss: Loss::Squared,
         beta,
-        scale: pool.scale(p.k),
+        pool: cvxcnn::nonconvex::PoolOp::of(pool, p.k),
         test: None,
     };
     let mut best = f64::INFINITY;
@@ -612,4 +612,156 @@ fn enumeration_equals_brute_force_over_hyperplanes_on_mnist_with_bias() {
     }
     let (r, _) = rank_of(&p);
     assert!((exact.len() as u128) < general_position_count(hp.len(), r));
+}
+
+/// Argmax patterns of max pooling found by brute force over `draws` directions (evenly spaced
+/// angles for `h = 2`, Gaussian otherwise), written without the library's arrangement: per
+/// distinct winner vector, `A = Σ_t e_t x_{t,s_t}ᵀ` and the argmax cone. All-"none" patterns
+/// (`A = 0`) are left out.
+fn brute_force_max_blocks(rows: &[Vec<f64>], k: usize, n: usize, draws: usize) -> Vec<RefBlock> {
+    let h = rows[0].len();
+    let mut r = rng(99);
+    let mut seen = HashSet::new();
+    let mut blocks = Vec::new();
+    for j in 0..draws {
+        let u: Vec<f64> = if h == 2 {
+            let th = 2.0 * std::f64::consts::PI * (j as f64 + 0.377) / draws as f64;
+            vec![th.cos(), th.sin()]
+        } else {
+            (0..h)
+                .map(|_| rand_distr::Distribution::sample(&rand_distr::StandardNormal, &mut r))
+                .collect()
+        };
+        let dot = |a: &[f64]| a.iter().zip(&u).map(|(p, q)| p * q).sum::<f64>();
+        let winners: Vec<Option<usize>> = (0..n)
+            .map(|t| {
+                let z: Vec<f64> = (0..k).map(|l| dot(&rows[l * n + t])).collect();
+                let s = (0..k).fold(0, |b, l| if z[l] > z[b] { l } else { b });
+                (z[s] > 0.0).then_some(s)
+            })
+            .collect();
+        if winners.iter().all(|w| w.is_none()) || !seen.insert(winners.clone()) {
+            continue;
+        }
+        let mut a = vec![vec![0.0; h]; n];
+        let mut cons = Vec::new();
+        for (t, w) in winners.iter().enumerate() {
+            match *w {
+                Some(s) => {
+                    let xs = &rows[s * n + t];
+                    a[t] = xs.clone();
+                    cons.push(xs.clone());
+                    for l in (0..k).filter(|&l| l != s) {
+                        let xl = &rows[l * n + t];
+                        cons.push(xs.iter().zip(xl).map(|(p, q)| p - q).collect());
+                    }
+                }
+                None => {
+                    for l in 0..k {
+                        cons.push(rows[l * n + t].iter().map(|v| -v).collect());
+                    }
+                }
+            }
+        }
+        blocks.push(RefBlock { a, cons });
+    }
+    blocks
+}
+
+#[test]
+fn max_pooling_matches_a_brute_force_reference() {
+    let cases: Vec<(Dataset, PatchSpec, Geo, f64, usize)> = vec![
+        (
+            gaussian_1d(4, 6, 31),
+            PatchSpec::one_d(2, 1, 0, false),
+            (1, 2, 1, 0, false),
+            0.05,
+            200_000,
+        ),
+        (
+            gaussian_1d(3, 6, 32),
+            PatchSpec::one_d(2, 2, 1, true),
+            (1, 2, 2, 1, true),
+            0.1,
+            400_000,
+        ),
+        (
+            gaussian_2d(3, 1, 3, 4, 33),
+            PatchSpec::two_d(1, 3, 1, 0, false),
+            (1, 3, 1, 0, false),
+            0.02,
+            400_000,
+        ),
+    ];
+    for (ds, spec, geo, beta, draws) in cases {
+        let y = ds.scalar_targets().unwrap();
+        let (rows, k) = ref_patches(&ds, geo.0, geo.1, geo.2, geo.3, geo.4);
+        let blocks = brute_force_max_blocks(&rows, k, ds.n(), draws);
+        let reference = reference_group_lasso(&blocks, &y, beta);
+        let o = run(
+            &ds,
+            &y,
+            &config(spec, beta, Pooling::Max, PatternChoice::Exact),
+        );
+        eprintln!(
+            "{spec:?}: {} argmax blocks, optimum {} (reference {reference}), {} filters",
+            o.blocks,
+            o.objective,
+            o.network.width()
+        );
+        assert_eq!(o.network.pool, Pooling::Max);
+        assert_eq!(
+            o.blocks,
+            blocks.len(),
+            "{spec:?}: argmax patterns, library vs brute force"
+        );
+        assert!(
+            rel(o.objective, reference) < 1e-6,
+            "{spec:?}: cvxcnn {} vs reference {reference}",
+            o.objective
+        );
+        assert!(o.certificate.relative_gap < 1e-6);
+        // Max pooling is a different model: its optimum differs from sum pooling's.
+        let sum = run(
+            &ds,
+            &y,
+            &config(spec, beta, Pooling::Sum, PatternChoice::Exact),
+        );
+        assert!(rel(sum.objective, o.objective) > 1e-3);
+    }
+}
+
+#[test]
+fn max_pooling_over_one_position_is_sum_pooling() {
+    let ds = gaussian_1d(5, 3, 41);
+    let y = ds.scalar_targets().unwrap();
+    let spec = PatchSpec::one_d(3, 1, 0, true);
+    let max = run(
+        &ds,
+        &y,
+        &config(spec, 0.1, Pooling::Max, PatternChoice::Exact),
+    );
+    let sum = run(
+        &ds,
+        &y,
+        &config(spec, 0.1, Pooling::Sum, PatternChoice::Exact),
+    );
+    assert!(rel(max.objective, sum.objective) < 1e-6);
+}
+
+#[test]
+fn max_pooling_nonconvex_runs_never_below_the_convex_optimum() {
+    let ds = gaussian_1d(5, 6, 51);
+    let spec = PatchSpec::one_d(2, 1, 0, false);
+    let (beta, pool) = (0.05, Pooling::Max);
+    let y = ds.scalar_targets().unwrap();
+    let o = run(&ds, &y, &config(spec, beta, pool, PatternChoice::Exact));
+    let (best, runs) = nonconvex_sweep(&ds, spec, pool, &y, 1, beta, o.objective, &[1, 3, 8], 20);
+    eprintln!("max pooling: best/convex = {}", best / o.objective);
+    assert!(runs >= 100, "only {runs} runs completed");
+    assert!(
+        best < 1.02 * o.objective,
+        "best non-convex {best} vs convex {}",
+        o.objective
+    );
 }

@@ -2,7 +2,8 @@
 //! im2col plus two GEMMs, in caller-owned buffers (no allocation per step).
 //!
 //! For a batch of `B` samples the patches are gathered into `X_b` (`BK × h`, row `k·B + t`),
-//! then `Z = X_b Uᵀ` (`BK × M`), `P_{tj} = s Σ_k (Z_{kB+t, j})_+` (the pooled features), and
+//! then `Z = X_b Uᵀ` (`BK × M`), `P_{tj} = s Σ_k (Z_{kB+t, j})_+` (the pooled features; for max
+//! pooling `max_k (Z_{kB+t, j})_+`), and
 //! `f_{tc} = Σ_{j ∈ c} w_j P_{tj}`. The backward pass reuses `Z`'s memory for `∂/∂Z` and forms
 //! `∂/∂U = (∂/∂Z)ᵀ X_b` with a second GEMM.
 
@@ -10,6 +11,25 @@ use crate::loss::Loss;
 use crate::patches::Patches;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
+
+/// How the ReLU outputs of one filter are pooled over the positions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PoolOp {
+    /// `s Σ_k (z_k)_+` (sum: `s = 1`, average: `s = 1/K`).
+    Scaled(f64),
+    /// `max_k (z_k)_+`.
+    Max,
+}
+
+impl PoolOp {
+    /// The operation of `pool` over `k` positions.
+    pub fn of(pool: crate::program::Pooling, k: usize) -> Self {
+        match pool {
+            crate::program::Pooling::Max => PoolOp::Max,
+            p => PoolOp::Scaled(p.scale(k)),
+        }
+    }
+}
 
 /// Parameters of a two-layer CNN with per-output filters: `M = C·m` filters, filter `j` feeding
 /// output `j / m` with the scalar weight `w_j`.
@@ -54,6 +74,7 @@ pub struct Workspace {
     xb: Vec<f64>,
     z: Vec<f64>,
     pooled: Vec<f64>,
+    arg: Vec<u32>,
     f: Vec<f64>,
     yb: Vec<f64>,
     g: Vec<f64>,
@@ -81,6 +102,7 @@ impl Workspace {
             xb: vec![0.0; rows * h],
             z: vec![0.0; rows * m_total],
             pooled: vec![0.0; capacity * m_total],
+            arg: vec![0; capacity * m_total],
             f: vec![0.0; capacity * outputs],
             yb: vec![0.0; capacity * outputs],
             g: vec![0.0; capacity * outputs],
@@ -113,7 +135,7 @@ impl Workspace {
     }
 
     /// Forward pass of the gathered batch of `b` samples: fills `Z`, `P` and `f`.
-    fn forward_gathered(&mut self, b: usize, p: &Params, scale: f64) {
+    fn forward_gathered(&mut self, b: usize, p: &Params, pool: PoolOp) {
         let (k, h, m, c) = (self.k, self.h, self.m, self.c);
         let rows = b * k;
         let xb = MatRef::from_row_major_slice(&self.xb[..rows * h], rows, h);
@@ -124,12 +146,29 @@ impl Workspace {
             let zj = &self.z[j * rows..(j + 1) * rows];
             let pj = &mut self.pooled[j * b..(j + 1) * b];
             pj.iter_mut().for_each(|v| *v = 0.0);
-            for kk in 0..k {
-                for (pt, zt) in pj.iter_mut().zip(&zj[kk * b..(kk + 1) * b]) {
-                    *pt += zt.max(0.0);
+            match pool {
+                PoolOp::Scaled(scale) => {
+                    for kk in 0..k {
+                        for (pt, zt) in pj.iter_mut().zip(&zj[kk * b..(kk + 1) * b]) {
+                            *pt += zt.max(0.0);
+                        }
+                    }
+                    pj.iter_mut().for_each(|v| *v *= scale);
+                }
+                PoolOp::Max => {
+                    let aj = &mut self.arg[j * b..(j + 1) * b];
+                    aj.iter_mut().for_each(|v| *v = 0);
+                    for kk in 0..k {
+                        let zk = &zj[kk * b..(kk + 1) * b];
+                        for ((pt, at), zt) in pj.iter_mut().zip(aj.iter_mut()).zip(zk) {
+                            if *zt > *pt {
+                                *pt = *zt;
+                                *at = kk as u32;
+                            }
+                        }
+                    }
                 }
             }
-            pj.iter_mut().for_each(|v| *v *= scale);
         }
         self.f[..b * c].iter_mut().for_each(|v| *v = 0.0);
         for j in 0..m {
@@ -143,10 +182,16 @@ impl Workspace {
     }
 
     /// Predictions for samples `idx` (`b × C` column-major, valid until the next call).
-    pub fn predict(&mut self, patches: &Patches, p: &Params, scale: f64, idx: &[usize]) -> &[f64] {
+    pub fn predict(
+        &mut self,
+        patches: &Patches,
+        p: &Params,
+        pool: PoolOp,
+        idx: &[usize],
+    ) -> &[f64] {
         let b = idx.len();
         self.gather(patches, None, idx);
-        self.forward_gathered(b, p, scale);
+        self.forward_gathered(b, p, pool);
         &self.f[..b * self.c]
     }
 
@@ -160,7 +205,7 @@ impl Workspace {
         y: &[f64],
         loss: Loss,
         p: &Params,
-        scale: f64,
+        pool: PoolOp,
         decay: f64,
         idx: &[usize],
         gu: &mut [f64],
@@ -170,7 +215,7 @@ impl Workspace {
         let (k, h, m, c) = (self.k, self.h, self.m, self.c);
         let rows = b * k;
         self.gather(patches, Some(y), idx);
-        self.forward_gathered(b, p, scale);
+        self.forward_gathered(b, p, pool);
         let value = loss.value_grad(
             &self.f[..b * c],
             &self.yb[..b * c],
@@ -184,13 +229,28 @@ impl Workspace {
             let pj = &self.pooled[j * b..(j + 1) * b];
             let dot: f64 = gj.iter().zip(pj).map(|(a, b)| a * b).sum();
             *gwj = inv_b * dot + decay * p.w[j];
-            // ∂/∂Z_{kB+t, j} = (1/B) s g_{t,o} w_j 1[Z > 0], written over Z.
-            let coef = inv_b * scale * p.w[j];
             let zj = &mut self.z[j * rows..(j + 1) * rows];
-            for kk in 0..k {
-                for (zt, gt) in zj[kk * b..(kk + 1) * b].iter_mut().zip(gj) {
-                    let on = if *zt > 0.0 { 1.0 } else { 0.0 };
-                    *zt = on * coef * gt;
+            match pool {
+                PoolOp::Scaled(scale) => {
+                    // ∂/∂Z_{kB+t, j} = (1/B) s g_{t,o} w_j 1[Z > 0], written over Z.
+                    let coef = inv_b * scale * p.w[j];
+                    for kk in 0..k {
+                        for (zt, gt) in zj[kk * b..(kk + 1) * b].iter_mut().zip(gj) {
+                            let on = if *zt > 0.0 { 1.0 } else { 0.0 };
+                            *zt = on * coef * gt;
+                        }
+                    }
+                }
+                PoolOp::Max => {
+                    // Only the winning position of a positive maximum gets a gradient.
+                    let coef = inv_b * p.w[j];
+                    zj.iter_mut().for_each(|v| *v = 0.0);
+                    let aj = &self.arg[j * b..(j + 1) * b];
+                    for (t, (&at, &pt)) in aj.iter().zip(pj).enumerate() {
+                        if pt > 0.0 {
+                            zj[at as usize * b + t] = coef * gj[t];
+                        }
+                    }
                 }
             }
         }
@@ -212,7 +272,7 @@ pub fn predict_all(
     ws: &mut Workspace,
     patches: &Patches,
     p: &Params,
-    scale: f64,
+    pool: PoolOp,
     idx: &mut Vec<usize>,
     out: &mut [f64],
 ) {
@@ -225,7 +285,7 @@ pub fn predict_all(
         idx.clear();
         idx.extend(t0..t1);
         let b = t1 - t0;
-        let f = ws.predict(patches, p, scale, idx);
+        let f = ws.predict(patches, p, pool, idx);
         for o in 0..c {
             out[o * n + t0..o * n + t1].copy_from_slice(&f[o * b..(o + 1) * b]);
         }
@@ -272,19 +332,21 @@ mod tests {
     /// The gradient matches central differences of `(1/B)·loss + decay·½‖θ‖²`.
     #[test]
     fn gradient_matches_finite_differences() {
-        for (loss, outputs) in [
-            (Loss::Squared, 3),
-            (Loss::CrossEntropy, 3),
-            (Loss::Squared, 1),
+        for (loss, outputs, pool) in [
+            (Loss::Squared, 3, PoolOp::Scaled(0.3)),
+            (Loss::CrossEntropy, 3, PoolOp::Scaled(0.3)),
+            (Loss::Squared, 1, PoolOp::Scaled(0.3)),
+            (Loss::Squared, 3, PoolOp::Max),
+            (Loss::CrossEntropy, 1, PoolOp::Max),
         ] {
             let (patches, y, p) = fixture(outputs);
             let idx = [4usize, 0, 6, 2];
-            let (scale, decay) = (0.3, 0.05);
+            let decay = 0.05;
             let mut ws = Workspace::new(5, &patches, p.filters(), outputs);
             let f = |ws: &mut Workspace, q: &Params| {
                 let mut gu = vec![0.0; q.u.len()];
                 let mut gw = vec![0.0; q.w.len()];
-                let v = ws.loss_grad(&patches, &y, loss, q, scale, decay, &idx, &mut gu, &mut gw);
+                let v = ws.loss_grad(&patches, &y, loss, q, pool, decay, &idx, &mut gu, &mut gw);
                 (v / idx.len() as f64 + decay * q.half_sq_norm(), gu, gw)
             };
             let (_, gu, gw) = f(&mut ws, &p);
@@ -296,7 +358,7 @@ mod tests {
                 let fd = (f(&mut ws, &a).0 - f(&mut ws, &b).0) / (2.0 * eps);
                 assert!(
                     (fd - gu[i]).abs() < 1e-6,
-                    "{loss:?} u[{i}]: {fd} vs {}",
+                    "{loss:?} {pool:?} u[{i}]: {fd} vs {}",
                     gu[i]
                 );
             }
@@ -305,7 +367,10 @@ mod tests {
                 a.w[j] += eps;
                 b.w[j] -= eps;
                 let fd = (f(&mut ws, &a).0 - f(&mut ws, &b).0) / (2.0 * eps);
-                assert!((fd - gwj).abs() < 1e-6, "{loss:?} w[{j}]: {fd} vs {gwj}");
+                assert!(
+                    (fd - gwj).abs() < 1e-6,
+                    "{loss:?} {pool:?} w[{j}]: {fd} vs {gwj}"
+                );
             }
         }
     }
@@ -325,15 +390,20 @@ mod tests {
         let x: Vec<f64> = (0..7 * shape.len())
             .map(|_| rng.random_range(-1.0..1.0))
             .collect();
-        let pool = crate::program::Pooling::Avg;
-        let scale = pool.scale(patches.k);
-        let net = crate::nonconvex::to_network(&p, shape, spec, pool);
-        let direct = net.predict(&x).unwrap();
-        let mut ws = Workspace::new(3, &patches, p.filters(), 3);
-        let mut out = vec![0.0; 7 * 3];
-        predict_all(&mut ws, &patches, &p, scale, &mut Vec::new(), &mut out);
-        for (a, b) in out.iter().zip(&direct) {
-            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        for pool in [
+            crate::program::Pooling::Avg,
+            crate::program::Pooling::Sum,
+            crate::program::Pooling::Max,
+        ] {
+            let net = crate::nonconvex::to_network(&p, shape, spec, pool);
+            let direct = net.predict(&x).unwrap();
+            let mut ws = Workspace::new(3, &patches, p.filters(), 3);
+            let mut out = vec![0.0; 7 * 3];
+            let op = PoolOp::of(pool, patches.k);
+            predict_all(&mut ws, &patches, &p, op, &mut Vec::new(), &mut out);
+            for (a, b) in out.iter().zip(&direct) {
+                assert!((a - b).abs() < 1e-12, "{pool:?}: {a} vs {b}");
+            }
         }
     }
 }

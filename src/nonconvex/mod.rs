@@ -7,7 +7,7 @@ mod batch;
 mod optim;
 mod trainer;
 
-pub use batch::{predict_all, Params, Workspace};
+pub use batch::{predict_all, Params, PoolOp, Workspace};
 pub use optim::{Optimizer, OptimizerKind, Schedule};
 pub use trainer::{
     accuracy_against, initial_params, to_network, train_nonconvex, EpochObserver, EpochRecord,

@@ -7,7 +7,7 @@
 //! `weight_decay = β/n`, so learning rates mean what they mean there. `J/n` and `J` have the same
 //! minimisers; reports give `J`.
 
-use super::batch::{predict_all, Params, Workspace};
+use super::batch::{predict_all, Params, PoolOp, Workspace};
 use super::optim::{Optimizer, OptimizerKind, Schedule};
 use crate::data::SampleShape;
 use crate::error::{Error, Result};
@@ -108,8 +108,8 @@ pub struct NonconvexData<'a> {
     pub loss: Loss,
     /// Weight decay `β`.
     pub beta: f64,
-    /// Pooling scale (1 for sum, `1/K` for average).
-    pub scale: f64,
+    /// Pooling over the positions.
+    pub pool: PoolOp,
     /// Optional test patches and targets, for the test accuracy in the history.
     pub test: Option<(&'a Patches, &'a [f64])>,
 }
@@ -260,11 +260,11 @@ impl Evaluator {
         seconds: f64,
     ) -> EpochRecord {
         let n = d.patches.n;
-        predict_all(ws, d.patches, p, d.scale, &mut self.idx, &mut self.f);
+        predict_all(ws, d.patches, p, d.pool, &mut self.idx, &mut self.f);
         let objective = d.loss.value_grad(&self.f, d.y, n, None) + d.beta * p.half_sq_norm();
         let train_accuracy = accuracy_against(&self.f, d.y, n, d.outputs);
         let test_accuracy = d.test.map(|(tp, ty)| {
-            predict_all(ws, tp, p, d.scale, &mut self.idx, &mut self.ft);
+            predict_all(ws, tp, p, d.pool, &mut self.idx, &mut self.ft);
             accuracy_against(&self.ft, ty, tp.n, d.outputs)
         });
         EpochRecord {
@@ -328,7 +328,7 @@ pub fn train_nonconvex(
         let mut finite = true;
         for idx in order.chunks(batch) {
             let v = ws.loss_grad(
-                d.patches, d.y, d.loss, &p, d.scale, decay, idx, &mut gu, &mut gw,
+                d.patches, d.y, d.loss, &p, d.pool, decay, idx, &mut gu, &mut gw,
             );
             if !v.is_finite() {
                 finite = false;

@@ -131,7 +131,14 @@ pub fn solve_ipm_with(
         }
     }
     let nvars = 2 * prog.blocks.len();
-    let g_count = prog.hyperplanes.len();
+    // First non-negative row of each variable's cone constraints.
+    let g_start: Vec<usize> = std::iter::once(0)
+        .chain((0..nvars).scan(0, |acc, j| {
+            *acc += prog.constraint_count(j / 2);
+            Some(*acc)
+        }))
+        .collect();
+    let g_total = g_start[nvars];
     // Cone variables per block variable, and rows of its cones.
     let (tper, cone_rows) = match norm {
         BlockNorm::Euclidean => (1, h + 1),
@@ -140,16 +147,16 @@ pub fn solve_ipm_with(
     let nx = nvars * h + nvars * tper + n;
     let soc_base = n;
     let nn_base = n + nvars * cone_rows;
-    let m = nn_base + nvars * g_count;
+    let m = nn_base + g_total;
     let two_pi = 2.0 * std::f64::consts::PI;
 
     // Constraint matrix, column by column.
-    let nnz_est = nvars * h * (n + 1 + g_count) + nvars + n;
+    let nnz_est = nvars * h * (n + 1) + h * g_total + nvars + n;
     let mut colptr = Vec::with_capacity(nx + 1);
     let mut rowval = Vec::with_capacity(nnz_est);
     let mut nzval = Vec::with_capacity(nnz_est);
     colptr.push(0);
-    for j in 0..nvars {
+    for (j, &first_row) in g_start[..nvars].iter().enumerate() {
         let b = j / 2;
         let sj = if j % 2 == 0 { 1.0 } else { -1.0 };
         let a = &prog.blocks[b].a;
@@ -183,10 +190,10 @@ pub fn solve_ipm_with(
                     }
                 }
             }
-            for g in 0..g_count {
+            for (row, g) in prog.constraints(b).enumerate() {
                 let v = prog.side(b, g) * prog.hyperplanes.normal(g)[e];
                 if v != 0.0 {
-                    rowval.push(nn_base + j * g_count + g);
+                    rowval.push(nn_base + first_row + row);
                     nzval.push(-v);
                 }
             }
@@ -246,8 +253,8 @@ pub fn solve_ipm_with(
             }
         }
     }
-    if nvars * g_count > 0 {
-        cones.push(NonnegativeConeT(nvars * g_count));
+    if g_total > 0 {
+        cones.push(NonnegativeConeT(g_total));
     }
 
     let settings = clarabel_settings(settings)?;

@@ -207,25 +207,60 @@ pub fn reference_optimum(
     scale: f64,
 ) -> f64 {
     let h = rows[0].len();
-    let nv = 2 * pats.len();
-    let nx = nv * h + nv;
-    // B (n × nv·h), column-major by variable.
-    let mut bmat = vec![0.0; n * nv * h];
-    for (i, d) in pats.iter().enumerate() {
-        for kk in 0..k {
-            for t in 0..n {
-                let r = kk * n + t;
-                if d[r] {
-                    for e in 0..h {
-                        let v = scale * rows[r][e];
-                        bmat[t * nv * h + (2 * i) * h + e] += v;
-                        bmat[t * nv * h + (2 * i + 1) * h + e] -= v;
+    let blocks: Vec<RefBlock> = pats
+        .iter()
+        .map(|d| {
+            let mut a = vec![vec![0.0; h]; n];
+            for kk in 0..k {
+                for (t, at) in a.iter_mut().enumerate() {
+                    let r = kk * n + t;
+                    if d[r] {
+                        for (ae, xe) in at.iter_mut().zip(&rows[r]) {
+                            *ae += scale * xe;
+                        }
                     }
                 }
             }
+            let cons = rows
+                .iter()
+                .enumerate()
+                .map(|(r, row)| {
+                    let s = if d[r] { 1.0 } else { -1.0 };
+                    row.iter().map(|v| s * v).collect()
+                })
+                .collect();
+            RefBlock { a, cons }
+        })
+        .collect();
+    reference_group_lasso(&blocks, y, beta)
+}
+
+/// One block of a cone-constrained group lasso: `A` (`n` rows of `h`) and the rows `g` of its
+/// cone `{c : gᵀc ≥ 0}`.
+pub struct RefBlock {
+    pub a: Vec<Vec<f64>>,
+    pub cons: Vec<Vec<f64>>,
+}
+
+/// `min ½‖Σ_i A_i (c_i − c'_i) − y‖² + β Σ (‖c_i‖ + ‖c'_i‖)` over the blocks' cones, as a dense
+/// Clarabel SOCP written independently of the library.
+pub fn reference_group_lasso(blocks: &[RefBlock], y: &[f64], beta: f64) -> f64 {
+    let n = y.len();
+    let h = blocks[0].a[0].len();
+    let nv = 2 * blocks.len();
+    let nx = nv * h + nv;
+    // B (n × nv·h), row-major.
+    let cols = nv * h;
+    let mut bmat = vec![0.0; n * cols];
+    for (i, blk) in blocks.iter().enumerate() {
+        for t in 0..n {
+            for e in 0..h {
+                let v = blk.a[t][e];
+                bmat[t * cols + (2 * i) * h + e] += v;
+                bmat[t * cols + (2 * i + 1) * h + e] -= v;
+            }
         }
     }
-    let cols = nv * h;
     let (mut pi, mut pj, mut pv) = (Vec::new(), Vec::new(), Vec::new());
     for a in 0..cols {
         for b in a..cols {
@@ -265,15 +300,14 @@ pub fn reference_optimum(
         cones.push(SecondOrderConeT(h + 1));
     }
     let start = m;
-    for (i, d) in pats.iter().enumerate() {
+    for (i, blk) in blocks.iter().enumerate() {
         for var in [2 * i, 2 * i + 1] {
-            for (r, row) in rows.iter().enumerate() {
-                let s = if d[r] { 1.0 } else { -1.0 };
+            for row in &blk.cons {
                 for (e, &v) in row.iter().enumerate() {
                     if v != 0.0 {
                         ai.push(m);
                         aj.push(var * h + e);
-                        av.push(-s * v);
+                        av.push(-v);
                     }
                 }
                 b.push(0.0);
