@@ -431,17 +431,7 @@ pub fn spectral_objective(prog: &TwoLayerProgram, sol: &ConvexSolution) -> f64 {
 }
 
 /// Settings of [`train_circular_adam`].
-#[derive(Debug, Clone, Copy)]
-pub struct CircularAdamSettings {
-    /// Units `m`.
-    pub width: usize,
-    /// Full-batch steps.
-    pub iters: usize,
-    /// Learning rate.
-    pub lr: f64,
-    /// Seed of the initialisation.
-    pub seed: u64,
-}
+pub use crate::nonconvex::FullBatchSettings as CircularAdamSettings;
 
 /// Full-batch projected Adam on the non-convex circular network (`‖a_j‖ ≤ 1` kept by projection
 /// after every step), from a seeded Gaussian start: the local method the exact program is

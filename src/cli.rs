@@ -116,6 +116,16 @@ pub(crate) enum Arch {
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Head {
+    /// Global pooling, one output weight per filter.
+    Pool,
+    /// Local pooling windows, a linear layer over them, ℓ1-squared output penalty.
+    L1,
+    /// A linear layer over all positions (linear CNNs).
+    Fc,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Pool {
     /// Sum over positions.
     Sum,
@@ -166,6 +176,15 @@ pub(crate) struct TrainArgs {
     /// Layers L of a circular CNN (--arch circular).
     #[arg(long, default_value_t = 3)]
     pub(crate) layers: usize,
+    /// Output head: pool (global pooling, then one weight per filter), l1 (local pooling over
+    /// --windows, a linear layer over the windows, ℓ1-squared penalty on its weights), fc
+    /// (--arch linear: a linear layer over all positions) [default: pool].
+    #[arg(long, value_enum)]
+    pub(crate) head: Option<Head>,
+    /// Local pooling window: W consecutive positions (1-D) or W×W tiles of the output grid
+    /// (2-D), with --head l1 and --pool avg|max.
+    #[arg(long)]
+    pub(crate) windows: Option<usize>,
     #[command(flatten)]
     pub(crate) patch: PatchArgs,
     /// Weight decay β > 0 (objective ½Σ(f−y)² + (β/2)Σ(‖u‖² + w²)) [default: 0.1; classifiers:
@@ -282,7 +301,7 @@ fn parse_pair(flag: &str, s: &str) -> Result<(usize, Option<usize>)> {
     }
 }
 
-fn patch_spec(p: &PatchArgs, ds: &Dataset, classifier: bool) -> Result<PatchSpec> {
+pub(crate) fn patch_spec(p: &PatchArgs, ds: &Dataset, classifier: bool) -> Result<PatchSpec> {
     let (dk, ds_) = if classifier { ("14", "14") } else { ("3", "1") };
     let (k1, k2) = parse_pair("--kernel", p.kernel.as_deref().unwrap_or(dk))?;
     let (s1, s2) = parse_pair("--stride", p.stride.as_deref().unwrap_or(ds_))?;
@@ -311,7 +330,7 @@ fn patch_spec(p: &PatchArgs, ds: &Dataset, classifier: bool) -> Result<PatchSpec
     }
 }
 
-fn parse_patterns(s: &str, seed: u64) -> Result<PatternChoice> {
+pub(crate) fn parse_patterns(s: &str, seed: u64) -> Result<PatternChoice> {
     if s == "exact" {
         return Ok(PatternChoice::Exact);
     }
@@ -570,6 +589,25 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
     let ds = load(&a.data)?;
     if a.arch == Arch::Circular {
         return crate::circular_cmd::train_circular_cmd(&a, &ds);
+    }
+    match (a.head, a.windows) {
+        (Some(Head::L1), Some(w)) => return crate::local_cmd::train_local_cmd(&a, &ds, w),
+        (Some(Head::L1), None) => {
+            return Err(Error::param(
+                "--head",
+                "--head l1 needs --windows W (the local pooling window)",
+            ))
+        }
+        (_, Some(_)) => {
+            return Err(Error::param(
+                "--windows",
+                "local pooling windows need --head l1 (the ℓ1-squared output penalty)",
+            ))
+        }
+        (Some(Head::Fc), None) => {
+            return Err(Error::param("--head", "--head fc is for --arch linear"))
+        }
+        _ => {}
     }
     if wants_classifier(&a, &ds) {
         return train_classifier_cmd(a, ds);

@@ -286,6 +286,12 @@ pub(crate) fn cmd_compare(c: CompareArgs) -> Result<()> {
             "compare trains two-layer CNNs only, for now (circular CNNs: cvxcnn train --arch circular)",
         ));
     }
+    if a.windows.is_some() || matches!(a.head, Some(h) if h != crate::cli::Head::Pool) {
+        return Err(Error::param(
+            "--head",
+            "compare trains two-layer CNNs with global pooling only, for now (local pooling: cvxcnn train --windows W --head l1)",
+        ));
+    }
     // Bad non-convex settings fail before the convex solve, not after it.
     let given: Vec<usize> = if c.width.is_empty() {
         vec![1]

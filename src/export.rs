@@ -33,6 +33,12 @@ fn from_bytes(b: &[u8]) -> Vec<f64> {
 
 /// Serialises a two-layer CNN to safetensors bytes (layout in the module docs).
 pub fn to_safetensors(net: &TwoLayerCnn) -> Result<Vec<u8>> {
+    to_safetensors_with(net, &[])
+}
+
+/// [`to_safetensors`] with metadata entries added or replaced (e.g. `arch` and `windows` of a
+/// local-pooling network, whose `fc.weight` is `(L, m)`: window `l`'s weights).
+pub fn to_safetensors_with(net: &TwoLayerCnn, extra: &[(&str, String)]) -> Result<Vec<u8>> {
     let m = net.width();
     let h = net.filter_len();
     let s = &net.spec;
@@ -102,6 +108,7 @@ pub fn to_safetensors(net: &TwoLayerCnn) -> Result<Vec<u8>> {
         ("bias", s.bias.to_string()),
     ]
     .into_iter()
+    .chain(extra.iter().cloned())
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     safetensors::tensor::serialize(tensors, Some(meta)).map_err(err)

@@ -18,43 +18,61 @@ use crate::patterns::{Hyperplanes, PatternSet};
 use crate::program::{Block, Pooling, TwoLayerProgram};
 use std::collections::HashMap;
 
-/// The hyperplane arrangement whose regions fix the argmax of every sample.
+/// The hyperplane arrangement whose regions fix the argmax of every sample, over all positions
+/// (global max pooling) or within each pooling window (local max pooling).
 #[derive(Debug, Clone)]
 pub struct MaxArrangement {
     /// Samples `n`.
     pub n: usize,
     /// Positions `K`.
     pub k: usize,
+    /// Pooling windows (positions), disjoint; one window of all positions for global pooling.
+    pub windows: Vec<Vec<usize>>,
+    /// First pair row of each window within a sample's rows.
+    offsets: Vec<usize>,
+    /// Rows per sample.
+    per: usize,
     /// The arrangement rows as a stacked matrix (`n` set to the row count, one position): per
-    /// sample `t`, first the `K` patches `x_{t,k}`, then `x_{t,k} − x_{t,l}` for `k < l`.
+    /// sample `t`, first the `K` patches `x_{t,k}`, then per window `x_{t,a} − x_{t,b}` for the
+    /// window's positions `a` before `b`.
     pub rows: Patches,
 }
 
 impl MaxArrangement {
-    /// Rows per sample: `K + K(K−1)/2`.
-    pub fn rows_per_sample(k: usize) -> usize {
-        k + k * (k.saturating_sub(1)) / 2
+    /// The arrangement of global max pooling over all positions of `patches`.
+    pub fn new(patches: &Patches) -> Self {
+        Self::with_windows(patches, vec![(0..patches.k).collect()])
     }
 
-    /// Builds the arrangement of `patches`.
-    pub fn new(patches: &Patches) -> Self {
+    /// The arrangement of max pooling within each of `windows` (disjoint lists of positions).
+    pub fn with_windows(patches: &Patches, windows: Vec<Vec<usize>>) -> Self {
         let (n, k, h) = (patches.n, patches.k, patches.h);
-        let per = Self::rows_per_sample(k);
+        let mut offsets = Vec::with_capacity(windows.len());
+        let mut per = k;
+        for w in &windows {
+            offsets.push(per);
+            per += w.len() * w.len().saturating_sub(1) / 2;
+        }
         let mut data = Vec::with_capacity(n * per * h);
         for t in 0..n {
             for kk in 0..k {
                 data.extend_from_slice(patches.row(kk * n + t));
             }
-            for a in 0..k {
-                for b in a + 1..k {
-                    let (xa, xb) = (patches.row(a * n + t), patches.row(b * n + t));
-                    data.extend(xa.iter().zip(xb).map(|(p, q)| p - q));
+            for w in &windows {
+                for (i, &a) in w.iter().enumerate() {
+                    for &b in &w[i + 1..] {
+                        let (xa, xb) = (patches.row(a * n + t), patches.row(b * n + t));
+                        data.extend(xa.iter().zip(xb).map(|(p, q)| p - q));
+                    }
                 }
             }
         }
         MaxArrangement {
             n,
             k,
+            windows,
+            offsets,
+            per,
             rows: Patches {
                 n: n * per,
                 k: 1,
@@ -67,61 +85,96 @@ impl MaxArrangement {
 
     /// Row of `x_{t,k}`.
     fn patch_row(&self, t: usize, k: usize) -> usize {
-        t * Self::rows_per_sample(self.k) + k
+        t * self.per + k
     }
 
-    /// Row of `x_{t,a} − x_{t,b}` for `a < b`.
-    fn pair_row(&self, t: usize, a: usize, b: usize) -> usize {
-        let k = self.k;
-        // Pairs (a', b') with a' < a come first: Σ_{a'<a} (K − 1 − a').
-        let before = a * (k - 1) - a * (a.saturating_sub(1)) / 2;
-        t * Self::rows_per_sample(k) + k + before + (b - a - 1)
+    /// Row of `x_{t,a} − x_{t,b}` for the `i`-th and `j`-th positions (`i < j`) of window `w`.
+    fn pair_row(&self, t: usize, w: usize, i: usize, j: usize) -> usize {
+        let len = self.windows[w].len();
+        // Pairs (i', ·) with i' < i come first: Σ_{i'<i} (len − 1 − i').
+        let before = i * (len - 1) - i * i.saturating_sub(1) / 2;
+        t * self.per + self.offsets[w] + before + (j - i - 1)
     }
 
-    /// The winners of every sample in the region with hyperplane bits `bits`: `Some(k)` or `None`
-    /// (all `x_{t,k}ᵀu < 0`). Ties between equal patches go to the lowest position.
-    pub fn winners(&self, hp: &Hyperplanes, bits: &[u64]) -> Vec<Option<u32>> {
-        let d = hp.row_pattern(bits);
-        let k = self.k;
+    /// The winners in window `w` of every sample in the region with row pattern `d`: the winning
+    /// position, or `None` (all `x_{t,k}ᵀu < 0` in the window). Ties between equal patches go to
+    /// the earliest position.
+    fn window_winners(&self, d: &[bool], w: usize) -> Vec<Option<u32>> {
+        let win = &self.windows[w];
+        let len = win.len();
         (0..self.n)
             .map(|t| {
-                // d[pair(a, b)] is 1[(x_a − x_b)ᵀu ≥ 0].
-                let beats = |a: usize, b: usize| {
-                    if a < b {
-                        d[self.pair_row(t, a, b)]
+                // d[pair(i, j)] is 1[(x_i − x_j)ᵀu ≥ 0].
+                let beats = |i: usize, j: usize| {
+                    if i < j {
+                        d[self.pair_row(t, w, i, j)]
                     } else {
-                        !d[self.pair_row(t, b, a)]
+                        !d[self.pair_row(t, w, j, i)]
                     }
                 };
-                let s = (0..k)
-                    .find(|&a| (0..k).all(|b| b == a || beats(a, b)))
+                let s = (0..len)
+                    .find(|&i| (0..len).all(|j| j == i || beats(i, j)))
                     .unwrap_or(0);
-                if d[self.patch_row(t, s)] {
-                    Some(s as u32)
-                } else {
-                    None
-                }
+                d[self.patch_row(t, win[s])].then_some(win[s] as u32)
             })
             .collect()
     }
 
-    /// The arrangement rows that bound the argmax cone of `winners`.
-    fn cone_rows(&self, winners: &[Option<u32>]) -> Vec<usize> {
+    /// The winners of every sample in the region with hyperplane bits `bits`, for global max
+    /// pooling (the first window).
+    pub fn winners(&self, hp: &Hyperplanes, bits: &[u64]) -> Vec<Option<u32>> {
+        self.window_winners(&hp.row_pattern(bits), 0)
+    }
+
+    /// The winners per window of the region with hyperplane bits `bits`.
+    pub fn winners_per_window(&self, hp: &Hyperplanes, bits: &[u64]) -> Vec<Vec<Option<u32>>> {
+        let d = hp.row_pattern(bits);
+        (0..self.windows.len())
+            .map(|w| self.window_winners(&d, w))
+            .collect()
+    }
+
+    /// The arrangement rows that bound the argmax cone of `winners` in window `w`.
+    pub(crate) fn cone_rows(&self, w: usize, winners: &[Option<u32>]) -> Vec<usize> {
+        let win = &self.windows[w];
         let mut rows = Vec::new();
-        for (t, w) in winners.iter().enumerate() {
-            match *w {
+        for (t, s) in winners.iter().enumerate() {
+            match *s {
                 Some(s) => {
                     let s = s as usize;
+                    let i = win.iter().position(|&p| p == s).unwrap_or(0);
                     rows.push(self.patch_row(t, s));
-                    for l in (0..self.k).filter(|&l| l != s) {
-                        rows.push(self.pair_row(t, s.min(l), s.max(l)));
+                    for j in (0..win.len()).filter(|&j| j != i) {
+                        rows.push(self.pair_row(t, w, i.min(j), i.max(j)));
                     }
                 }
-                None => rows.extend((0..self.k).map(|l| self.patch_row(t, l))),
+                None => rows.extend(win.iter().map(|&l| self.patch_row(t, l))),
             }
         }
         rows
     }
+}
+
+/// `A = Σ_t e_t x_{t,s_t}ᵀ` of the winners (row-major `n × h`).
+pub(crate) fn winner_matrix(patches: &Patches, winners: &[Option<u32>]) -> Vec<f64> {
+    let (n, h) = (patches.n, patches.h);
+    let mut a = vec![0.0; n * h];
+    for (t, w) in winners.iter().enumerate() {
+        if let Some(s) = w {
+            a[t * h..(t + 1) * h].copy_from_slice(patches.row(*s as usize * n + t));
+        }
+    }
+    a
+}
+
+/// The distinct hyperplane groups of `rows` (zero rows have none), sorted.
+pub(crate) fn groups_of(hp: &Hyperplanes, rows: impl Iterator<Item = usize>) -> Vec<u32> {
+    let mut groups: Vec<u32> = rows
+        .filter_map(|r| hp.row_group[r].map(|(g, _)| g))
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    groups
 }
 
 /// Assembles the max-pooling program: one block per distinct set of winners among the regions in
@@ -150,6 +203,11 @@ pub fn max_program(
         )));
     }
     let (n, h) = (patches.n, patches.h);
+    if arr.windows.len() != 1 {
+        return Err(Error::Data(
+            "global max pooling needs the arrangement of one window".into(),
+        ));
+    }
     let mut seen: HashMap<Vec<Option<u32>>, ()> = HashMap::new();
     let mut blocks = Vec::new();
     for i in 0..set.len() {
@@ -158,22 +216,11 @@ pub fn max_program(
         if seen.insert(winners.clone(), ()).is_some() {
             continue;
         }
-        let mut a = vec![0.0; n * h];
-        for (t, w) in winners.iter().enumerate() {
-            if let Some(s) = w {
-                a[t * h..(t + 1) * h].copy_from_slice(patches.row(*s as usize * n + t));
-            }
-        }
+        let a = winner_matrix(patches, &winners);
         if a.iter().all(|v| *v == 0.0) {
             continue;
         }
-        let mut groups: Vec<u32> = arr
-            .cone_rows(&winners)
-            .into_iter()
-            .filter_map(|r| hp.row_group[r].map(|(g, _)| g))
-            .collect();
-        groups.sort_unstable();
-        groups.dedup();
+        let groups = groups_of(&hp, arr.cone_rows(0, &winners).into_iter());
         blocks.push(Block {
             pattern: i,
             a,
@@ -210,11 +257,11 @@ mod tests {
         };
         let p = Patches::extract(&x, 2, &shape, &PatchSpec::one_d(2, 1, 0, false)).unwrap();
         let arr = MaxArrangement::new(&p);
-        assert_eq!(arr.rows.rows(), 2 * MaxArrangement::rows_per_sample(4));
+        assert_eq!(arr.rows.rows(), 2 * (4 + 6));
         for t in 0..2 {
             for a in 0..4 {
                 for b in a + 1..4 {
-                    let r = arr.rows.row(arr.pair_row(t, a, b));
+                    let r = arr.rows.row(arr.pair_row(t, 0, a, b));
                     let (xa, xb) = (p.row(a * 2 + t), p.row(b * 2 + t));
                     for e in 0..2 {
                         assert!((r[e] - (xa[e] - xb[e])).abs() < 1e-15);

@@ -965,3 +965,90 @@ fn max_pooling_train_predict_and_errors() {
         &bad,
     );
 }
+
+#[test]
+fn local_pooling_l1_head_reference_and_errors() {
+    let d = Dir::new();
+    let data = d.p("c2.npz");
+    let x = [
+        1.1, 1.8, -2.6, -0.1, 1.0, 1.4, 0.7, 1.5, 0.3, 0.6, 0.2, -1.1, -0.8, 0.4, -0.6, 1.3, 1.3,
+        1.8, 0.0, 1.4, -0.9, -0.8, 0.1, 0.3, -1.6, -1.7, 0.4, -0.9,
+    ];
+    let y = [1.2, 0.4, 0.3, 0.2];
+    write_npz(
+        &data,
+        &[
+            ("x", Arr::F64(&x, vec![4, 7])),
+            ("y", Arr::F64(&y, vec![4])),
+        ],
+    );
+    let ds = data.to_str().unwrap();
+    let out = d.p("c2");
+    let base = |pool: &'static str, out: &str| -> Vec<String> {
+        [
+            "train",
+            "--data",
+            ds,
+            "--kernel",
+            "2",
+            "--beta",
+            "0.05",
+            "--pool",
+            pool,
+            "--windows",
+            "2",
+            "--head",
+            "l1",
+            "--quiet",
+            "--out",
+            out,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let args = base("max", out.to_str().unwrap());
+    let o = bin().args(&args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = read_json(&out.join("report.json"));
+    let obj = r["objective"].as_f64().unwrap();
+    assert!((obj - 0.022415136).abs() < 1e-6 * obj, "{obj}");
+    let net = r["network_objective"].as_f64().unwrap();
+    assert!((net - obj).abs() < 1e-6 * obj);
+    assert_eq!(r["windows"].as_array().unwrap().len(), 3);
+    let st = std::fs::read(out.join("model.safetensors")).unwrap();
+    let t = safetensors::SafeTensors::deserialize(&st).unwrap();
+    assert_eq!(t.tensor("fc.weight").unwrap().shape()[0], 3);
+    let bad = d.p("bad");
+    let b = bad.to_str().unwrap();
+    // --windows without --head l1, --head l1 without --windows, sum pooling in windows.
+    let mut no_head = base("max", b);
+    no_head.truncate(no_head.len() - 5);
+    no_head.extend(["--quiet", "--out", b].map(String::from));
+    assert_bad(&bin().args(&no_head).output().unwrap(), "--windows", &bad);
+    assert_bad(
+        &run(&["train", "--data", ds, "--head", "l1", "--out", b]),
+        "--head",
+        &bad,
+    );
+    assert_bad(
+        &bin().args(base("sum", b)).output().unwrap(),
+        "--pool",
+        &bad,
+    );
+    assert_bad(
+        &run(&[
+            "compare",
+            "--data",
+            ds,
+            "--windows",
+            "2",
+            "--head",
+            "l1",
+            "--out",
+            b,
+        ]),
+        "--head",
+        &bad,
+    );
+}

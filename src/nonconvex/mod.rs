@@ -8,7 +8,7 @@ mod optim;
 mod trainer;
 
 pub use batch::{predict_all, Params, PoolOp, Workspace};
-pub use optim::{Optimizer, OptimizerKind, Schedule};
+pub use optim::{FullBatchSettings, Optimizer, OptimizerKind, Schedule};
 pub use trainer::{
     accuracy_against, initial_params, to_network, train_nonconvex, EpochObserver, EpochRecord,
     NonconvexData, NonconvexRun, NonconvexSettings, RunStatus, Unobserved,

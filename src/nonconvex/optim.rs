@@ -143,3 +143,17 @@ mod tests {
         assert!((theta[0] + 0.1).abs() < 1e-6 && (theta[1] - 0.1).abs() < 1e-4);
     }
 }
+
+/// Settings of the full-batch Adam runs on the small non-convex networks (circular CNNs, local
+/// pooling): width, steps, learning rate and seed of the Gaussian start.
+#[derive(Debug, Clone, Copy)]
+pub struct FullBatchSettings {
+    /// Units `m`.
+    pub width: usize,
+    /// Full-batch steps.
+    pub iters: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Seed of the initialisation.
+    pub seed: u64,
+}
