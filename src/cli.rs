@@ -113,6 +113,9 @@ pub(crate) enum Arch {
     /// a fully connected ReLU unit and an output weight, on 1-D signals (exact for --layers 3;
     /// lower and upper bounds for L ≥ 4).
     Circular,
+    /// Linear CNN (no activation): convolution, then global pooling (--head pool: group ℓ2
+    /// program) or a linear layer over all positions (--head fc: nuclear-norm program).
+    Linear,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -589,6 +592,15 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
     let ds = load(&a.data)?;
     if a.arch == Arch::Circular {
         return crate::circular_cmd::train_circular_cmd(&a, &ds);
+    }
+    if a.arch == Arch::Linear {
+        if a.windows.is_some() {
+            return Err(Error::param(
+                "--windows",
+                "local pooling windows are for --arch two-layer --head l1",
+            ));
+        }
+        return crate::linear_cmd::train_linear_cmd(&a, &ds);
     }
     match (a.head, a.windows) {
         (Some(Head::L1), Some(w)) => return crate::local_cmd::train_local_cmd(&a, &ds, w),

@@ -24,6 +24,7 @@ pub mod cone_nnls;
 pub mod data;
 pub mod error;
 pub mod export;
+pub mod linear;
 pub mod local_pool;
 pub mod loss;
 pub mod maxpool;

@@ -4,6 +4,7 @@ mod circular_cmd;
 mod classify_cmd;
 mod cli;
 mod compare_cmd;
+mod linear_cmd;
 mod local_cmd;
 
 fn main() {

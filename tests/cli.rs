@@ -1052,3 +1052,63 @@ fn local_pooling_l1_head_reference_and_errors() {
         &bad,
     );
 }
+
+#[test]
+fn linear_arch_pool_and_fc_heads() {
+    let d = Dir::new();
+    let data = d.p("g.npz");
+    write_npz(
+        &data,
+        &[
+            ("x", Arr::F64(&gaussian(48, 7), vec![6, 8])),
+            ("y", Arr::F64(&gaussian(6, 8), vec![6])),
+        ],
+    );
+    let ds = data.to_str().unwrap();
+    let mut objs = Vec::new();
+    for head in ["pool", "fc"] {
+        let out = d.p(head);
+        let o = run(&[
+            "train",
+            "--arch",
+            "linear",
+            "--head",
+            head,
+            "--data",
+            ds,
+            "--kernel",
+            "3",
+            "--beta",
+            "0.2",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r = read_json(&out.join("report.json"));
+        let (a, b, lb) = (
+            r["objective"].as_f64().unwrap(),
+            r["network_objective"].as_f64().unwrap(),
+            r["lower_bound"].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() <= 1e-8 * a, "{head}: {a} vs {b}");
+        assert!(lb <= a && a - lb <= 1e-8 * a, "{head}: gap {}", a - lb);
+        objs.push(a);
+    }
+    // The fully connected head contains the pooling head (equal weights over positions).
+    assert!(objs[1] < objs[0]);
+    let bad = d.p("bad");
+    let b = bad.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["--pool", "max"], "--pool"),
+        (vec!["--bias"], "--bias"),
+        (vec!["--head", "l1"], "--head"),
+        (vec!["--windows", "2"], "--windows"),
+    ] {
+        let mut all = vec![
+            "train", "--arch", "linear", "--data", ds, "--kernel", "3", "--out", b,
+        ];
+        all.extend(args);
+        assert_bad(&run(&all), needle, &bad);
+    }
+}

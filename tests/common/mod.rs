@@ -315,7 +315,9 @@ pub fn reference_group_lasso(blocks: &[RefBlock], y: &[f64], beta: f64) -> f64 {
             }
         }
     }
-    cones.push(NonnegativeConeT(m - start));
+    if m > start {
+        cones.push(NonnegativeConeT(m - start));
+    }
     let a = CscMatrix::new_from_triplets(m, nx, ai, aj, av);
     let mut s = DefaultSolver::new(&p, &q, &a, &b, &cones, quiet(1e-10)).unwrap();
     s.solve();
