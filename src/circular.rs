@@ -219,7 +219,7 @@ pub fn train_circular_exact(
 
 /// The program over all sign patterns of `X` (`n × d`) with the block penalty `norm`, by
 /// interior point: the program, the solution, the solver's report and the pattern count.
-fn solve_spectral(
+pub(crate) fn solve_spectral(
     x: &[f64],
     d: usize,
     y: &[f64],
@@ -326,61 +326,10 @@ pub fn circular_single_frequency_bound(
     layers: usize,
     ipm: &IpmSettings,
 ) -> Result<f64> {
-    use crate::solver::{solve_block_socp, SocpBlock};
-    check_layers(layers)?;
-    let n = y.len();
-    let (prog, _) = build_program(x, d, y, beta)?;
-    let fb = fourier_blocks(d, layers);
-    let g_count = prog.hyperplanes.len();
-    let mut blocks = Vec::new();
-    for b in 0..prog.blocks.len() {
-        let a = &prog.blocks[b].a;
-        for (basis, kappa) in &fb {
-            let dim = basis.len() / d;
-            // A_i U_B and the constraint rows s_g n_gᵀ U_B.
-            let mut av = vec![0.0; n * dim];
-            for t in 0..n {
-                for e in 0..dim {
-                    av[t * dim + e] = (0..d).map(|r| a[t * d + r] * basis[e * d + r]).sum();
-                }
-            }
-            let mut cv = vec![0.0; g_count * dim];
-            for g in 0..g_count {
-                let nrm = prog.hyperplanes.normal(g);
-                let side = prog.side(b, g);
-                for e in 0..dim {
-                    cv[g * dim + e] = side * (0..d).map(|r| nrm[r] * basis[e * d + r]).sum::<f64>();
-                }
-            }
-            for sign in [1.0, -1.0] {
-                blocks.push(SocpBlock {
-                    dim,
-                    a: av.clone(),
-                    c: cv.clone(),
-                    sign,
-                    cost: beta * kappa,
-                });
-            }
-        }
-    }
-    let sol = solve_block_socp(y, &blocks, ipm)?;
-    let mut f = vec![0.0; n];
-    let mut pen = 0.0;
-    for (blk, th) in blocks.iter().zip(&sol.theta) {
-        for (t, ft) in f.iter_mut().enumerate() {
-            *ft += blk.sign
-                * th.iter()
-                    .enumerate()
-                    .map(|(e, v)| blk.a[t * blk.dim + e] * v)
-                    .sum::<f64>();
-        }
-        pen += blk.cost * th.iter().map(|v| v * v).sum::<f64>().sqrt();
-    }
-    let loss: f64 = f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
-    Ok(loss + pen)
+    Ok(crate::circular_deep::single_frequency_network(x, d, y, beta, layers, ipm)?.0)
 }
 
-fn check_layers(layers: usize) -> Result<()> {
+pub(crate) fn check_layers(layers: usize) -> Result<()> {
     if layers < 3 {
         return Err(Error::param(
             "--layers",
@@ -392,7 +341,12 @@ fn check_layers(layers: usize) -> Result<()> {
 
 /// The program over all sign patterns of `X` (one position, filter size `d`), and the number
 /// of patterns.
-fn build_program(x: &[f64], d: usize, y: &[f64], beta: f64) -> Result<(TwoLayerProgram, usize)> {
+pub(crate) fn build_program(
+    x: &[f64],
+    d: usize,
+    y: &[f64],
+    beta: f64,
+) -> Result<(TwoLayerProgram, usize)> {
     if d == 0 || x.len() % d != 0 || x.len() / d != y.len() || y.is_empty() {
         return Err(Error::Data(format!(
             "{} values and {} targets are not n signals of length {d}",

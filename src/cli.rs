@@ -179,6 +179,10 @@ pub(crate) struct TrainArgs {
     /// Layers L of a circular CNN (--arch circular).
     #[arg(long, default_value_t = 3)]
     pub(crate) layers: usize,
+    /// Circular CNNs: the spectral path norm β Σ_j ‖F(w_j q_j)‖₁ instead of weight decay (exact
+    /// for every L).
+    #[arg(long)]
+    pub(crate) path_norm: bool,
     /// Output head: pool (global pooling, then one weight per filter), l1 (local pooling over
     /// --windows, a linear layer over the windows, ℓ1-squared penalty on its weights), fc
     /// (--arch linear: a linear layer over all positions) [default: pool].
@@ -592,6 +596,12 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
     let ds = load(&a.data)?;
     if a.arch == Arch::Circular {
         return crate::circular_cmd::train_circular_cmd(&a, &ds);
+    }
+    if a.path_norm {
+        return Err(Error::param(
+            "--path-norm",
+            "the spectral path norm is for --arch circular",
+        ));
     }
     if a.arch == Arch::Linear {
         if a.windows.is_some() {

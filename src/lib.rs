@@ -17,6 +17,7 @@
 
 pub mod certificate;
 pub mod circular;
+pub mod circular_deep;
 pub mod classifier;
 pub mod compare;
 pub mod cone;

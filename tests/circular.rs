@@ -136,3 +136,132 @@ fn single_frequency_upper_bounds() {
     let ub3 = cvxcnn::circular::circular_single_frequency_bound(&x, 4, &y, 0.1, 3, &ipm).unwrap();
     assert!(ub3 >= 0.12946906 * (1.0 - 1e-7), "{ub3}");
 }
+
+/// L ≥ 4: the single-frequency network attains the upper bound, refinement from it stays within
+/// [true optimum, UB], and the cone test fails on B1 (where LB < optimum).
+#[test]
+fn deep_networks_bounds_and_refinement() {
+    use cvxcnn::circular_deep::{
+        lower_bound_with_cone_test, refine, single_frequency_network, RefineSettings,
+    };
+    let (x, y) = b1();
+    let ipm = IpmSettings::default();
+    let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
+    for (layers, lb_ref, ub_ref, opt) in [
+        (4, 0.082461619, 0.13048635, 0.098313829),
+        (5, 0.053308122, 0.089571006, 0.0759121 - 3e-7),
+    ] {
+        let (ub, net) = single_frequency_network(&x, 4, &y, 0.1, layers, &ipm).unwrap();
+        assert!(rel(ub, ub_ref) < 1e-6, "L={layers}: UB {ub}");
+        let own = net.objective(&x, &y, 0.1).unwrap();
+        assert!(rel(own, ub) < 1e-6, "L={layers}: network {own} vs UB {ub}");
+        assert!(net.max_a_norm() <= 1.0 + 1e-12);
+        let lb = lower_bound_with_cone_test(&x, 4, &y, 0.1, layers, &ipm).unwrap();
+        assert!(rel(lb.value, lb_ref) < 1e-6);
+        assert!(
+            !lb.cone_test,
+            "L={layers}: the cone test cannot pass when LB < optimum"
+        );
+        let mut best = f64::INFINITY;
+        for seed in 0..4 {
+            let s = RefineSettings {
+                iters: 5000,
+                lr: 0.01,
+                noise: 0.2,
+                seed,
+            };
+            let (refined, v) = refine(&x, &y, 0.1, &net, &s).unwrap();
+            assert!(rel(refined.objective(&x, &y, 0.1).unwrap(), v) < 1e-12);
+            assert!(refined.max_a_norm() <= 1.0 + 1e-12);
+            assert!(
+                v <= ub * (1.0 + 1e-8) && v >= opt * (1.0 - 1e-6),
+                "L={layers}: refined {v}"
+            );
+            best = best.min(v);
+        }
+        eprintln!(
+            "L={layers}: LB {} ≤ optimum {opt} ≤ refined {best} ≤ UB {ub}",
+            lb.value
+        );
+        // Refinement closes most of the gap: within 1% of the true optimum.
+        assert!(best <= opt * 1.01, "L={layers}: refined only to {best}");
+    }
+}
+
+/// When every Fourier component of the LB solution lies in its cone, LB is exact: it equals the
+/// single-frequency UB (an independent program), which a network attains.
+#[test]
+fn cone_test_certifies_exact_lower_bounds() {
+    use cvxcnn::circular_deep::{lower_bound_with_cone_test, single_frequency_network};
+    let ipm = IpmSettings::default();
+    let (mut passed, mut failed) = (0, 0);
+    for seed in 0..12u64 {
+        let mut r = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut next = || {
+            r = r
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((r >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        };
+        let d = 4;
+        let n = 5;
+        let x: Vec<f64> = (0..n * d).map(|_| next()).collect();
+        let y: Vec<f64> = (0..n).map(|_| next()).collect();
+        for beta in [0.05, 0.3] {
+            let lb = lower_bound_with_cone_test(&x, d, &y, beta, 4, &ipm).unwrap();
+            let (ub, _) = single_frequency_network(&x, d, &y, beta, 4, &ipm).unwrap();
+            assert!(lb.value <= ub * (1.0 + 1e-7));
+            if lb.cone_test {
+                passed += 1;
+                assert!(
+                    (ub - lb.value).abs() <= 1e-6 * ub,
+                    "seed {seed} β {beta}: cone test passed but LB {} < UB {ub}",
+                    lb.value
+                );
+            } else {
+                failed += 1;
+            }
+        }
+    }
+    eprintln!("cone test: {passed} passed, {failed} failed");
+    assert!(passed > 0 && failed > 0, "{passed} passed, {failed} failed");
+}
+
+/// The spectral path norm: the recovered L-layer network attains the optimum, and no random or
+/// perturbed network goes below it.
+#[test]
+fn path_norm_variant_is_exact() {
+    use cvxcnn::circular_deep::path_norm_network;
+    let (x, y) = b1();
+    let ipm = IpmSettings::default();
+    for layers in [3, 4, 6] {
+        let (opt, net) = path_norm_network(&x, 4, &y, 0.05, layers, &ipm).unwrap();
+        let own = net.path_norm_objective(&x, &y, 0.05).unwrap();
+        assert!(
+            (own - opt).abs() <= 1e-6 * opt,
+            "L={layers}: {own} vs {opt}"
+        );
+        assert!(net.max_a_norm() <= 1.0 + 1e-9);
+        let mut s = 12345u64 + layers as u64;
+        let mut next = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        };
+        for trial in 0..300 {
+            let mut p = net.clone();
+            let scale = if trial < 150 { 1e-3 } else { 1.0 };
+            for v in p.a.iter_mut().chain(p.b.iter_mut()).chain(p.w.iter_mut()) {
+                *v += scale * next();
+            }
+            let v = p.path_norm_objective(&x, &y, 0.05).unwrap();
+            assert!(
+                v >= opt * (1.0 - 1e-9),
+                "L={layers} trial {trial}: {v} < {opt}"
+            );
+        }
+    }
+}

@@ -831,7 +831,7 @@ fn circular_arch_reference_and_errors() {
     assert!((net - obj).abs() < 1e-6 * obj);
     let st = std::fs::read(out.join("model.safetensors")).unwrap();
     let t = safetensors::SafeTensors::deserialize(&st).unwrap();
-    assert_eq!(t.tensor("a").unwrap().shape()[1], 4);
+    assert_eq!(t.tensor("a").unwrap().shape()[1..], [1, 4]);
     let out4 = d.p("c4");
     let o4 = run(&[
         "train",
@@ -859,6 +859,40 @@ fn circular_arch_reference_and_errors() {
     );
     assert!((lb - 0.082461619).abs() < 1e-6 * lb && (ub - 0.13048635).abs() < 1e-6 * ub);
     assert_eq!(r4["exact"], false);
+    assert_eq!(r4["cone_test"], false);
+    // The refined network: above the true optimum 0.098313829 (MATH-DEEP B1), below the UB.
+    let net4 = r4["network_objective"].as_f64().unwrap();
+    assert!(net4 >= 0.098313829 * (1.0 - 1e-6) && net4 <= ub, "{net4}");
+    let st = std::fs::read(out4.join("model.safetensors")).unwrap();
+    let t = safetensors::SafeTensors::deserialize(&st).unwrap();
+    assert_eq!(t.tensor("a").unwrap().shape()[1..], [2, 4]);
+    let outp = d.p("cp");
+    let op = run(&[
+        "train",
+        "--arch",
+        "circular",
+        "--layers",
+        "5",
+        "--path-norm",
+        "--data",
+        ds,
+        "--beta",
+        "0.05",
+        "--quiet",
+        "--out",
+        outp.to_str().unwrap(),
+    ]);
+    assert!(
+        op.status.success(),
+        "{}",
+        String::from_utf8_lossy(&op.stderr)
+    );
+    let rp = read_json(&outp.join("report.json"));
+    let (po, pn) = (
+        rp["objective"].as_f64().unwrap(),
+        rp["network_objective"].as_f64().unwrap(),
+    );
+    assert!((po - pn).abs() <= 1e-6 * po && rp["exact"] == true);
     let bad = d.p("bad");
     let b = bad.to_str().unwrap();
     assert_bad(
