@@ -280,17 +280,15 @@ pub(crate) fn cmd_compare(c: CompareArgs) -> Result<()> {
     if c.restarts == 0 {
         return Err(Error::param("--restarts", "must be at least 1"));
     }
-    if a.arch != crate::cli::Arch::TwoLayer {
-        return Err(Error::param(
-            "--arch",
-            "compare trains two-layer CNNs only, for now (circular CNNs: cvxcnn train --arch circular)",
-        ));
-    }
-    if a.windows.is_some() || matches!(a.head, Some(h) if h != crate::cli::Head::Pool) {
+    if matches!(a.head, Some(crate::cli::Head::L1)) && a.windows.is_none() {
         return Err(Error::param(
             "--head",
-            "compare trains two-layer CNNs with global pooling only, for now (local pooling: cvxcnn train --windows W --head l1)",
+            "--head l1 needs --windows W (the local pooling window)",
         ));
+    }
+    let ds = load(&a.data)?;
+    if let Some(arch) = crate::arch_cmd::architecture(a, &ds)? {
+        return crate::arch_cmd::compare_generic(&c, arch.as_ref(), &ds);
     }
     // Bad non-convex settings fail before the convex solve, not after it.
     let given: Vec<usize> = if c.width.is_empty() {
@@ -299,7 +297,6 @@ pub(crate) fn cmd_compare(c: CompareArgs) -> Result<()> {
         c.width.clone()
     };
     plan_runs(&c, &given)?;
-    let ds = load(&a.data)?;
     let source = a.data.data.clone();
     let side = if wants_classifier(a, &ds) {
         convex_classifier(a, ds)?

@@ -15,6 +15,7 @@
 //! [`solver::solve_ipm`] → [`recovery`] (network, pruning) → [`certificate`] (duality gap);
 //! [`train::train`] runs it all.
 
+pub mod arch;
 pub mod certificate;
 pub mod circular;
 pub mod circular_deep;

@@ -1,5 +1,6 @@
 //! `cvxcnn`: the command-line shell over the library. All numerics live in the library.
 
+mod arch_cmd;
 mod circular_cmd;
 mod classify_cmd;
 mod cli;

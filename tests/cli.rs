@@ -1146,3 +1146,70 @@ fn linear_arch_pool_and_fc_heads() {
         assert_bad(&run(&all), needle, &bad);
     }
 }
+
+#[test]
+fn compare_through_the_architecture_interface() {
+    let d = Dir::new();
+    let data = d.p("g.npz");
+    write_npz(
+        &data,
+        &[
+            ("x", Arr::F64(&gaussian(30, 11), vec![5, 6])),
+            ("y", Arr::F64(&gaussian(5, 12), vec![5])),
+        ],
+    );
+    let ds = data.to_str().unwrap();
+    for extra in [
+        vec!["--arch", "linear", "--head", "fc"],
+        vec!["--pool", "max", "--windows", "2", "--head", "l1"],
+    ] {
+        let out = d.p("cmp");
+        let mut args = vec![
+            "compare",
+            "--data",
+            ds,
+            "--kernel",
+            "2",
+            "--beta",
+            "0.05",
+            "--restarts",
+            "3",
+            "--width",
+            "2,5",
+            "--epochs",
+            "800",
+            "--quiet",
+            "--out",
+        ];
+        args.push(out.to_str().unwrap());
+        args.extend(extra.iter());
+        let o = run(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r = read_json(&out.join("compare.json"));
+        assert_eq!(r["convex"]["exact"], true, "{extra:?}");
+        let lb = r["convex"]["lower_bound"].as_f64().unwrap();
+        let runs = r["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), 6);
+        for run in runs {
+            assert!(run["objective"].as_f64().unwrap() >= lb * (1.0 - 1e-6));
+        }
+        assert_eq!(r["runs_below_lower_bound"], 0);
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+    let bad = d.p("bad");
+    assert_bad(
+        &run(&[
+            "compare",
+            "--data",
+            ds,
+            "--arch",
+            "linear",
+            "--width",
+            "0",
+            "--out",
+            bad.to_str().unwrap(),
+        ]),
+        "--width",
+        &bad,
+    );
+}
