@@ -25,7 +25,18 @@ pub(crate) fn architecture(a: &TrainArgs, ds: &Dataset) -> Result<Option<Box<dyn
     };
     Ok(match a.arch {
         Arch::Circular => Some(Box::new(Circular {
-            layers: a.layers,
+            layers: {
+                if !ds.shape.one_d || ds.shape.channels != 1 {
+                    return Err(Error::param(
+                        "--arch",
+                        format!(
+                            "circular CNNs take single-channel 1-D signals; the data are {}x{}x{}",
+                            ds.shape.channels, ds.shape.height, ds.shape.width
+                        ),
+                    ));
+                }
+                a.layers
+            },
             path_norm: a.path_norm,
             beta,
             ipm,

@@ -1082,7 +1082,7 @@ fn local_pooling_l1_head_reference_and_errors() {
             "--out",
             b,
         ]),
-        "--head",
+        "--pool",
         &bad,
     );
 }
