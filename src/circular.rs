@@ -183,6 +183,50 @@ pub fn train_circular_exact(
     }
     let (prog, sol, info, patterns) = solve_spectral(x, d, y, beta, BlockNorm::SpectralL1, ipm)?;
     let objective = spectral_objective(&prog, &sol);
+    let net = recover_circular(&sol, d);
+    let network_objective = net.objective(x, y, beta)?;
+    Ok(CircularOutcome {
+        objective,
+        network_objective,
+        network: net,
+        patterns,
+        status: info.status,
+        dual_objective: info.solver_dual_objective,
+    })
+}
+
+/// Solves the `L = 3` circular program with the first-order solver (augmented Lagrangian, FISTA
+/// with the spectral-ℓ1 prox; [`crate::solver::solve_prox_al`]) and recovers the network.
+/// `dual_objective` is not available from this solver and is reported as `−∞`.
+pub fn train_circular_first_order(
+    x: &[f64],
+    d: usize,
+    y: &[f64],
+    beta: f64,
+    settings: &crate::solver::ProxAlSettings,
+) -> Result<CircularOutcome> {
+    if !(beta > 0.0 && beta.is_finite()) {
+        return Err(Error::param(
+            "--beta",
+            format!("β must be positive and finite, got {beta}"),
+        ));
+    }
+    let (prog, patterns) = build_program(x, d, y, beta)?;
+    let (sol, info) = crate::solver::solve_prox_al(&prog, BlockNorm::SpectralL1, settings)?;
+    let net = recover_circular(&sol, d);
+    let network_objective = net.objective(x, y, beta)?;
+    Ok(CircularOutcome {
+        objective: info.objective,
+        network_objective,
+        network: net,
+        patterns,
+        status: info.status,
+        dual_objective: f64::NEG_INFINITY,
+    })
+}
+
+/// One unit per non-zero block variable ([`unit_from_block`]).
+fn recover_circular(sol: &ConvexSolution, d: usize) -> CircularCnn {
     let mut net = CircularCnn {
         d,
         a: Vec::new(),
@@ -206,15 +250,7 @@ pub fn train_circular_exact(
             net.w.push(w);
         }
     }
-    let network_objective = net.objective(x, y, beta)?;
-    Ok(CircularOutcome {
-        objective,
-        network_objective,
-        network: net,
-        patterns,
-        status: info.status,
-        dual_objective: info.solver_dual_objective,
-    })
+    net
 }
 
 /// The program over all sign patterns of `X` (`n × d`) with the block penalty `norm`, by
@@ -337,6 +373,12 @@ pub(crate) fn check_layers(layers: usize) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The circular program over all sign patterns of `X` (`n × d` row-major, one position, filter
+/// size `d`), for any solver and block norm ([`BlockNorm::SpectralL1`] for `L = 3`).
+pub fn circular_program(x: &[f64], d: usize, y: &[f64], beta: f64) -> Result<TwoLayerProgram> {
+    Ok(build_program(x, d, y, beta)?.0)
 }
 
 /// The program over all sign patterns of `X` (one position, filter size `d`), and the number

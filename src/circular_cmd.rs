@@ -1,7 +1,8 @@
 //! `cvxcnn train --arch circular`: the circular CNN with one ReLU on 1-D signals.
 
+use crate::cli::SolverArg;
 use crate::cli::{parse_beta, TrainArgs};
-use cvxcnn::circular::train_circular_exact;
+use cvxcnn::circular::{train_circular_exact, train_circular_first_order};
 use cvxcnn::circular_deep::{
     lower_bound_with_cone_test, path_norm_network, refine, single_frequency_network,
     DeepCircularCnn, RefineSettings,
@@ -9,6 +10,7 @@ use cvxcnn::circular_deep::{
 use cvxcnn::data::Dataset;
 use cvxcnn::export::write_dir_atomically;
 use cvxcnn::solver::IpmSettings;
+use cvxcnn::solver::ProxAlSettings;
 use cvxcnn::{Error, Result};
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::HashMap;
@@ -88,7 +90,30 @@ pub(crate) fn train_circular_cmd(a: &TrainArgs, ds: &Dataset) -> Result<()> {
             "notes": ["objective: ½Σ(f−y)² + β Σ_j ‖F(w_j q_j)‖₁ (spectral path norm, unnormalized DFT), exact for every L (MATH-DEEP.md section 2); the network's extra layers are identity filters"],
         })
     } else if a.layers == 3 {
-        let o = train_circular_exact(&ds.x, d, &y, beta, &ipm)?;
+        let first_order = match a.solver {
+            None | Some(SolverArg::Ipm) => false,
+            Some(SolverArg::Al) => true,
+            Some(s) => {
+                return Err(Error::param(
+                    "--solver",
+                    format!("circular CNNs take --solver ipm or al, not {s:?}"),
+                ))
+            }
+        };
+        let o = if first_order {
+            train_circular_first_order(
+                &ds.x,
+                d,
+                &y,
+                beta,
+                &ProxAlSettings {
+                    tol: a.tol,
+                    ..ProxAlSettings::default()
+                },
+            )?
+        } else {
+            train_circular_exact(&ds.x, d, &y, beta, &ipm)?
+        };
         let net = &o.network;
         let m = net.width();
         let deep = DeepCircularCnn {
@@ -106,8 +131,10 @@ pub(crate) fn train_circular_cmd(a: &TrainArgs, ds: &Dataset) -> Result<()> {
             "arch": "circular", "layers": 3, "regularizer": "weight-decay", "exact": true,
             "n": y.len(), "d": d, "beta": beta,
             "objective": o.objective, "network_objective": o.network_objective,
-            "lower_bound": o.dual_objective, "filters": m, "patterns": o.patterns,
-            "status": o.status, "seconds": t.elapsed().as_secs_f64(),
+            "lower_bound": o.dual_objective.is_finite().then_some(o.dual_objective),
+            "filters": m, "patterns": o.patterns, "status": o.status,
+            "solver": if first_order { "al (FISTA, spectral prox)" } else { "ipm" },
+            "seconds": t.elapsed().as_secs_f64(),
             "notes": ["objective: ½Σ(f−y)² + (β/d)Σ‖F z‖₁ (unnormalized DFT), the global optimum of ½Σ(f−y)² + (β/2)Σ(‖b‖² + w²) with ‖a‖ ≤ 1; lower_bound: the interior-point dual objective"],
         })
     } else {

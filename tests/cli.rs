@@ -893,6 +893,32 @@ fn circular_arch_reference_and_errors() {
         rp["network_objective"].as_f64().unwrap(),
     );
     assert!((po - pn).abs() <= 1e-6 * po && rp["exact"] == true);
+    // The first-order solver with the spectral prox reaches the same optimum.
+    let outa = d.p("cal");
+    let oa = run(&[
+        "train",
+        "--arch",
+        "circular",
+        "--solver",
+        "al",
+        "--data",
+        ds,
+        "--beta",
+        "0.1",
+        "--quiet",
+        "--out",
+        outa.to_str().unwrap(),
+    ]);
+    assert!(
+        oa.status.success(),
+        "{}",
+        String::from_utf8_lossy(&oa.stderr)
+    );
+    let ra = read_json(&outa.join("report.json"));
+    let oa_obj = ra["objective"].as_f64().unwrap();
+    assert!((oa_obj - 0.12946906).abs() < 1e-6 * 0.12946906, "{oa_obj}");
+    let oa_net = ra["network_objective"].as_f64().unwrap();
+    assert!((oa_net - oa_obj).abs() < 1e-6 * oa_obj);
     let bad = d.p("bad");
     let b = bad.to_str().unwrap();
     assert_bad(
