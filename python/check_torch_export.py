@@ -52,6 +52,33 @@ def check(binary, work, name, x, y, train_args):
         sys.exit(f"FAIL {name}: PyTorch differs from cvxcnn by {err:.3e} > {TOL}")
 
 
+def check_objective(binary, work, name, x, y, train_args, penalty):
+    data = os.path.join(work, f"{name}.npz")
+    np.savez(data, x=x, y=y)
+    out = os.path.join(work, name)
+    run([binary, "train", "--data", data, "--out", out, "--quiet", *train_args])
+    with open(os.path.join(out, "report.json")) as fh:
+        report = json.load(fh)
+    beta = report["beta"]
+    net, _ = cvxcnn_torch.load(out)
+    with torch.no_grad():
+        f = net(torch.from_numpy(x.astype(np.float64)))[:, 0].numpy()
+        if penalty == "circular":
+            pen = 0.5 * beta * (float((net.b ** 2).sum()) + float((net.w ** 2).sum()))
+        elif penalty == "l1":
+            u2 = float((net.conv.weight ** 2).sum())
+            w1 = float((net.fc_weight.abs().sum(dim=0) ** 2).sum())
+            pen = 0.5 * beta * (u2 + w1)
+        else:
+            pen = 0.5 * beta * (float((net.conv.weight ** 2).sum()) + float((net.fc_weight ** 2).sum()))
+    ours = 0.5 * float(((f - y) ** 2).sum()) + pen
+    theirs = report["network_objective"]
+    err = abs(ours - theirs) / abs(theirs)
+    print(f"{name}: torch objective {ours:.12g}, cvxcnn network_objective {theirs:.12g} (relative {err:.1e})")
+    if not err <= 1e-8:
+        sys.exit(f"FAIL {name}: PyTorch's objective differs by {err:.3e}")
+
+
 def main():
     binary, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
@@ -91,6 +118,20 @@ def main():
         ["--kernel", "2", "--stride", "2", "--padding", "1", "--bias", "--pool", "max",
          "--patterns", "sample:30", "--beta", "0.05"],
     )
+    # Architectures without `cvxcnn predict`: PyTorch's outputs plus the architecture's penalty
+    # must give the report's network_objective.
+    x4 = rng.normal(size=(8, 1, 6, 6))
+    y4 = rng.normal(size=8)
+    check_objective(binary, work, "local2d", x4, y4,
+                    ["--kernel", "2", "--stride", "1", "--pool", "max", "--windows", "2",
+                     "--head", "l1", "--patterns", "sample:30", "--beta", "0.05"], "l1")
+    check_objective(binary, work, "linearfc", x4, y4,
+                    ["--arch", "linear", "--head", "fc", "--kernel", "3", "--stride", "2",
+                     "--beta", "0.05"], "wd")
+    x5 = rng.normal(size=(6, 4))
+    y5 = rng.normal(size=6)
+    check_objective(binary, work, "circular4", x5, y5,
+                    ["--arch", "circular", "--layers", "4", "--beta", "0.1"], "circular")
     print(f"PASS: PyTorch reproduces cvxcnn's predictions to {TOL} (torch {torch.__version__})")
 
 

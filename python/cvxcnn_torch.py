@@ -44,12 +44,89 @@ class TwoLayerCnn(torch.nn.Module):
         return self.fc(z)
 
 
+class LocalPoolCnn(torch.nn.Module):
+    """conv -> ReLU -> avg/max over each window of positions -> linear over (filter, window)."""
+
+    def __init__(self, conv, fc_weight, windows, pool):
+        super().__init__()
+        self.conv, self.pool, self.windows = conv, pool, windows
+        self.register_buffer("fc_weight", fc_weight)  # (L, m)
+
+    def forward(self, x):
+        z = torch.relu(self.conv(x)).flatten(2)  # (n, m, K), position k = y * ow + x
+        reduce = (lambda v: v.mean(dim=-1)) if self.pool == "avg" else (lambda v: v.amax(dim=-1))
+        pooled = torch.stack([reduce(z[:, :, w]) for w in self.windows], dim=2)  # (n, m, L)
+        return (pooled * self.fc_weight.T.unsqueeze(0)).sum(dim=(1, 2)).unsqueeze(1)
+
+
+class LinearCnn(torch.nn.Module):
+    """conv (no activation) -> global sum/avg pooling or flatten -> linear."""
+
+    def __init__(self, conv, fc_weight, head, pool):
+        super().__init__()
+        self.conv, self.head, self.pool = conv, head, pool
+        self.register_buffer("fc_weight", fc_weight)  # (1, m) or (1, m * K)
+
+    def forward(self, x):
+        z = self.conv(x)
+        if self.head == "fc":
+            return z.flatten(1) @ self.fc_weight.T
+        dims = tuple(range(2, z.dim()))
+        z = z.sum(dim=dims) if self.pool == "sum" else z.mean(dim=dims)
+        return z @ self.fc_weight.T
+
+
+class CircularCnn(torch.nn.Module):
+    """f(x) = sum_j w_j relu(x . (a_j1 (*) ... (*) b_j)), circular convolutions via the DFT."""
+
+    def __init__(self, a, b, w):
+        super().__init__()
+        self.register_buffer("a", a)  # (m, L - 2, d)
+        self.register_buffer("b", b)  # (m, d)
+        self.register_buffer("w", w)  # (m,)
+
+    def forward(self, x):
+        spec = torch.fft.fft(self.b) * torch.fft.fft(self.a, dim=-1).prod(dim=1)
+        q = torch.fft.ifft(spec).real  # (m, d)
+        return (torch.relu(x.reshape(x.shape[0], -1) @ q.T) @ self.w).unsqueeze(1)
+
+
+def _conv(t, meta, bias):
+    w = t["conv.weight"]
+    m, c = w.shape[0], w.shape[1]
+    nd = w.dim() - 2
+    kernel, stride, padding = (_ints(meta[k])[-nd:] for k in ("kernel", "stride", "padding"))
+    conv_cls = torch.nn.Conv1d if nd == 1 else torch.nn.Conv2d
+    conv = conv_cls(
+        c, m, tuple(kernel), stride=tuple(stride), padding=tuple(padding), bias=bias,
+        dtype=torch.float64,
+    )
+    with torch.no_grad():
+        conv.weight.copy_(w)
+        if bias:
+            conv.bias.copy_(t["conv.bias"])
+    return conv
+
+
 def load(model_dir):
-    """Returns (network, info): a float64 `TwoLayerCnn` and the parsed model.json (or None)."""
+    """Returns (network, info): a float64 network and the parsed model.json (or None).
+
+    Two-layer models give `TwoLayerCnn`; local-pooling models (`arch = two-layer-local`)
+    `LocalPoolCnn`; linear CNNs `LinearCnn`; circular CNNs `CircularCnn`.
+    """
     path = os.path.join(model_dir, "model.safetensors")
     with safe_open(path, framework="pt") as f:
         meta = f.metadata()
         t = {k: f.get_tensor(k) for k in f.keys()}
+    arch = meta.get("arch")
+    if arch == "circular":
+        return CircularCnn(t["a"], t["b"], t["w"]).eval(), None
+    if arch == "linear":
+        return LinearCnn(_conv(t, meta, False), t["fc.weight"], meta["head"], meta["pool"]).eval(), None
+    if arch == "two-layer-local":
+        conv = _conv(t, meta, meta["bias"] == "true")
+        windows = json.loads(meta["windows"])
+        return LocalPoolCnn(conv, t["fc.weight"], windows, meta["pool"]).eval(), None
     w, fcw = t["conv.weight"], t["fc.weight"]
     m, c = w.shape[0], w.shape[1]
     bias = meta["bias"] == "true"
