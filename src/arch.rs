@@ -455,3 +455,67 @@ impl Architecture for Circular {
         }))
     }
 }
+
+/// The three-layer CNN with two ReLU layers (MATH-DEEP.md section 1), exact patterns.
+#[derive(Debug, Clone, Copy)]
+pub struct ThreeLayer {
+    /// First-layer geometry.
+    pub spec: crate::patches::PatchSpec,
+    /// `β`.
+    pub beta: f64,
+    /// Interior-point settings.
+    pub ipm: IpmSettings,
+    /// Refuse programs with more blocks than this.
+    pub max_blocks: usize,
+}
+
+struct ThreeLayerModel(
+    crate::three_layer::ThreeLayerCnn,
+    crate::patches::PatchSpec,
+    f64,
+);
+
+impl Model for ThreeLayerModel {
+    fn predict(&self, ds: &Dataset) -> Result<Vec<f64>> {
+        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.1)?;
+        self.0.predict(&p)
+    }
+    fn objective(&self, ds: &Dataset, y: &[f64]) -> Result<f64> {
+        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.1)?;
+        self.0.objective(&p, y, self.2)
+    }
+    fn width(&self) -> usize {
+        self.0.width()
+    }
+}
+
+impl Architecture for ThreeLayer {
+    fn name(&self) -> String {
+        "three-layer, two ReLU layers (2 channels per sub-network)".into()
+    }
+    fn regularizer(&self) -> &'static str {
+        "group ℓ2 over S-blocks and P-blocks (pairs of first-layer patterns and a second-layer pattern)"
+    }
+    fn fit(&self, ds: &Dataset, y: &[f64]) -> Result<(ConvexFit, Box<dyn Model>)> {
+        let t = Instant::now();
+        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
+        let o =
+            crate::three_layer::train_three_layer(&p, y, self.beta, &self.ipm, self.max_blocks)?;
+        let fit = ConvexFit {
+            objective: o.objective,
+            network_objective: o.network_objective,
+            lower_bound: o.dual_objective.min(o.objective),
+            exact: true,
+            seconds: t.elapsed().as_secs_f64(),
+        };
+        Ok((
+            fit,
+            Box::new(ThreeLayerModel(o.network, self.spec, self.beta)),
+        ))
+    }
+    fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>> {
+        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
+        let net = crate::three_layer::train_three_layer_adam(&p, y, self.beta, s)?;
+        Ok(Box::new(ThreeLayerModel(net, self.spec, self.beta)))
+    }
+}

@@ -58,6 +58,12 @@ pub(crate) fn architecture(a: &TrainArgs, ds: &Dataset) -> Result<Option<Box<dyn
                 beta,
             }))
         }
+        Arch::ThreeLayer => Some(Box::new(cvxcnn::arch::ThreeLayer {
+            spec: patch_spec(&a.patch, ds, false)?,
+            beta,
+            ipm,
+            max_blocks: usize::try_from(a.max_exact).unwrap_or(usize::MAX),
+        })),
         Arch::TwoLayer => match a.windows {
             Some(window) => {
                 let pool = match a.pool {

@@ -151,6 +151,7 @@ pub fn single_frequency_network(
                     c: cv.clone(),
                     sign,
                     cost: beta * kappa,
+                    groups: None,
                 });
                 which.push(fi);
             }

@@ -116,6 +116,17 @@ pub(crate) enum Arch {
     /// Linear CNN (no activation): convolution, then global pooling (--head pool: group ℓ2
     /// program) or a linear layer over all positions (--head fc: nuclear-norm program).
     Linear,
+    /// Three-layer CNN with two ReLU layers: sub-networks of two filters, ReLU, a 1×1
+    /// convolution mixing them, ReLU, sum pooling, output weight (exact, small instances).
+    #[value(name = "three-layer")]
+    ThreeLayer,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Also {
+    /// The two-layer CNN with sum pooling and the same first layer.
+    #[value(name = "two-layer")]
+    TwoLayer,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -179,6 +190,9 @@ pub(crate) struct TrainArgs {
     /// Layers L of a circular CNN (--arch circular).
     #[arg(long, default_value_t = 3)]
     pub(crate) layers: usize,
+    /// Also report another architecture's optimum on the same data (three-layer: two-layer).
+    #[arg(long, value_enum)]
+    pub(crate) also: Option<Also>,
     /// Circular CNNs: the spectral path norm β Σ_j ‖F(w_j q_j)‖₁ instead of weight decay (exact
     /// for every L).
     #[arg(long)]
@@ -596,6 +610,15 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
     let ds = load(&a.data)?;
     if a.arch == Arch::Circular {
         return crate::circular_cmd::train_circular_cmd(&a, &ds);
+    }
+    if a.arch == Arch::ThreeLayer {
+        return crate::three_layer_cmd::train_three_layer_cmd(&a, &ds, a.also.is_some());
+    }
+    if a.also.is_some() {
+        return Err(Error::param(
+            "--also",
+            "--also two-layer is for --arch three-layer",
+        ));
     }
     if a.path_norm {
         return Err(Error::param(

@@ -42,6 +42,7 @@ pub mod recovery;
 pub mod report;
 pub mod scale_certificate;
 pub mod solver;
+pub mod three_layer;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -42,24 +42,43 @@ pub fn drop_inactive(prog: &TwoLayerProgram, sol: &ConvexSolution) -> ConvexSolu
 /// moves their magnitudes along `−δ` until one reaches zero. Directions are kept, so every
 /// variable stays in its cone.
 pub fn prune(prog: &TwoLayerProgram, sol: &ConvexSolution) -> Result<ConvexSolution> {
-    let n = prog.n;
     let mut out = drop_inactive(prog, sol);
+    let active = active_vars(prog, &out);
+    let mut outputs = Vec::with_capacity(active.len());
+    let mut costs = Vec::with_capacity(active.len());
+    for &j in &active {
+        let c = out.var(j);
+        let mut e = vec![0.0; prog.n];
+        let s = if j % 2 == 0 { 1.0 } else { -1.0 };
+        prog.apply_block(j / 2, c, s, &mut e);
+        outputs.push(e);
+        costs.push(norm(c));
+    }
+    let scales = caratheodory_scales(&outputs, &costs)?;
+    for (&j, f) in active.iter().zip(scales) {
+        out.var_mut(j).iter_mut().for_each(|x| *x *= f);
+    }
+    Ok(out)
+}
+
+/// Carathéodory pruning of any sum of scalable terms: given each term's output `v_j ∈ R^n` and
+/// cost `c_j > 0` (both linear in a non-negative scale), returns scales `α_j ≥ 0` with
+/// `Σ α_j v_j = Σ v_j` and `Σ α_j c_j = Σ c_j` and at most `n + 1` of them non-zero. Each step
+/// takes `n + 2` terms, a null vector `δ` of the columns `[v_j/c_j; 1]`, and moves their
+/// magnitudes along `−δ` until one reaches zero.
+pub fn caratheodory_scales(outputs: &[Vec<f64>], costs: &[f64]) -> Result<Vec<f64>> {
+    let n = outputs.first().map_or(0, |v| v.len());
+    let mut t: Vec<f64> = costs.to_vec();
     loop {
-        let active = active_vars(prog, &out);
-        if active.len() <= n + 1 {
-            return Ok(out);
+        let live: Vec<usize> = (0..t.len()).filter(|&i| t[i] > 0.0).collect();
+        if live.len() <= n + 1 {
+            break;
         }
-        let pick = &active[..n + 2];
+        let pick = &live[..n + 2];
         let mut b = faer::Mat::<f64>::zeros(n + 1, n + 2);
-        let mut t = vec![0.0; n + 2];
         for (col, &j) in pick.iter().enumerate() {
-            let c = out.var(j);
-            t[col] = norm(c);
-            let mut e = vec![0.0; n];
-            let s = if j % 2 == 0 { 1.0 } else { -1.0 };
-            prog.apply_block(j / 2, c, s / t[col], &mut e);
-            for (r, v) in e.iter().enumerate() {
-                b[(r, col)] = *v;
+            for (r, v) in outputs[j].iter().enumerate() {
+                b[(r, col)] = v / costs[j];
             }
             b[(n, col)] = 1.0;
         }
@@ -73,21 +92,20 @@ pub fn prune(prog: &TwoLayerProgram, sol: &ConvexSolution) -> Result<ConvexSolut
         }
         let (mut step, mut hit) = (f64::INFINITY, 0);
         for i in 0..n + 2 {
-            if delta[i] > 0.0 && t[i] / delta[i] < step {
-                step = t[i] / delta[i];
+            if delta[i] > 0.0 && t[pick[i]] / delta[i] < step {
+                step = t[pick[i]] / delta[i];
                 hit = i;
             }
         }
         for (i, &j) in pick.iter().enumerate() {
-            let new_t = if i == hit {
+            t[j] = if i == hit {
                 0.0
             } else {
-                (t[i] - step * delta[i]).max(0.0)
+                (t[j] - step * delta[i]).max(0.0)
             };
-            let f = new_t / t[i];
-            out.var_mut(j).iter_mut().for_each(|x| *x *= f);
         }
     }
+    Ok(t.iter().zip(costs).map(|(a, c)| a / c).collect())
 }
 
 /// The network of a convex solution: for every active `c_j`, the filter `c_j/√‖c_j‖` with

@@ -30,6 +30,19 @@ fn b1() -> Dataset {
     Dataset::new(x, shape, Targets::Real(y), "B1").unwrap()
 }
 
+fn a1() -> Dataset {
+    let x = vec![
+        0.1, -0.1, 0.6, 0.1, -0.5, 0.4, 1.3, 0.9, -0.7, -1.3, -0.6, 0.0, -2.3, -0.2, -1.2, -0.7,
+    ];
+    let shape = SampleShape {
+        channels: 1,
+        height: 1,
+        width: 4,
+        one_d: true,
+    };
+    Dataset::new(x, shape, Targets::Real(vec![-0.5, -0.3, 0.4, 1.0]), "A1").unwrap()
+}
+
 #[test]
 fn every_architecture_through_one_interface() {
     let spec = PatchSpec::one_d(2, 1, 0, false);
@@ -85,6 +98,16 @@ fn every_architecture_through_one_interface() {
                 seed: 0,
             }),
             b1(),
+            0.01,
+        ),
+        (
+            Box::new(cvxcnn::arch::ThreeLayer {
+                spec,
+                beta: 0.1,
+                ipm,
+                max_blocks: 1 << 20,
+            }),
+            a1(),
             0.01,
         ),
         (

@@ -1239,3 +1239,79 @@ fn compare_through_the_architecture_interface() {
         &bad,
     );
 }
+
+#[test]
+fn three_layer_reference_a1_with_two_layer_comparison() {
+    let d = Dir::new();
+    let data = d.p("a1.npz");
+    let x = [
+        0.1, -0.1, 0.6, 0.1, -0.5, 0.4, 1.3, 0.9, -0.7, -1.3, -0.6, 0.0, -2.3, -0.2, -1.2, -0.7,
+    ];
+    let y = [-0.5, -0.3, 0.4, 1.0];
+    write_npz(
+        &data,
+        &[
+            ("x", Arr::F64(&x, vec![4, 4])),
+            ("y", Arr::F64(&y, vec![4])),
+        ],
+    );
+    let ds = data.to_str().unwrap();
+    let out = d.p("a1");
+    let o = run(&[
+        "train",
+        "--arch",
+        "three-layer",
+        "--also",
+        "two-layer",
+        "--data",
+        ds,
+        "--kernel",
+        "2",
+        "--beta",
+        "0.1",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = read_json(&out.join("report.json"));
+    let obj = r["objective"].as_f64().unwrap();
+    assert!((obj - 0.12203594).abs() < 1e-6 * obj, "{obj}");
+    let net = r["network_objective"].as_f64().unwrap();
+    assert!((net - obj).abs() < 1e-6 * obj);
+    let two = r["two_layer_objective"].as_f64().unwrap();
+    assert!((two - 0.12521169).abs() < 1e-6 * two, "{two}");
+    let bad = d.p("bad");
+    assert_bad(
+        &run(&[
+            "train",
+            "--data",
+            ds,
+            "--kernel",
+            "2",
+            "--also",
+            "two-layer",
+            "--out",
+            bad.to_str().unwrap(),
+        ]),
+        "--also",
+        &bad,
+    );
+    assert_bad(
+        &run(&[
+            "train",
+            "--arch",
+            "three-layer",
+            "--data",
+            ds,
+            "--kernel",
+            "2",
+            "--patterns",
+            "sample:5",
+            "--out",
+            bad.to_str().unwrap(),
+        ]),
+        "--patterns",
+        &bad,
+    );
+}

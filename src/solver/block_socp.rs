@@ -27,8 +27,18 @@ pub struct SocpBlock {
     pub c: Vec<f64>,
     /// Sign `s_v` of the block's contribution.
     pub sign: f64,
-    /// Cost `ω_v` of `‖θ_v‖`.
+    /// Cost `ω_v` of `‖θ_v‖`, or of each group's norm.
     pub cost: f64,
+    /// Consecutive groups of `θ_v` (sizes summing to `dim`), each penalized by `ω_v‖θ_{v,g}‖`
+    /// (a three-layer sub-network's two channels); `None` is one group.
+    pub groups: Option<Vec<usize>>,
+}
+
+impl SocpBlock {
+    /// The sizes of the block's norm groups.
+    pub fn group_sizes(&self) -> Vec<usize> {
+        self.groups.clone().unwrap_or_else(|| vec![self.dim])
+    }
 }
 
 /// The solution: every block's `θ_v`, the objective and the status.
@@ -62,10 +72,19 @@ pub fn solve_block_socp(
             )));
         }
     }
+    for (v, b) in blocks.iter().enumerate() {
+        if b.group_sizes().iter().sum::<usize>() != b.dim || b.group_sizes().contains(&0) {
+            return Err(Error::Data(format!(
+                "block {v}: groups {:?} do not split its {} variables",
+                b.groups, b.dim
+            )));
+        }
+    }
     let nth: usize = blocks.iter().map(|b| b.dim).sum();
-    let nb = blocks.len();
-    let nx = nth + nb + n;
-    let soc_rows: usize = blocks.iter().map(|b| b.dim + 1).sum();
+    // One norm variable t per group.
+    let ng: usize = blocks.iter().map(|b| b.group_sizes().len()).sum();
+    let nx = nth + ng + n;
+    let soc_rows: usize = blocks.iter().map(|b| b.dim + b.group_sizes().len()).sum();
     let nn_rows: usize = blocks.iter().map(|b| b.c.len() / b.dim).sum();
     let (soc_base, nn_base) = (n, n + soc_rows);
     let m = nn_base + nn_rows;
@@ -73,11 +92,19 @@ pub fn solve_block_socp(
     let mut rowval = Vec::new();
     let mut nzval = Vec::new();
     let (mut soc_off, mut nn_off) = (0, 0);
-    let mut soc_starts = Vec::with_capacity(nb);
+    let mut soc_starts = Vec::with_capacity(ng);
     for b in blocks {
         let rows = b.c.len() / b.dim;
-        soc_starts.push(soc_base + soc_off);
-        for e in 0..b.dim {
+        // The SOC row of each entry: (t_g, θ_g) cones laid out group after group.
+        let mut row_of = Vec::with_capacity(b.dim);
+        for size in b.group_sizes() {
+            soc_starts.push(soc_base + soc_off);
+            for k in 0..size {
+                row_of.push(soc_base + soc_off + 1 + k);
+            }
+            soc_off += size + 1;
+        }
+        for (e, &soc_row) in row_of.iter().enumerate() {
             for t in 0..n {
                 let v = b.a[t * b.dim + e];
                 if v != 0.0 {
@@ -85,7 +112,7 @@ pub fn solve_block_socp(
                     nzval.push(-b.sign * v);
                 }
             }
-            rowval.push(soc_base + soc_off + 1 + e);
+            rowval.push(soc_row);
             nzval.push(-1.0);
             for r in 0..rows {
                 let v = b.c[r * b.dim + e];
@@ -96,7 +123,6 @@ pub fn solve_block_socp(
             }
             colptr.push(rowval.len());
         }
-        soc_off += b.dim + 1;
         nn_off += rows;
     }
     for s in &soc_starts {
@@ -113,15 +139,19 @@ pub fn solve_block_socp(
     let mut pcol = vec![0usize; nx + 1];
     let mut prow = Vec::with_capacity(n);
     for i in 0..nx {
-        if i >= nth + nb {
+        if i >= nth + ng {
             prow.push(i);
         }
         pcol[i + 1] = prow.len();
     }
     let p_mat = CscMatrix::new(nx, nx, pcol, prow, vec![1.0; n]);
     let mut q = vec![0.0; nx];
-    for (v, b) in blocks.iter().enumerate() {
-        q[nth + v] = b.cost;
+    let mut gi = 0;
+    for b in blocks {
+        for _ in b.group_sizes() {
+            q[nth + gi] = b.cost;
+            gi += 1;
+        }
     }
     let mut bvec = vec![0.0; m];
     for (bv, yv) in bvec.iter_mut().zip(y) {
@@ -129,7 +159,9 @@ pub fn solve_block_socp(
     }
     let mut cones: Vec<SupportedConeT<f64>> = vec![ZeroConeT(n)];
     for b in blocks {
-        cones.push(SecondOrderConeT(b.dim + 1));
+        for size in b.group_sizes() {
+            cones.push(SecondOrderConeT(size + 1));
+        }
     }
     if nn_rows > 0 {
         cones.push(NonnegativeConeT(nn_rows));
@@ -140,7 +172,7 @@ pub fn solve_block_socp(
     solver.solve();
     let s = &solver.solution;
     let status = map_status(s.status)?;
-    let mut theta = Vec::with_capacity(nb);
+    let mut theta = Vec::with_capacity(blocks.len());
     let mut off = 0;
     for b in blocks {
         theta.push(s.x[off..off + b.dim].to_vec());

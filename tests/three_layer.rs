@@ -1,0 +1,120 @@
+//! Three-layer CNNs with two ReLU layers against the MATH-DEEP.md references A1–A3.
+
+mod common;
+
+use common::*;
+use cvxcnn::data::{Dataset, SampleShape, Targets};
+use cvxcnn::patches::{PatchSpec, Patches};
+use cvxcnn::program::Pooling;
+use cvxcnn::solver::IpmSettings;
+use cvxcnn::three_layer::train_three_layer;
+use cvxcnn::train::{train, PatternChoice, Silent, TrainConfig};
+
+fn dataset(x: &[f64], y: &[f64]) -> Dataset {
+    let shape = SampleShape {
+        channels: 1,
+        height: 1,
+        width: 4,
+        one_d: true,
+    };
+    Dataset::new(x.to_vec(), shape, Targets::Real(y.to_vec()), "ref").unwrap()
+}
+
+#[test]
+fn references_a1_a2_a3() {
+    let a1x = [
+        0.1, -0.1, 0.6, 0.1, -0.5, 0.4, 1.3, 0.9, -0.7, -1.3, -0.6, 0.0, -2.3, -0.2, -1.2, -0.7,
+    ];
+    let a1y = [-0.5, -0.3, 0.4, 1.0];
+    let a3x = [
+        0.2, -0.5, -0.4, -2.4, 1.8, 1.1, -0.3, 0.8, 0.3, -0.6, 1.0, -0.3, -0.3, -0.8, 0.5, -0.1,
+        0.5, -0.6, 0.1, -0.9,
+    ];
+    let a3y = [0.8, 0.2, 0.3, 0.4, -1.0];
+    let spec = PatchSpec::one_d(2, 1, 0, false);
+    for (name, x, y, beta, reference, two_layer) in [
+        ("A1", &a1x[..], &a1y[..], 0.1, 0.12203594, 0.12521169),
+        ("A2", &a1x[..], &a1y[..], 0.02, 0.032849529, 0.035602759),
+        ("A3", &a3x[..], &a3y[..], 0.1, 0.42473356, 0.46373031),
+    ] {
+        let ds = dataset(x, y);
+        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &spec).unwrap();
+        let o = train_three_layer(&p, y, beta, &IpmSettings::default(), 1 << 20).unwrap();
+        eprintln!(
+            "{name}: {} ({} S-blocks, {} P-blocks, {} sub-networks), network {}, reference {reference}",
+            o.objective,
+            o.s_blocks,
+            o.p_blocks,
+            o.network.width(),
+            o.network_objective
+        );
+        assert!(
+            rel(o.objective, reference) < 1e-6,
+            "{name}: {}",
+            o.objective
+        );
+        assert!(
+            rel(o.network_objective, o.objective) < 1e-6,
+            "{name}: network"
+        );
+        assert!(o.network.max_u_norm() <= 1.0 + 1e-9);
+        // Carathéodory pruning: at most n + 1 sub-networks.
+        assert!(
+            o.network.width() <= ds.n() + 1,
+            "{name}: {}",
+            o.network.width()
+        );
+        // Strictly below the two-layer optimum on the same data.
+        let cfg = TrainConfig {
+            spec,
+            pool: Pooling::Sum,
+            beta,
+            patterns: PatternChoice::Exact,
+            ipm: IpmSettings::default(),
+            max_exact_patterns: 1 << 30,
+            prune: true,
+        };
+        let two = train(&ds, &ds.scalar_targets().unwrap(), &cfg, &mut Silent).unwrap();
+        assert!(
+            rel(two.objective, two_layer) < 1e-6,
+            "{name}: two-layer {}",
+            two.objective
+        );
+        assert!(o.objective < two.objective * (1.0 - 1e-3));
+    }
+}
+
+#[test]
+fn adam_never_below_the_three_layer_optimum() {
+    use cvxcnn::nonconvex::FullBatchSettings;
+    use cvxcnn::three_layer::train_three_layer_adam;
+    let x = [
+        0.1, -0.1, 0.6, 0.1, -0.5, 0.4, 1.3, 0.9, -0.7, -1.3, -0.6, 0.0, -2.3, -0.2, -1.2, -0.7,
+    ];
+    let y = [-0.5, -0.3, 0.4, 1.0];
+    let ds = dataset(&x, &y);
+    let spec = PatchSpec::one_d(2, 1, 0, false);
+    let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &spec).unwrap();
+    let opt = 0.12203594;
+    let mut best = f64::INFINITY;
+    for width in [2, 8, 20] {
+        for seed in 0..10 {
+            let s = FullBatchSettings {
+                width,
+                iters: 3000,
+                lr: 0.01,
+                seed,
+            };
+            let net = train_three_layer_adam(&p, &y, 0.1, &s).unwrap();
+            assert!(net.max_u_norm() <= 1.0 + 1e-12);
+            let v = net.objective(&p, &y, 0.1).unwrap();
+            assert!(
+                v >= opt * (1.0 - 1e-6),
+                "width {width} seed {seed}: {v} < {opt}"
+            );
+            best = best.min(v);
+        }
+    }
+    eprintln!("A1: best Adam / optimum = {}", best / opt);
+    assert!(best < 1.05 * opt, "best {best}");
+}
