@@ -467,6 +467,8 @@ pub struct ThreeLayer {
     pub ipm: IpmSettings,
     /// Refuse programs with more blocks than this.
     pub max_blocks: usize,
+    /// Exact or sampled patterns.
+    pub patterns: crate::three_layer::ThreeLayerPatterns,
 }
 
 struct ThreeLayerModel(
@@ -499,8 +501,14 @@ impl Architecture for ThreeLayer {
     fn fit(&self, ds: &Dataset, y: &[f64]) -> Result<(ConvexFit, Box<dyn Model>)> {
         let t = Instant::now();
         let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
-        let o =
-            crate::three_layer::train_three_layer(&p, y, self.beta, &self.ipm, self.max_blocks)?;
+        let o = crate::three_layer::train_three_layer(
+            &p,
+            y,
+            self.beta,
+            self.patterns,
+            &self.ipm,
+            self.max_blocks,
+        )?;
         let fit = ConvexFit {
             objective: o.objective,
             network_objective: o.network_objective,

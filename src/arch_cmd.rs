@@ -63,6 +63,7 @@ pub(crate) fn architecture(a: &TrainArgs, ds: &Dataset) -> Result<Option<Box<dyn
             beta,
             ipm,
             max_blocks: usize::try_from(a.max_exact).unwrap_or(usize::MAX),
+            patterns: crate::three_layer_cmd::three_layer_patterns(a)?,
         })),
         Arch::TwoLayer => match a.windows {
             Some(window) => {

@@ -145,12 +145,91 @@ fn sign_rows(p: &Patches, d: &[bool]) -> Vec<f64> {
     c
 }
 
+/// Appends the P-block `(d₁, d₂, o)` with both output signs (nothing when its prediction is
+/// zero): prediction `S((d₁∘(1 − d₂) + ō)∘M z₁ − ō∘M z₂)`, the two first-layer cones and
+/// `(2o_r − 1) x_rᵀ(z₁ − z₂) ≥ 0` on `R`.
+#[allow(clippy::too_many_arguments)]
+fn push_p_block(
+    p: &Patches,
+    d1: &[bool],
+    d2: &[bool],
+    o: &[bool],
+    rset: &[usize],
+    beta: f64,
+    blocks: &mut Vec<SocpBlock>,
+    kinds: &mut Vec<(bool, f64)>,
+) {
+    let (n, h) = (p.n, p.h);
+    let a1 = pooled(p, |r| if (d1[r] && !d2[r]) || o[r] { 1.0 } else { 0.0 });
+    let a2 = pooled(p, |r| if o[r] { -1.0 } else { 0.0 });
+    let mut a = vec![0.0; n * 2 * h];
+    for t in 0..n {
+        a[t * 2 * h..t * 2 * h + h].copy_from_slice(&a1[t * h..(t + 1) * h]);
+        a[t * 2 * h + h..(t + 1) * 2 * h].copy_from_slice(&a2[t * h..(t + 1) * h]);
+    }
+    if a.iter().all(|v| *v == 0.0) {
+        return;
+    }
+    let (c1, c2) = (sign_rows(p, d1), sign_rows(p, d2));
+    let mut c = Vec::with_capacity(c1.len() * 2 + c2.len() * 2 + rset.len() * 2 * h);
+    for row in c1.chunks(h) {
+        c.extend_from_slice(row);
+        c.extend(std::iter::repeat_n(0.0, h));
+    }
+    for row in c2.chunks(h) {
+        c.extend(std::iter::repeat_n(0.0, h));
+        c.extend_from_slice(row);
+    }
+    for &r in rset {
+        let s = if o[r] { 1.0 } else { -1.0 };
+        let x = p.row(r);
+        c.extend(x.iter().map(|v| s * v));
+        c.extend(x.iter().map(|v| -s * v));
+    }
+    for sigma in [1.0, -1.0] {
+        blocks.push(SocpBlock {
+            dim: 2 * h,
+            a: a.clone(),
+            c: c.clone(),
+            sign: sigma,
+            cost: beta,
+            groups: Some(vec![h, h]),
+        });
+        kinds.push((true, sigma));
+    }
+}
+
+/// How the three-layer program's patterns are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreeLayerPatterns {
+    /// Every first-layer pattern and every second-layer pattern of every pair: the global
+    /// optimum.
+    Exact,
+    /// A restricted program for real data: the first-layer patterns of `draws` Gaussian filters
+    /// (S-blocks), and the P-blocks of `pairs` Gaussian sub-networks `(z₁, z₂)` (their patterns
+    /// `d₁, d₂` and `o = 1[M(z₁ − z₂) ≥ 0]` on the rows where both fire), de-duplicated.
+    Sample {
+        /// Gaussian first-layer filters.
+        draws: usize,
+        /// Gaussian sub-networks.
+        pairs: usize,
+        /// Seed.
+        seed: u64,
+    },
+}
+
+/// The row pattern `1[M u ≥ 0]` (zero rows count as on).
+fn pattern_of(p: &Patches, u: &[f64]) -> Vec<bool> {
+    (0..p.rows()).map(|r| dot(p.row(r), u) >= 0.0).collect()
+}
+
 /// Trains the three-layer CNN exactly: all first-layer patterns, all second-layer patterns of
 /// every pair, one interior-point solve, recovery. `max_blocks` bounds the program size.
 pub fn train_three_layer(
     p: &Patches,
     y: &[f64],
     beta: f64,
+    patterns: ThreeLayerPatterns,
     ipm: &IpmSettings,
     max_blocks: usize,
 ) -> Result<ThreeLayerOutcome> {
@@ -169,7 +248,12 @@ pub fn train_three_layer(
     }
     let (n, h) = (p.n, p.h);
     let hp = Hyperplanes::from_patches(p);
-    let set = enumerate_exact(p, &hp, max_blocks as u128, &mut |_, _| {})?;
+    let set = match patterns {
+        ThreeLayerPatterns::Exact => enumerate_exact(p, &hp, max_blocks as u128, &mut |_, _| {})?,
+        ThreeLayerPatterns::Sample { draws, seed, .. } => {
+            crate::patterns::sample_gaussian(&hp, draws, seed)
+        }
+    };
     let pats = row_patterns(&hp, &set);
     let nonzero: Vec<bool> = (0..p.rows())
         .map(|r| p.row(r).iter().any(|v| *v != 0.0))
@@ -206,8 +290,42 @@ pub fn train_three_layer(
         too_many(blocks.len())?;
     }
     let s_blocks = blocks.len();
-    for d1 in &pats {
-        for d2 in &pats {
+    if let ThreeLayerPatterns::Sample { pairs, seed, .. } = patterns {
+        use rand::SeedableRng;
+        use rand_distr::Distribution;
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed.wrapping_add(1));
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..pairs {
+            let mut draw = || -> Vec<f64> {
+                (0..h)
+                    .map(|_| Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng))
+                    .collect()
+            };
+            let (z1, z2) = (draw(), draw());
+            let d1 = pattern_of(p, &z1);
+            let d2 = pattern_of(p, &z2);
+            let diff: Vec<f64> = z1.iter().zip(&z2).map(|(a, b)| a - b).collect();
+            let rset: Vec<usize> = (0..p.rows())
+                .filter(|&r| d1[r] && d2[r] && nonzero[r])
+                .collect();
+            let mut o = vec![false; p.rows()];
+            for &r in &rset {
+                o[r] = dot(p.row(r), &diff) >= 0.0;
+            }
+            if rset.is_empty() || !seen.insert((d1.clone(), d2.clone(), o.clone())) {
+                continue;
+            }
+            push_p_block(p, &d1, &d2, &o, &rset, beta, &mut blocks, &mut kinds);
+            too_many(blocks.len())?;
+        }
+    }
+    let exact_pairs: &[Vec<bool>] = if patterns == ThreeLayerPatterns::Exact {
+        &pats
+    } else {
+        &[]
+    };
+    for d1 in exact_pairs {
+        for d2 in exact_pairs {
             let rset: Vec<usize> = (0..p.rows())
                 .filter(|&r| d1[r] && d2[r] && nonzero[r])
                 .collect();
@@ -224,53 +342,13 @@ pub fn train_three_layer(
             };
             let shp = Hyperplanes::from_patches(&sub);
             let oset = enumerate_exact(&sub, &shp, max_blocks as u128, &mut |_, _| {})?;
-            let c1 = sign_rows(p, d1);
-            let c2 = sign_rows(p, d2);
-            let (r1, r2) = (c1.len() / h, c2.len() / h);
             for oi in 0..oset.len() {
                 let o_sub = shp.row_pattern(oset.pattern(oi));
                 let mut o = vec![false; p.rows()];
                 for (q, &r) in rset.iter().enumerate() {
                     o[r] = o_sub[q];
                 }
-                // Prediction: S((d1∘(1 − d2) + ō)∘M z₁ − ō∘M z₂).
-                let a1 = pooled(p, |r| if (d1[r] && !d2[r]) || o[r] { 1.0 } else { 0.0 });
-                let a2 = pooled(p, |r| if o[r] { -1.0 } else { 0.0 });
-                let mut a = vec![0.0; n * 2 * h];
-                for t in 0..n {
-                    a[t * 2 * h..t * 2 * h + h].copy_from_slice(&a1[t * h..(t + 1) * h]);
-                    a[t * 2 * h + h..(t + 1) * 2 * h].copy_from_slice(&a2[t * h..(t + 1) * h]);
-                }
-                if a.iter().all(|v| *v == 0.0) {
-                    continue;
-                }
-                // Constraints on (z₁, z₂): the two first-layer cones and (2o_r − 1) x_rᵀ(z₁ − z₂).
-                let mut c = Vec::with_capacity((r1 + r2 + rset.len()) * 2 * h);
-                for row in c1.chunks(h) {
-                    c.extend_from_slice(row);
-                    c.extend(std::iter::repeat_n(0.0, h));
-                }
-                for row in c2.chunks(h) {
-                    c.extend(std::iter::repeat_n(0.0, h));
-                    c.extend_from_slice(row);
-                }
-                for &r in &rset {
-                    let s = if o[r] { 1.0 } else { -1.0 };
-                    let x = p.row(r);
-                    c.extend(x.iter().map(|v| s * v));
-                    c.extend(x.iter().map(|v| -s * v));
-                }
-                for sigma in [1.0, -1.0] {
-                    blocks.push(SocpBlock {
-                        dim: 2 * h,
-                        a: a.clone(),
-                        c: c.clone(),
-                        sign: sigma,
-                        cost: beta,
-                        groups: Some(vec![h, h]),
-                    });
-                    kinds.push((true, sigma));
-                }
+                push_p_block(p, d1, d2, &o, &rset, beta, &mut blocks, &mut kinds);
             }
             too_many(blocks.len())?;
         }

@@ -106,6 +106,7 @@ fn every_architecture_through_one_interface() {
                 beta: 0.1,
                 ipm,
                 max_blocks: 1 << 20,
+                patterns: cvxcnn::three_layer::ThreeLayerPatterns::Exact,
             }),
             a1(),
             0.01,

@@ -7,7 +7,7 @@ use cvxcnn::data::{Dataset, SampleShape, Targets};
 use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::program::Pooling;
 use cvxcnn::solver::IpmSettings;
-use cvxcnn::three_layer::train_three_layer;
+use cvxcnn::three_layer::{train_three_layer, ThreeLayerPatterns};
 use cvxcnn::train::{train, PatternChoice, Silent, TrainConfig};
 
 fn dataset(x: &[f64], y: &[f64]) -> Dataset {
@@ -39,7 +39,15 @@ fn references_a1_a2_a3() {
     ] {
         let ds = dataset(x, y);
         let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &spec).unwrap();
-        let o = train_three_layer(&p, y, beta, &IpmSettings::default(), 1 << 20).unwrap();
+        let o = train_three_layer(
+            &p,
+            y,
+            beta,
+            ThreeLayerPatterns::Exact,
+            &IpmSettings::default(),
+            1 << 20,
+        )
+        .unwrap();
         eprintln!(
             "{name}: {} ({} S-blocks, {} P-blocks, {} sub-networks), network {}, reference {reference}",
             o.objective,
