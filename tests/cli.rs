@@ -1307,7 +1307,7 @@ fn three_layer_reference_a1_with_two_layer_comparison() {
             "--kernel",
             "2",
             "--patterns",
-            "sample:5",
+            "sample:0",
             "--out",
             bad.to_str().unwrap(),
         ]),
