@@ -23,6 +23,7 @@ pub mod classifier;
 pub mod compare;
 pub mod cone;
 pub mod cone_nnls;
+pub mod cp_factor;
 pub mod data;
 pub mod error;
 pub mod export;
