@@ -63,7 +63,7 @@ pub struct IpmInfo {
 }
 
 /// Clarabel's status as ours; failures are errors.
-pub(super) fn map_status(s: SolverStatus) -> Result<SolveStatus> {
+pub(crate) fn map_status(s: SolverStatus) -> Result<SolveStatus> {
     match s {
         SolverStatus::Solved => Ok(SolveStatus::Solved),
         SolverStatus::AlmostSolved => Ok(SolveStatus::AlmostSolved),
@@ -90,7 +90,7 @@ pub enum BlockNorm<'a> {
 }
 
 /// Clarabel's settings from ours (quiet; one tolerance for gaps and feasibility).
-pub(super) fn clarabel_settings(s: &IpmSettings) -> Result<DefaultSettings<f64>> {
+pub(crate) fn clarabel_settings(s: &IpmSettings) -> Result<DefaultSettings<f64>> {
     DefaultSettingsBuilder::default()
         .verbose(false)
         .tol_gap_abs(s.tol)
