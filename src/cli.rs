@@ -137,6 +137,9 @@ pub(crate) enum Head {
     L1,
     /// A linear layer over all positions (linear CNNs).
     Fc,
+    /// Weight decay on a vector of output weights per filter (one per class, or per --windows
+    /// window), by the exact SDP (filter size 2).
+    Shared,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -634,6 +637,9 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
             ));
         }
         return crate::linear_cmd::train_linear_cmd(&a, &ds);
+    }
+    if a.head == Some(Head::Shared) {
+        return crate::shared_cmd::train_shared_cmd(&a, &ds);
     }
     match (a.head, a.windows) {
         (Some(Head::L1), Some(w)) => return crate::local_cmd::train_local_cmd(&a, &ds, w),

@@ -24,7 +24,7 @@ pub(crate) fn train_linear_cmd(a: &TrainArgs, ds: &Dataset) -> Result<()> {
     let head = match a.head.unwrap_or(Head::Pool) {
         Head::Pool => LinearHead::Pool,
         Head::Fc => LinearHead::Fc,
-        Head::L1 => {
+        Head::L1 | Head::Shared => {
             return Err(Error::param(
                 "--head",
                 "linear CNNs take --head pool or --head fc",

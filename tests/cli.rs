@@ -1315,3 +1315,109 @@ fn three_layer_reference_a1_with_two_layer_comparison() {
         &bad,
     );
 }
+
+#[test]
+fn shared_head_sdp_reference_and_classes() {
+    let d = Dir::new();
+    let data = d.p("c2.npz");
+    let x = [
+        1.1, 1.8, -2.6, -0.1, 1.0, 1.4, 0.7, 1.5, 0.3, 0.6, 0.2, -1.1, -0.8, 0.4, -0.6, 1.3, 1.3,
+        1.8, 0.0, 1.4, -0.9, -0.8, 0.1, 0.3, -1.6, -1.7, 0.4, -0.9,
+    ];
+    write_npz(
+        &data,
+        &[
+            ("x", Arr::F64(&x, vec![4, 7])),
+            ("y", Arr::F64(&[1.2, 0.4, 0.3, 0.2], vec![4])),
+        ],
+    );
+    let out = d.p("c2");
+    let o = run(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--kernel",
+        "2",
+        "--beta",
+        "0.05",
+        "--pool",
+        "max",
+        "--windows",
+        "2",
+        "--head",
+        "shared",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = read_json(&out.join("report.json"));
+    let (lb, net) = (
+        r["lower_bound"].as_f64().unwrap(),
+        r["network_objective"].as_f64().unwrap(),
+    );
+    // MATH-DEEP C2 (weight decay): 0.019508455, inside the certified bracket.
+    assert!(lb <= 0.019508455 * (1.0 + 1e-7) && 0.019508455 <= net * (1.0 + 1e-7));
+    assert!(net - lb <= 1e-6 * net);
+    // One output per class: a standard two-layer model with C outputs (predict reads it).
+    let lab = d.p("lab.npz");
+    write_npz(
+        &lab,
+        &[
+            ("x", Arr::F64(&gaussian(60, 21), vec![10, 6])),
+            ("y", Arr::I64(&[0, 1, 2, 0, 1, 2, 0, 1, 2, 1], vec![10])),
+        ],
+    );
+    let out2 = d.p("cls");
+    let o2 = run(&[
+        "train",
+        "--data",
+        lab.to_str().unwrap(),
+        "--kernel",
+        "2",
+        "--beta",
+        "0.1",
+        "--head",
+        "shared",
+        "--quiet",
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(
+        o2.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o2.stderr)
+    );
+    let r2 = read_json(&out2.join("report.json"));
+    assert_eq!(r2["outputs"], 3);
+    assert!(
+        r2["relative_gap"].as_f64().unwrap() < 1e-5,
+        "{}",
+        r2["relative_gap"]
+    );
+    let p = run(&[
+        "predict",
+        "--model",
+        out2.to_str().unwrap(),
+        "--data",
+        lab.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
+    let bad = d.p("bad");
+    assert_bad(
+        &run(&[
+            "train",
+            "--data",
+            lab.to_str().unwrap(),
+            "--kernel",
+            "3",
+            "--head",
+            "shared",
+            "--out",
+            bad.to_str().unwrap(),
+        ]),
+        "--kernel",
+        &bad,
+    );
+}
