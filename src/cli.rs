@@ -639,7 +639,13 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
         return crate::linear_cmd::train_linear_cmd(&a, &ds);
     }
     if a.head == Some(Head::Shared) {
+        #[cfg(feature = "sdp")]
         return crate::shared_cmd::train_shared_cmd(&a, &ds);
+        #[cfg(not(feature = "sdp"))]
+        return Err(Error::param(
+            "--head",
+            "--head shared needs the SDP solver: build with `cargo build --release --features sdp` (links OpenBLAS: apt-get install libopenblas-dev libgfortran-12-dev)",
+        ));
     }
     match (a.head, a.windows) {
         (Some(Head::L1), Some(w)) => return crate::local_cmd::train_local_cmd(&a, &ds, w),

@@ -42,6 +42,7 @@ pub mod program;
 pub mod recovery;
 pub mod report;
 pub mod scale_certificate;
+#[cfg(feature = "sdp")]
 pub mod shared_sdp;
 pub mod solver;
 pub mod three_layer;

@@ -7,6 +7,7 @@ mod cli;
 mod compare_cmd;
 mod linear_cmd;
 mod local_cmd;
+#[cfg(feature = "sdp")]
 mod shared_cmd;
 mod three_layer_cmd;
 

@@ -1316,6 +1316,37 @@ fn three_layer_reference_a1_with_two_layer_comparison() {
     );
 }
 
+#[cfg(not(feature = "sdp"))]
+#[test]
+fn shared_head_without_the_sdp_feature_says_how_to_get_it() {
+    let d = Dir::new();
+    let lab = d.p("lab.npz");
+    write_npz(
+        &lab,
+        &[
+            ("x", Arr::F64(&gaussian(60, 21), vec![10, 6])),
+            ("y", Arr::I64(&[0, 1, 2, 0, 1, 2, 0, 1, 2, 1], vec![10])),
+        ],
+    );
+    let bad = d.p("bad");
+    assert_bad(
+        &run(&[
+            "train",
+            "--data",
+            lab.to_str().unwrap(),
+            "--kernel",
+            "2",
+            "--head",
+            "shared",
+            "--out",
+            bad.to_str().unwrap(),
+        ]),
+        "--features sdp",
+        &bad,
+    );
+}
+
+#[cfg(feature = "sdp")]
 #[test]
 fn shared_head_sdp_reference_and_classes() {
     let d = Dir::new();

@@ -2,6 +2,8 @@
 //! (shared-filter vector outputs): the reference lies in the certified bracket
 //! [lower bound, recovered network], and the bracket is tight.
 
+#![cfg(feature = "sdp")]
+
 mod common;
 
 use common::*;
