@@ -550,3 +550,110 @@ pub fn predict(
     }
     f
 }
+
+/// Full-batch Adam on the non-convex shared-filter network with weight decay
+/// `(β/2) Σ (‖u‖² + ‖w‖²)`, from a seeded Gaussian start: the local method the SDP is compared
+/// with. Returns the filters (`m × h`) and weights (`m × L`).
+pub fn train_shared_adam(
+    patches: &Patches,
+    y: &[f64],
+    head: &SharedHead,
+    beta: f64,
+    s: &crate::nonconvex::FullBatchSettings,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    use crate::nonconvex::{Optimizer, OptimizerKind};
+    use rand::SeedableRng;
+    use rand_distr::Distribution;
+    let (n, h, k, m) = (patches.n, patches.h, patches.k, s.width);
+    let (lw, cout) = match head {
+        SharedHead::Vector { outputs } => (*outputs, *outputs),
+        SharedHead::Local { windows, .. } => (windows.len(), 1),
+    };
+    if y.len() != n * cout || m == 0 {
+        return Err(Error::Data(format!(
+            "{} targets for {n} samples and {cout} outputs, width {m}",
+            y.len()
+        )));
+    }
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(s.seed);
+    let mut draw = |len: usize, sd: f64| -> Vec<f64> {
+        (0..len)
+            .map(|_| sd * Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng))
+            .collect()
+    };
+    let mut u = draw(m * h, 1.0 / (h as f64).sqrt());
+    let mut w = draw(m * lw, 1.0 / ((m * lw) as f64).sqrt());
+    let mut ou = Optimizer::new(OptimizerKind::Adam, s.lr, 0.0, m * h);
+    let mut ow = Optimizer::new(OptimizerKind::Adam, s.lr, 0.0, m * lw);
+    let (mut gu, mut gw) = (vec![0.0; m * h], vec![0.0; m * lw]);
+    for _ in 0..s.iters {
+        let f = predict(patches, head, &u, &w, lw);
+        let r: Vec<f64> = f.iter().zip(y).map(|(a, b)| a - b).collect();
+        for j in 0..m {
+            let uj = &u[j * h..(j + 1) * h];
+            let wj = &w[j * lw..(j + 1) * lw];
+            let mut g_u = vec![0.0; h];
+            let mut g_w = vec![0.0; lw];
+            for t in 0..n {
+                let z: Vec<f64> = (0..k).map(|kk| dot(patches.row(kk * n + t), uj)).collect();
+                match head {
+                    SharedHead::Vector { .. } => {
+                        let phi: f64 = z.iter().map(|v| v.max(0.0)).sum();
+                        let back: f64 = (0..lw).map(|c| r[c * n + t] * wj[c]).sum();
+                        for c in 0..lw {
+                            g_w[c] += r[c * n + t] * phi;
+                        }
+                        for (kk, zk) in z.iter().enumerate() {
+                            if *zk > 0.0 {
+                                let x = patches.row(kk * n + t);
+                                g_u.iter_mut().zip(x).for_each(|(g, xv)| *g += back * xv);
+                            }
+                        }
+                    }
+                    SharedHead::Local { windows, max } => {
+                        for (l, win) in windows.iter().enumerate() {
+                            let (phi, routes): (f64, Vec<(usize, f64)>) = if *max {
+                                let best = win.iter().copied().fold(win[0], |b, kk| {
+                                    if z[kk] > z[b] {
+                                        kk
+                                    } else {
+                                        b
+                                    }
+                                });
+                                if z[best] > 0.0 {
+                                    (z[best], vec![(best, 1.0)])
+                                } else {
+                                    (0.0, Vec::new())
+                                }
+                            } else {
+                                let c = 1.0 / win.len() as f64;
+                                (
+                                    c * win.iter().map(|&kk| z[kk].max(0.0)).sum::<f64>(),
+                                    win.iter()
+                                        .filter(|&&kk| z[kk] > 0.0)
+                                        .map(|&kk| (kk, c))
+                                        .collect(),
+                                )
+                            };
+                            g_w[l] += r[t] * phi;
+                            for (kk, c) in routes {
+                                let x = patches.row(kk * n + t);
+                                let coef = r[t] * wj[l] * c;
+                                g_u.iter_mut().zip(x).for_each(|(g, xv)| *g += coef * xv);
+                            }
+                        }
+                    }
+                }
+            }
+            for (e, g) in g_u.iter().enumerate() {
+                gu[j * h + e] = g + beta * uj[e];
+            }
+            for (l, g) in g_w.iter().enumerate() {
+                gw[j * lw + l] = g + beta * wj[l];
+            }
+        }
+        ou.step(&mut u, &gu);
+        ow.step(&mut w, &gw);
+    }
+    Ok((u, w))
+}

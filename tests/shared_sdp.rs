@@ -105,3 +105,78 @@ fn references_c1_c2_d1() {
         0.76442363,
     );
 }
+
+/// Non-convex Adam on the same shared-filter networks never goes below the certified lower
+/// bound, and gets close to it.
+#[test]
+fn adam_never_below_the_sdp_bracket() {
+    use cvxcnn::nonconvex::FullBatchSettings;
+    use cvxcnn::shared_sdp::{predict, train_shared_adam};
+    let c1x = [
+        -0.8, -1.3, -0.2, 0.4, 1.1, 0.1, -0.6, -0.8, 0.7, 1.6, 0.3, -1.2, -1.0, 1.6, 0.2, -1.7,
+        -0.1, -1.2, -0.6, -0.5, -0.7, 0.6, -0.1, -0.6, 0.4, 0.8, -1.6, -0.3,
+    ];
+    let d1x = [
+        0.3, 0.8, 0.3, -1.3, 0.9, 0.4, -0.5, 0.6, 0.4, 0.3, 0.0, 0.5, -0.7, -0.2, -0.5, 0.6, 0.0,
+        -0.3, -0.8, -0.3, 0.0, -0.3, 1.3, 1.0,
+    ];
+    let yrows = [
+        [-2.7, -1.9, -0.2],
+        [-0.4, 0.2, 0.2],
+        [2.1, -1.1, -0.4],
+        [2.0, 0.6, 0.7],
+    ];
+    let d1y: Vec<f64> = (0..3)
+        .flat_map(|c| yrows.iter().map(move |r| r[c]))
+        .collect();
+    let windows = vec![vec![0, 1], vec![2, 3], vec![4, 5]];
+    for (name, p, y, head, beta) in [
+        (
+            "C1",
+            patches(&c1x, 4, 7),
+            vec![-1.0, -0.2, -1.3, 0.0],
+            SharedHead::Local {
+                windows: windows.clone(),
+                max: false,
+            },
+            0.05,
+        ),
+        (
+            "D1",
+            patches(&d1x, 4, 6),
+            d1y,
+            SharedHead::Vector { outputs: 3 },
+            0.1,
+        ),
+    ] {
+        let o = solve_shared_sdp(&p, &y, &head, beta, &IpmSettings::default()).unwrap();
+        let lw = match &head {
+            SharedHead::Vector { outputs } => *outputs,
+            SharedHead::Local { windows, .. } => windows.len(),
+        };
+        let mut best = f64::INFINITY;
+        for width in [2, 5, 10] {
+            for seed in 0..8 {
+                let s = FullBatchSettings {
+                    width,
+                    iters: 3000,
+                    lr: 0.01,
+                    seed,
+                };
+                let (u, w) = train_shared_adam(&p, &y, &head, beta, &s).unwrap();
+                let f = predict(&p, &head, &u, &w, lw);
+                let loss: f64 = f.iter().zip(&y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
+                let sq: f64 = u.iter().chain(&w).map(|v| v * v).sum();
+                let v = loss + 0.5 * beta * sq;
+                assert!(
+                    v >= o.lower_bound * (1.0 - 1e-7),
+                    "{name} width {width} seed {seed}: {v} < {}",
+                    o.lower_bound
+                );
+                best = best.min(v);
+            }
+        }
+        eprintln!("{name}: best Adam / SDP = {}", best / o.sdp_objective);
+        assert!(best < 1.05 * o.sdp_objective, "{name}: best {best}");
+    }
+}
