@@ -66,6 +66,25 @@ pub(crate) fn architecture(a: &TrainArgs, ds: &Dataset) -> Result<Option<Box<dyn
             patterns: crate::three_layer_cmd::three_layer_patterns(a)?,
         })),
         Arch::TwoLayer => match a.windows {
+            #[cfg(feature = "sdp")]
+            Some(window) if a.head == Some(Head::Shared) => {
+                Some(Box::new(cvxcnn::arch::SharedLocal {
+                    spec: patch_spec(&a.patch, ds, false)?,
+                    window,
+                    max: match a.pool {
+                        Pool::Max => true,
+                        Pool::Avg => false,
+                        Pool::Sum => {
+                            return Err(Error::param(
+                                "--pool",
+                                "local pooling windows take --pool avg or --pool max",
+                            ))
+                        }
+                    },
+                    beta,
+                    ipm,
+                }))
+            }
             Some(window) => {
                 let pool = match a.pool {
                     Pool::Avg => WindowPool::Avg,

@@ -280,10 +280,10 @@ pub(crate) fn cmd_compare(c: CompareArgs) -> Result<()> {
     if c.restarts == 0 {
         return Err(Error::param("--restarts", "must be at least 1"));
     }
-    if a.head == Some(crate::cli::Head::Shared) {
+    if a.head == Some(crate::cli::Head::Shared) && (a.windows.is_none() || !cfg!(feature = "sdp")) {
         return Err(Error::param(
             "--head",
-            "compare does not train shared-filter networks yet (cvxcnn train --head shared)",
+            "compare trains shared-filter networks with --windows W in builds with --features sdp only (cvxcnn train --head shared)",
         ));
     }
     if matches!(a.head, Some(crate::cli::Head::L1)) && a.windows.is_none() {

@@ -1390,6 +1390,41 @@ fn shared_head_sdp_reference_and_classes() {
     // MATH-DEEP C2 (weight decay): 0.019508455, inside the certified bracket.
     assert!(lb <= 0.019508455 * (1.0 + 1e-7) && 0.019508455 <= net * (1.0 + 1e-7));
     assert!(net - lb <= 1e-6 * net);
+    // compare through the architecture interface: Adam never below the certified bound.
+    let outc = d.p("cmp");
+    let oc = run(&[
+        "compare",
+        "--data",
+        data.to_str().unwrap(),
+        "--kernel",
+        "2",
+        "--beta",
+        "0.05",
+        "--pool",
+        "max",
+        "--windows",
+        "2",
+        "--head",
+        "shared",
+        "--restarts",
+        "2",
+        "--width",
+        "4",
+        "--epochs",
+        "1500",
+        "--quiet",
+        "--out",
+        outc.to_str().unwrap(),
+    ]);
+    assert!(
+        oc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&oc.stderr)
+    );
+    assert_eq!(
+        read_json(&outc.join("compare.json"))["runs_below_lower_bound"],
+        0
+    );
     // One output per class: a standard two-layer model with C outputs (predict reads it).
     let lab = d.p("lab.npz");
     write_npz(
