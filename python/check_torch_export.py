@@ -65,6 +65,8 @@ def check_objective(binary, work, name, x, y, train_args, penalty):
         f = net(torch.from_numpy(x.astype(np.float64)))[:, 0].numpy()
         if penalty == "circular":
             pen = 0.5 * beta * (float((net.b ** 2).sum()) + float((net.w ** 2).sum()))
+        elif penalty == "three":
+            pen = 0.5 * beta * (float((net.mix ** 2).sum()) + float((net.fc_weight ** 2).sum()))
         elif penalty == "l1":
             u2 = float((net.conv.weight ** 2).sum())
             w1 = float((net.fc_weight.abs().sum(dim=0) ** 2).sum())
@@ -128,6 +130,10 @@ def main():
     check_objective(binary, work, "linearfc", x4, y4,
                     ["--arch", "linear", "--head", "fc", "--kernel", "3", "--stride", "2",
                      "--beta", "0.05"], "wd")
+    x6 = rng.normal(size=(4, 5))
+    y6 = rng.normal(size=4)
+    check_objective(binary, work, "threelayer", x6, y6,
+                    ["--arch", "three-layer", "--kernel", "2", "--beta", "0.1"], "three")
     x5 = rng.normal(size=(6, 4))
     y5 = rng.normal(size=6)
     check_objective(binary, work, "circular4", x5, y5,

@@ -76,6 +76,24 @@ class LinearCnn(torch.nn.Module):
         return z @ self.fc_weight.T
 
 
+class ThreeLayerCnn(torch.nn.Module):
+    """Sub-networks of two filters: conv -> ReLU -> mix the pair -> ReLU -> sum pool -> linear."""
+
+    def __init__(self, conv, mix, fc_weight):
+        super().__init__()
+        self.conv = conv
+        self.register_buffer("mix", mix)  # (m, 2)
+        self.register_buffer("fc_weight", fc_weight)  # (1, m)
+
+    def forward(self, x):
+        if x.dim() == 2:  # (n, L) single-channel signals
+            x = x.unsqueeze(1)
+        z = torch.relu(self.conv(x)).flatten(2)  # (n, 2m, K), channels 2j, 2j+1 = unit j
+        z = z.reshape(z.shape[0], -1, 2, z.shape[-1])  # (n, m, 2, K)
+        mixed = torch.relu((z * self.mix[None, :, :, None]).sum(dim=2))  # (n, m, K)
+        return mixed.sum(dim=2) @ self.fc_weight.T
+
+
 class CircularCnn(torch.nn.Module):
     """f(x) = sum_j w_j relu(x . (a_j1 (*) ... (*) b_j)), circular convolutions via the DFT."""
 
@@ -112,7 +130,8 @@ def load(model_dir):
     """Returns (network, info): a float64 network and the parsed model.json (or None).
 
     Two-layer models give `TwoLayerCnn`; local-pooling models (`arch = two-layer-local`)
-    `LocalPoolCnn`; linear CNNs `LinearCnn`; circular CNNs `CircularCnn`.
+    `LocalPoolCnn`; linear CNNs `LinearCnn`; three-layer CNNs `ThreeLayerCnn`; circular CNNs
+    `CircularCnn`.
     """
     path = os.path.join(model_dir, "model.safetensors")
     with safe_open(path, framework="pt") as f:
@@ -121,6 +140,8 @@ def load(model_dir):
     arch = meta.get("arch")
     if arch == "circular":
         return CircularCnn(t["a"], t["b"], t["w"]).eval(), None
+    if arch == "three-layer":
+        return ThreeLayerCnn(_conv(t, meta, False), t["mix.weight"], t["fc.weight"]).eval(), None
     if arch == "linear":
         return LinearCnn(_conv(t, meta, False), t["fc.weight"], meta["head"], meta["pool"]).eval(), None
     if arch == "two-layer-local":
