@@ -16,19 +16,21 @@ use cvxcnn::solver::IpmSettings;
 use cvxcnn::train::{PatternChoice, TrainConfig};
 
 fn accuracy(f: &[f64], y: &[f64]) -> f64 {
-    let right = f
-        .iter()
-        .zip(y)
-        .filter(|(f, y)| (**f >= 0.0) == (**y > 0.0))
-        .count();
-    100.0 * right as f64 / y.len() as f64
+    100.0 * cvxcnn::loss::sign_accuracy(f, y)
 }
 
 fn main() -> cvxcnn::Result<()> {
     let args: Vec<usize> = std::env::args()
         .skip(1)
-        .map(|a| a.parse().expect("arguments: N_TRAIN N_TEST DRAWS"))
-        .collect();
+        .map(|a| {
+            a.parse().map_err(|_| {
+                cvxcnn::Error::param(
+                    "N_TRAIN N_TEST DRAWS",
+                    format!("'{a}' is not a whole number"),
+                )
+            })
+        })
+        .collect::<cvxcnn::Result<_>>()?;
     let (n_train, n_test, draws) = (
         *args.first().unwrap_or(&200),
         *args.get(1).unwrap_or(&400),

@@ -175,12 +175,7 @@ pub fn train_circular_exact(
     beta: f64,
     ipm: &IpmSettings,
 ) -> Result<CircularOutcome> {
-    if !(beta > 0.0 && beta.is_finite()) {
-        return Err(Error::param(
-            "--beta",
-            format!("β must be positive and finite, got {beta}"),
-        ));
-    }
+    crate::program::check_beta(beta)?;
     let (prog, sol, info, patterns) = solve_spectral(x, d, y, beta, BlockNorm::SpectralL1, ipm)?;
     let objective = spectral_objective(&prog, &sol);
     let net = recover_circular(&sol, d);
@@ -205,12 +200,7 @@ pub fn train_circular_first_order(
     beta: f64,
     settings: &crate::solver::ProxAlSettings,
 ) -> Result<CircularOutcome> {
-    if !(beta > 0.0 && beta.is_finite()) {
-        return Err(Error::param(
-            "--beta",
-            format!("β must be positive and finite, got {beta}"),
-        ));
-    }
+    crate::program::check_beta(beta)?;
     let (prog, patterns) = build_program(x, d, y, beta)?;
     let (sol, info) = crate::solver::solve_prox_al(&prog, BlockNorm::SpectralL1, settings)?;
     let net = recover_circular(&sol, d);
@@ -307,23 +297,7 @@ pub fn circular_lower_bound(
     layers: usize,
     ipm: &IpmSettings,
 ) -> Result<f64> {
-    check_layers(layers)?;
-    let w = spectral_weights(d, beta, layers);
-    let (prog, sol, _, _) = solve_spectral(x, d, y, beta, BlockNorm::WeightedSpectral(&w), ipm)?;
-    let f = prog.predict(&sol);
-    let loss: f64 = f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
-    let pen: f64 = sol
-        .c
-        .chunks(d)
-        .map(|z| {
-            dft(z)
-                .iter()
-                .zip(&w)
-                .map(|(c, wk)| wk * c.norm())
-                .sum::<f64>()
-        })
-        .sum();
-    Ok(loss + pen)
+    Ok(crate::circular_deep::lower_bound_with_cone_test(x, d, y, beta, layers, ipm)?.value)
 }
 
 /// The real Fourier blocks of `R^d` with orthonormal bases (`dim × d` row-major) and their

@@ -415,12 +415,7 @@ pub fn path_norm_network(
     ipm: &IpmSettings,
 ) -> Result<(f64, DeepCircularCnn)> {
     check_layers(layers)?;
-    if !(beta > 0.0 && beta.is_finite()) {
-        return Err(Error::param(
-            "--beta",
-            format!("β must be positive and finite, got {beta}"),
-        ));
-    }
+    crate::program::check_beta(beta)?;
     // (β'/d)‖Fz‖₁ with β' = βd is β‖Fz‖₁.
     let bd = beta * d as f64;
     let (prog, sol, _, _) = solve_spectral(x, d, y, bd, BlockNorm::SpectralL1, ipm)?;

@@ -680,12 +680,7 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
     let outcome = outcome?;
     let acc = if classes {
         let f = outcome.network.predict(&ds.x)?;
-        let right = f
-            .iter()
-            .zip(&y)
-            .filter(|(f, y)| (**f >= 0.0) == (**y > 0.0))
-            .count();
-        Some(right as f64 / y.len() as f64)
+        Some(cvxcnn::loss::sign_accuracy(&f, &y))
     } else {
         None
     };

@@ -74,20 +74,23 @@ fn factor2(a: f64, b: f64, c: f64, tol: f64) -> Result<[f64; 4]> {
 
 fn factor3(t: &[f64], tol: f64) -> Result<Vec<f64>> {
     let at = |i: usize, j: usize| t[i * 3 + j];
-    // Try the pivots in order of the Schur complement's off-diagonal entry, largest first.
-    let mut best: Option<(usize, f64)> = None;
-    for i in 0..3 {
+    // The pivot whose Schur complement has the largest off-diagonal entry.
+    let complement = |i: usize| {
         let (j, k) = ((i + 1) % 3, (i + 2) % 3);
-        let off = if at(i, i) > tol {
+        if at(i, i) > tol {
             at(j, k) - at(j, i) * at(k, i) / at(i, i)
         } else {
             at(j, k)
-        };
-        if best.is_none_or(|(_, o)| off > o) {
-            best = Some((i, off));
         }
-    }
-    let (i, off) = best.expect("three pivots");
+    };
+    let (i, off) = (1..3).fold((0, complement(0)), |(bi, bo), i| {
+        let o = complement(i);
+        if o > bo {
+            (i, o)
+        } else {
+            (bi, bo)
+        }
+    });
     if off < -tol {
         return Err(Error::Data(format!(
             "no pivot keeps the complement non-negative (best {off}): not positive semidefinite"

@@ -158,12 +158,7 @@ fn certify(
 }
 
 fn check(op: &LinearOperator, y: &[f64], beta: f64) -> Result<()> {
-    if !(beta > 0.0 && beta.is_finite()) {
-        return Err(Error::param(
-            "--beta",
-            format!("β must be positive and finite, got {beta}"),
-        ));
-    }
+    crate::program::check_beta(beta)?;
     if y.len() != op.n {
         return Err(Error::Data(format!(
             "{} targets for {} samples",
@@ -271,26 +266,7 @@ pub fn solve_linear_fc(
         let g = op.adjoint(&r);
         let trial: Vec<f64> = w.iter().zip(&g).map(|(a, b)| a - step * b).collect();
         let (znew, _) = svt(&trial, h, k, step * beta)?;
-        let tnext = 0.5 * (1.0 + (1.0 + 4.0 * tk * tk).sqrt());
-        // Adaptive restart when the momentum points uphill.
-        let uphill: f64 = w
-            .iter()
-            .zip(&znew)
-            .zip(&z)
-            .map(|((wi, zn), zo)| (wi - zn) * (zn - zo))
-            .sum();
-        if uphill > 0.0 {
-            tk = 1.0;
-            w.clone_from(&znew);
-        } else {
-            let mom = (tk - 1.0) / tnext;
-            w = znew
-                .iter()
-                .zip(&z)
-                .map(|(zn, zo)| zn + mom * (zn - zo))
-                .collect();
-            tk = tnext;
-        }
+        crate::solver::momentum_step(&mut w, &z, &znew, &mut tk);
         z = znew;
         if it % 10 == 0 || it == s.max_iter {
             let c = certify(op, y, beta, z.clone(), it)?;

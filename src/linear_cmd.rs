@@ -70,14 +70,7 @@ pub(crate) fn train_linear_cmd(a: &TrainArgs, ds: &Dataset) -> Result<()> {
     let network_objective = net.objective(&patches, &y, beta)?;
     let f = net.predict(&patches)?;
     let classes = matches!(ds.targets, Targets::Classes(_)) || a.data.classes.is_some();
-    let acc = classes.then(|| {
-        let right = f
-            .iter()
-            .zip(&y)
-            .filter(|(f, y)| (**f >= 0.0) == (**y > 0.0))
-            .count();
-        right as f64 / y.len() as f64
-    });
+    let acc = classes.then(|| cvxcnn::loss::sign_accuracy(&f, &y));
     let m = net.width();
     let c = ds.shape.channels;
     let wshape = if ds.shape.one_d {

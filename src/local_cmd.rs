@@ -50,14 +50,7 @@ pub(crate) fn train_local_cmd(a: &TrainArgs, ds: &Dataset, window: usize) -> Res
     let classes = matches!(ds.targets, Targets::Classes(_)) || a.data.classes.is_some();
     let patches = Patches::extract(&ds.x, ds.n(), &ds.shape, &spec)?;
     let f = net.predict(&patches)?;
-    let acc = classes.then(|| {
-        let right = f
-            .iter()
-            .zip(&y)
-            .filter(|(f, y)| (**f >= 0.0) == (**y > 0.0))
-            .count();
-        right as f64 / y.len() as f64
-    });
+    let acc = classes.then(|| cvxcnn::loss::sign_accuracy(&f, &y));
     // The same tensors as a two-layer model, with L outputs (one per window).
     let mut weights = vec![0.0; l * m];
     for j in 0..m {

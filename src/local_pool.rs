@@ -136,12 +136,7 @@ pub fn local_program(
     y: &[f64],
     beta: f64,
 ) -> Result<LocalProgram> {
-    if !(beta > 0.0 && beta.is_finite()) {
-        return Err(Error::param(
-            "--beta",
-            format!("β must be positive and finite, got {beta}"),
-        ));
-    }
+    crate::program::check_beta(beta)?;
     if y.len() != patches.n {
         return Err(Error::Data(format!(
             "{} targets for {} samples",
@@ -158,7 +153,10 @@ pub fn local_program(
     for i in 0..set.len() {
         let bits = set.pattern(i);
         let d = hp.row_pattern(bits);
-        let winners = arr.max.as_ref().map(|m| m.winners_per_window(hp, bits));
+        let winners = arr
+            .max
+            .as_ref()
+            .map(|m| (m, m.winners_per_window(hp, bits)));
         for (l, win) in windows.iter().enumerate() {
             let (key, a, rows): (Vec<u8>, Vec<f64>, Vec<usize>) = match &winners {
                 None => {
@@ -179,8 +177,7 @@ pub fn local_program(
                     }
                     (key, a, rows)
                 }
-                Some(wins) => {
-                    let m = arr.max.as_ref().expect("max arrangement");
+                Some((m, wins)) => {
                     let key = wins[l]
                         .iter()
                         .flat_map(|s| s.map_or(u32::MAX, |v| v).to_le_bytes())

@@ -143,6 +143,20 @@ pub fn accuracy(f: &[f64], labels: &[usize]) -> f64 {
     pred.iter().zip(labels).filter(|(a, b)| a == b).count() as f64 / n as f64
 }
 
+/// Fraction of samples whose scalar output has the sign of its ±1 target (`f ≥ 0` predicts
+/// `+1`); NaN for no samples.
+pub fn sign_accuracy(f: &[f64], y: &[f64]) -> f64 {
+    if y.is_empty() {
+        return f64::NAN;
+    }
+    let right = f
+        .iter()
+        .zip(y)
+        .filter(|(f, y)| (**f >= 0.0) == (**y > 0.0))
+        .count();
+    right as f64 / y.len() as f64
+}
+
 /// One-hot targets, `n × C` column-major.
 pub fn one_hot(labels: &[usize], classes: usize) -> Vec<f64> {
     let n = labels.len();

@@ -188,12 +188,7 @@ pub fn max_program(
     y: &[f64],
     beta: f64,
 ) -> Result<TwoLayerProgram> {
-    if !(beta > 0.0 && beta.is_finite()) {
-        return Err(Error::param(
-            "--beta",
-            format!("β must be positive and finite, got {beta}"),
-        ));
-    }
+    crate::program::check_beta(beta)?;
     if y.len() != patches.n || arr.n != patches.n || arr.k != patches.k {
         return Err(Error::Data(format!(
             "{} targets and an arrangement of {} samples for {} samples",

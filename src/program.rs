@@ -124,6 +124,18 @@ impl ConvexSolution {
     }
 }
 
+/// `β` must be positive and finite: the error every program gives otherwise.
+pub(crate) fn check_beta(beta: f64) -> Result<()> {
+    if beta > 0.0 && beta.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::param(
+            "--beta",
+            format!("β must be positive and finite, got {beta}"),
+        ))
+    }
+}
+
 pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -143,12 +155,7 @@ impl TwoLayerProgram {
         beta: f64,
         pool: Pooling,
     ) -> Result<Self> {
-        if !(beta > 0.0 && beta.is_finite()) {
-            return Err(Error::param(
-                "--beta",
-                format!("β must be positive and finite, got {beta}"),
-            ));
-        }
+        crate::program::check_beta(beta)?;
         if y.len() != patches.n {
             return Err(Error::Data(format!(
                 "{} targets for {} samples",

@@ -153,9 +153,8 @@ pub fn simplicial_cones(patches: &Patches, head: &SharedHead) -> Result<Vec<Simp
                 }
                 vec![a]
             }
-            SharedHead::Local { windows, max } => {
-                if *max {
-                    let m = max_arr.as_ref().expect("max arrangement");
+            SharedHead::Local { windows, .. } => {
+                if let Some(m) = &max_arr {
                     m.winners_per_window(&hp, &bits)
                         .iter()
                         .map(|w| winner_matrix(patches, w))
@@ -235,12 +234,7 @@ pub fn solve_shared_sdp(
     beta: f64,
     settings: &IpmSettings,
 ) -> Result<SharedOutcome> {
-    if !(beta > 0.0 && beta.is_finite()) {
-        return Err(Error::param(
-            "--beta",
-            format!("β must be positive and finite, got {beta}"),
-        ));
-    }
+    crate::program::check_beta(beta)?;
     let (n, h) = (patches.n, patches.h);
     let (lw, cout) = match head {
         SharedHead::Vector { outputs } => (*outputs, *outputs),

@@ -233,12 +233,7 @@ pub fn train_three_layer(
     ipm: &IpmSettings,
     max_blocks: usize,
 ) -> Result<ThreeLayerOutcome> {
-    if !(beta > 0.0 && beta.is_finite()) {
-        return Err(Error::param(
-            "--beta",
-            format!("β must be positive and finite, got {beta}"),
-        ));
-    }
+    crate::program::check_beta(beta)?;
     if y.len() != p.n {
         return Err(Error::Data(format!(
             "{} targets for {} samples",

@@ -27,6 +27,7 @@ pub use block_socp::{solve_block_socp, SocpBlock, SocpSolution};
 pub(crate) use ipm::{clarabel_settings, map_status};
 pub use ipm::{solve_ipm, solve_ipm_with, BlockNorm, IpmInfo, IpmSettings};
 pub use projected::{solve_projected, ProjectedSettings};
+pub(crate) use prox_al::momentum_step;
 pub use prox_al::{block_penalty, solve_prox_al, ProxAlInfo, ProxAlSettings};
 pub use refit::refit_support;
 pub use status::SolveStatus;

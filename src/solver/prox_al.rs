@@ -253,13 +253,6 @@ pub fn solve_prox_al(
             for cj in znew.chunks_mut(h) {
                 prox(prog, norm_kind, step, cj);
             }
-            let tnext = 0.5 * (1.0 + (1.0 + 4.0 * tk * tk).sqrt());
-            let uphill: f64 = w
-                .iter()
-                .zip(&znew)
-                .zip(&z)
-                .map(|((wi, zn), zo)| (wi - zn) * (zn - zo))
-                .sum();
             let moved = znew
                 .iter()
                 .zip(&z)
@@ -267,18 +260,7 @@ pub fn solve_prox_al(
                 .sum::<f64>()
                 .sqrt();
             let scale = norm(&znew).max(1e-300);
-            if uphill > 0.0 {
-                tk = 1.0;
-                w.clone_from(&znew);
-            } else {
-                let mom = (tk - 1.0) / tnext;
-                w = znew
-                    .iter()
-                    .zip(&z)
-                    .map(|(a, b)| a + mom * (a - b))
-                    .collect();
-                tk = tnext;
-            }
+            momentum_step(&mut w, &z, &znew, &mut tk);
             z = znew;
             if moved <= 1e-3 * s.tol * scale {
                 break;
@@ -306,4 +288,28 @@ pub fn solve_prox_al(
         violation: violation(&c),
     };
     Ok((ConvexSolution { h, c }, info))
+}
+
+/// The extrapolation of FISTA with adaptive restart (O'Donoghue–Candès): from the new iterate
+/// `znew` and the previous `z`, sets the next point `w` and the momentum counter `tk`; when the
+/// step at `w` went uphill (`⟨w − znew, znew − z⟩ > 0`) the momentum restarts at `znew`.
+pub(crate) fn momentum_step(w: &mut Vec<f64>, z: &[f64], znew: &[f64], tk: &mut f64) {
+    let tnext = 0.5 * (1.0 + (1.0 + 4.0 * *tk * *tk).sqrt());
+    let uphill: f64 = w
+        .iter()
+        .zip(znew)
+        .zip(z)
+        .map(|((wi, zn), zo)| (wi - zn) * (zn - zo))
+        .sum();
+    if uphill > 0.0 {
+        *tk = 1.0;
+        w.clear();
+        w.extend_from_slice(znew);
+    } else {
+        let mom = (*tk - 1.0) / tnext;
+        for ((wi, zn), zo) in w.iter_mut().zip(znew).zip(z) {
+            *wi = zn + mom * (zn - zo);
+        }
+        *tk = tnext;
+    }
 }
