@@ -528,12 +528,12 @@ impl Architecture for ThreeLayer {
     }
 }
 
-/// Local pooling windows with weight decay on the output weights: the exact SDP for filter
-/// size 2 (MATH-DEEP.md section 3; cargo feature `sdp`).
+/// Local pooling windows with weight decay on the output weights: the SDP over simplicial cones,
+/// exact for patch rank ≤ 4 (MATH-DEEP.md section 3; cargo feature `sdp`).
 #[cfg(feature = "sdp")]
 #[derive(Debug, Clone)]
 pub struct SharedLocal {
-    /// First-layer geometry (filter size 2).
+    /// First-layer geometry.
     pub spec: crate::patches::PatchSpec,
     /// Window size (see [`crate::local_pool::tile_windows`]).
     pub window: usize,
@@ -605,7 +605,7 @@ impl Architecture for SharedLocal {
         )
     }
     fn regularizer(&self) -> &'static str {
-        "PSD matrices over simplicial cones (copositive, exact for h = 2)"
+        "PSD matrices over simplicial cones (completely positive; exact for patch rank ≤ 4)"
     }
     fn fit(&self, ds: &Dataset, y: &[f64]) -> Result<(ConvexFit, Box<dyn Model>)> {
         let t = Instant::now();

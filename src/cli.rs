@@ -138,7 +138,7 @@ pub(crate) enum Head {
     /// A linear layer over all positions (linear CNNs).
     Fc,
     /// Weight decay on a vector of output weights per filter (one per class, or per --windows
-    /// window), by the exact SDP (filter size 2).
+    /// window), by the SDP over simplicial cones (exact for patch rank ≤ 4).
     Shared,
 }
 

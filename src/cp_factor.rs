@@ -10,8 +10,15 @@
 //!   pivot exists: if all three complements had a negative off-diagonal entry, then
 //!   `T₁₁T₂₃ < T₁₂T₁₃` and `T₂₂T₁₃ < T₁₂T₂₃` would give `T₁₁T₂₂ < T₁₂²`, contradicting
 //!   `T ⪰ 0`.
+//! - `h ≥ 4` ([`cp_factorize`]): alternating projections (Groetzner & Dür, 2020) between
+//!   `{L Q : Q orthogonal}` and the non-negative orthant, from the symmetric square root `L` of
+//!   `T` padded to `2h` columns and seeded random orthogonal starts, stopping once `L Q ≥ 0`.
+//!   Every doubly non-negative matrix of order 4 is completely positive (Maxfield–Minc), so for
+//!   `h = 4` a factorization exists; from `h = 5` on one may not, and the residual says how far
+//!   the best found is.
 
 use crate::error::{Error, Result};
+use rand::SeedableRng;
 
 /// Relative tolerance for rounding: entries above `−tol·max|T|` count as non-negative.
 const TOL: f64 = 1e-12;
@@ -120,6 +127,138 @@ fn factor3(t: &[f64], tol: f64) -> Result<Vec<f64>> {
     e[k * 3 + 1] = f[2];
     e[k * 3 + 2] = f[3];
     Ok(e)
+}
+
+/// A completely-positive factorization `T ≈ E Eᵀ` with `E ≥ 0`.
+#[derive(Debug, Clone)]
+pub struct CpFactorization {
+    /// The factor, `h × cols` row-major, entrywise non-negative.
+    pub e: Vec<f64>,
+    /// Columns of `E`.
+    pub cols: usize,
+    /// `‖E Eᵀ − T‖_F / ‖T‖_F` against the matrix passed in.
+    pub residual: f64,
+}
+
+/// Restarts of the alternating projections.
+const RESTARTS: u64 = 20;
+/// Iterations per restart.
+const ITERS: usize = 4000;
+
+/// Factors a (nearly) doubly non-negative `h × h` matrix `t`, as an interior-point solution
+/// gives it: symmetrized and moved to the doubly non-negative cone by a few alternating
+/// projections (clip negative eigenvalues, clip negative entries), then factored exactly for
+/// `h ≤ 3` ([`cp_factor`]) or by seeded alternating projections for larger `h`. The residual is
+/// measured against `t` itself.
+pub fn cp_factorize(t: &[f64], h: usize, seed: u64) -> Result<CpFactorization> {
+    if t.len() != h * h || h == 0 || t.iter().any(|v| !v.is_finite()) {
+        return Err(Error::Data(format!(
+            "{} values are not a finite {h}×{h} matrix",
+            t.len()
+        )));
+    }
+    let norm_t = t.iter().map(|v| v * v).sum::<f64>().sqrt();
+    if norm_t == 0.0 {
+        return Ok(CpFactorization {
+            e: vec![0.0; h * h],
+            cols: h,
+            residual: 0.0,
+        });
+    }
+    let mut c: Vec<f64> = (0..h * h)
+        .map(|k| 0.5 * (t[k] + t[(k % h) * h + k / h]))
+        .collect();
+    let mut l = vec![0.0; h * h];
+    for _ in 0..20 {
+        l = psd_root(&c, h)?;
+        for i in 0..h {
+            for j in 0..h {
+                c[i * h + j] = (0..h).map(|k| l[i * h + k] * l[j * h + k]).sum();
+            }
+        }
+        if c.iter().all(|v| *v >= 0.0) {
+            break;
+        }
+        c.iter_mut().for_each(|v| *v = v.max(0.0));
+    }
+    let residual = |e: &[f64], cols: usize| {
+        let mut s = 0.0;
+        for i in 0..h {
+            for j in 0..h {
+                let p: f64 = (0..cols).map(|k| e[i * cols + k] * e[j * cols + k]).sum();
+                s += (p - t[i * h + j]).powi(2);
+            }
+        }
+        s.sqrt() / norm_t
+    };
+    if h <= 3 {
+        if let Ok(e) = cp_factor(&c, h) {
+            let r = residual(&e, h);
+            return Ok(CpFactorization {
+                e,
+                cols: h,
+                residual: r,
+            });
+        }
+    }
+    let k = 2 * h;
+    let lm = faer::Mat::<f64>::from_fn(h, k, |i, j| if j < h { l[i * h + j] } else { 0.0 });
+    let scale = c.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let mut best: Option<CpFactorization> = None;
+    for restart in 0..RESTARTS {
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed.wrapping_add(restart));
+        let g = faer::Mat::<f64>::from_fn(k, k, |_, _| {
+            rand_distr::Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng)
+        });
+        let mut q = polar(&g)?;
+        for _ in 0..ITERS {
+            let lq = &lm * &q;
+            let mut min = f64::INFINITY;
+            let x = faer::Mat::<f64>::from_fn(h, k, |i, j| {
+                min = min.min(lq[(i, j)]);
+                lq[(i, j)].max(0.0)
+            });
+            if min >= -1e-15 * scale.sqrt() {
+                break;
+            }
+            q = polar(&(lm.transpose() * &x))?;
+        }
+        let lq = &lm * &q;
+        let e: Vec<f64> = (0..h * k).map(|ij| lq[(ij / k, ij % k)].max(0.0)).collect();
+        let r = residual(&e, k);
+        if best.as_ref().is_none_or(|b| r < b.residual) {
+            best = Some(CpFactorization {
+                e,
+                cols: k,
+                residual: r,
+            });
+        }
+        if r <= 1e-12 {
+            break;
+        }
+    }
+    best.ok_or_else(|| Error::Solver("completely-positive factorization: no restart ran".into()))
+}
+
+/// The orthogonal polar factor `U Vᵀ` of a square matrix.
+fn polar(m: &faer::Mat<f64>) -> Result<faer::Mat<f64>> {
+    let svd = m
+        .svd()
+        .map_err(|e| Error::Solver(format!("polar factor: SVD failed: {e:?}")))?;
+    Ok(svd.U() * svd.V().transpose())
+}
+
+/// `L = V √max(Λ, 0)` (`h × h` row-major) with `L Lᵀ` the positive-semidefinite part of the
+/// symmetric `c`.
+fn psd_root(c: &[f64], h: usize) -> Result<Vec<f64>> {
+    let m = faer::Mat::<f64>::from_fn(h, h, |i, j| c[i * h + j]);
+    let evd = m
+        .self_adjoint_eigen(faer::Side::Lower)
+        .map_err(|e| Error::Solver(format!("eigendecomposition failed: {e:?}")))?;
+    let (s, u) = (evd.S().column_vector(), evd.U());
+    Ok((0..h * h)
+        .map(|ij| u[(ij / h, ij % h)] * s[ij % h].max(0.0).sqrt())
+        .collect())
 }
 
 #[cfg(test)]

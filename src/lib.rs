@@ -42,8 +42,10 @@ pub mod program;
 pub mod recovery;
 pub mod report;
 pub mod scale_certificate;
+pub mod shared_network;
 #[cfg(feature = "sdp")]
 pub mod shared_sdp;
+pub mod simplicial;
 pub mod solver;
 pub mod three_layer;
 pub mod train;

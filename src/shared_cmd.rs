@@ -1,5 +1,6 @@
 //! `cvxcnn train --head shared [--windows W --pool avg|max]`: weight decay on a filter feeding a
-//! vector of output weights, by the exact SDP for filter size 2 (MATH-DEEP.md section 3).
+//! vector of output weights, by the SDP over simplicial cones (MATH-DEEP.md section 3): exact
+//! when the patches have rank ≤ 4, a certified relaxation (lower bound) beyond.
 
 use crate::cli::{parse_beta, patch_spec, Pool, TrainArgs};
 use cvxcnn::data::Dataset;
@@ -121,10 +122,16 @@ pub(crate) fn train_shared_cmd(a: &TrainArgs, ds: &Dataset) -> Result<()> {
         "windows": match &head { SharedHead::Local { windows, .. } => serde_json::json!(windows), _ => serde_json::Value::Null },
         "pool": net.pool.name(), "data": a.data.data, "n": n, "positions": p.k, "filter_size": h,
         "beta": beta, "sdp_objective": o.sdp_objective, "network_objective": o.network_objective,
-        "lower_bound": o.lower_bound, "relative_gap": gap, "cones": o.cones, "filters": m,
+        "lower_bound": o.lower_bound, "relative_gap": gap, "regions": o.regions, "cones": o.cones,
+        "active_cones": o.active_cones, "patch_rank": o.rank, "sdp_is_relaxation": o.relaxation,
+        "cp_residual": o.cp_residual, "recovered_objective": o.recovered_objective, "filters": m,
         "status": o.status, "train_accuracy": accuracy, "seconds": seconds,
         "classes": labels.as_ref().map(|c| c.labels.clone()),
-        "notes": ["weight decay ½Σ‖f−Y‖² + (β/2)Σ(‖u‖² + ‖w‖²) with a vector w per filter; exact SDP over simplicial cones for filter size 2 (MATH-DEEP.md section 3); the optimum lies in [lower_bound, network_objective] (dual certificate, recovered network)"],
+        "notes": [
+            "weight decay ½Σ‖f−Y‖² + (β/2)Σ(‖u‖² + ‖w‖²) with a vector w per filter; SDP over simplicial cones (MATH-DEEP.md section 3), solved over an active set of cones that the dual certificate verifies on all of them",
+            "the optimum lies in [lower_bound, network_objective] (dual certificate, recovered network)",
+            if o.relaxation { "patch rank ≥ 5: doubly non-negative need not be completely positive, so the SDP value is only a lower bound; the bracket is what is certified" } else { "patch rank ≤ 4: the SDP is exact (doubly non-negative = completely positive)" },
+        ],
     });
     let json =
         serde_json::to_vec_pretty(&report).map_err(|e| Error::Solver(format!("report: {e}")))?;
@@ -141,8 +148,16 @@ pub(crate) fn train_shared_cmd(a: &TrainArgs, ds: &Dataset) -> Result<()> {
             p.k
         );
         println!(
-            "SDP             {:.10}  ({} simplicial cones)",
-            o.sdp_objective, o.cones
+            "SDP             {:.10}  ({} regions, {} simplicial cones, {} active){}",
+            o.sdp_objective,
+            o.regions,
+            o.cones,
+            o.active_cones,
+            if o.relaxation {
+                "  — a relaxation (patch rank ≥ 5): a lower bound only"
+            } else {
+                ""
+            }
         );
         println!(
             "bracket         [{:.10}, {:.10}]  (certified lower bound, recovered network with {m} filters)",

@@ -8,52 +8,49 @@
 //! s.t. Φ_q = [[U_q, V_q], [V_qᵀ, W_q]] ⪰ 0,  (G_q U_q G_qᵀ)_{ab} ≥ 0 (a < b),  G_q = B_q⁻¹
 //! ```
 //!
-//! Implemented for filter size `h = 2`, where every pattern region is already a simplicial cone
-//! (an arc of directions), found by an angular sweep. Recovery factors `T = G U Gᵀ = E Eᵀ`
-//! with `E ≥ 0` ([`crate::cp_factor`]): neurons `u_s = B E e_s`, weights `w_s = (E⁺ G V)_s`,
-//! balanced. The dual certificate `γ(R) = max_q max_{u∈K_q, ‖u‖≤1} ‖M_q(R) u‖` is exact for
-//! `h = 2` (a top eigenvector or an arc end), so every run reports the bracket
-//! `[lower bound, recovered network]`.
+//! The pattern regions are enumerated exactly and split into simplicial cones
+//! ([`crate::simplicial`]: one arc for `h = 2`, a fan for `h = 3`, a pulling triangulation
+//! beyond); patches of rank `r < h` are first projected onto their row space, which loses
+//! nothing (filter components outside it change no output and only add weight decay).
+//! Recovery factors `T = G U Gᵀ ≈ E Eᵀ` with `E ≥ 0` ([`crate::cp_factor::cp_factorize`]:
+//! exact for `r ≤ 3`, alternating projections beyond): neurons `u_s = B E e_s`, weights
+//! `w_s = (E⁺ G V)_s`, balanced. Doubly non-negative equals completely positive for `r ≤ 4`, so
+//! the SDP is exact there; for `r ≥ 5` it is a relaxation (a lower bound) and the outcome says
+//! so. The dual certificate `γ(R) = max_q max_{u∈K_q, ‖u‖≤1} ‖M_q(R) u‖` is computed exactly
+//! (the maximum sits at a singular vector of `M_q` restricted to one face of `K_q`, and every
+//! face is tried), so every run reports the bracket `[lower bound, recovered network]`.
 
-use crate::cp_factor::cp_factor;
+use crate::cp_factor::cp_factorize;
 use crate::error::{Error, Result};
 use crate::maxpool::{winner_matrix, MaxArrangement};
 use crate::patches::Patches;
-use crate::patterns::Hyperplanes;
+use crate::patterns::{enumerate_exact, general_position_count, rank_of, Hyperplanes};
 use crate::program::dot;
+pub use crate::shared_network::{polish, predict, refit, train_shared_adam, SharedHead};
+use crate::simplicial::triangulate_regions;
 use crate::solver::{IpmSettings, SolveStatus};
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{
     DefaultSolver, IPSolver, NonnegativeConeT, PSDTriangleConeT, SupportedConeT, ZeroConeT,
 };
 
-/// The output head of the shared-filter program.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SharedHead {
-    /// `C` outputs sharing each filter after global sum pooling (targets `n × C`).
-    Vector {
-        /// Outputs `C`.
-        outputs: usize,
-    },
-    /// Local pooling windows (positions), average or max, then one linear output.
-    Local {
-        /// The windows.
-        windows: Vec<Vec<usize>>,
-        /// Max (true) or average pooling inside a window.
-        max: bool,
-    },
-}
+/// Largest number of pattern regions (general-position bound) enumerated for the SDP.
+const MAX_REGIONS: u128 = 200_000;
+/// Largest number of hyperplane intersections tried for the rays of the regions.
+const MAX_RAYS: u128 = 20_000_000;
 
-/// One simplicial cone: its rays `B` (columns, row-major 2×2), `G = B⁻¹`, and its prediction
+/// One simplicial cone `K = B R^h_+`: its rays `B` (columns), `G = B⁻¹`, and its prediction
 /// matrices `M_l` (`n × h`): output `(t, c)` of `V` is `Σ_l Σ_e M_{l}[t, e] V[e, l]` (local) or
 /// `Σ_e M_0[t, e] V[e, c]` (vector).
 #[derive(Debug, Clone)]
 pub struct SimplicialCone {
-    /// Rays as columns, row-major `2 × 2`.
-    pub b: [f64; 4],
-    /// `B⁻¹`, row-major.
-    pub g: [f64; 4],
-    /// Prediction matrices, one per window (local) or one (vector).
+    /// Dimension `h`.
+    pub h: usize,
+    /// Rays as unit columns, row-major `h × h`.
+    pub b: Vec<f64>,
+    /// `B⁻¹`, row-major `h × h`.
+    pub g: Vec<f64>,
+    /// Prediction matrices, one per window (local) or one (vector), each `n × h` row-major.
     pub a: Vec<Vec<f64>>,
 }
 
@@ -64,68 +61,48 @@ pub struct SharedOutcome {
     pub sdp_objective: f64,
     /// The recovered network's objective from its own forward pass (an upper bound).
     pub network_objective: f64,
+    /// The network recovered from the SDP before the gradient polish.
+    pub recovered_objective: f64,
     /// The dual certificate's lower bound.
     pub lower_bound: f64,
-    /// Neurons: filters (`m × h`) and output weights (`m × L`).
+    /// Neurons: filters (`m × h`).
     pub filters: Vec<f64>,
     /// Output weights, `m × L` row-major (`L` = outputs or windows).
     pub weights: Vec<f64>,
-    /// Simplicial cones (regions).
+    /// Simplicial cones.
     pub cones: usize,
+    /// Cones in the final active set (the SDP solved is over these).
+    pub active_cones: usize,
+    /// Pattern regions they cover.
+    pub regions: usize,
+    /// Rank of the patches (the dimension the program lives in).
+    pub rank: usize,
+    /// Whether the SDP is only a relaxation (rank ≥ 5: doubly non-negative matrices need not
+    /// be completely positive), so that its value is a lower bound rather than the optimum.
+    pub relaxation: bool,
+    /// Largest residual `‖EEᵀ − T‖_F` of the completely-positive factorizations, relative to
+    /// the largest trace of an SDP block.
+    pub cp_residual: f64,
     /// Interior-point status.
     pub status: SolveStatus,
 }
 
-/// The regions of the arrangement of the (2-D) rows of `rows` as arcs: every boundary direction
-/// `angle(n_g) ± π/2`, sorted; each arc between consecutive boundaries is a region (arcs of `π`
-/// or more are split so that every cone is pointed). Returns `(B, midpoint)` per arc.
-fn arcs(hp: &Hyperplanes) -> Vec<([f64; 4], [f64; 2])> {
-    use std::f64::consts::PI;
-    let mut ang: Vec<f64> = Vec::new();
-    for g in 0..hp.len() {
-        let nrm = hp.normal(g);
-        let a = nrm[1].atan2(nrm[0]);
-        for s in [0.5 * PI, -0.5 * PI] {
-            ang.push((a + s).rem_euclid(2.0 * PI));
-        }
-    }
-    ang.sort_by(|a, b| a.total_cmp(b));
-    ang.dedup_by(|a, b| (*a - *b).abs() < 1e-12);
-    if ang.is_empty() {
-        ang = vec![0.0, 2.0 * PI / 3.0, 4.0 * PI / 3.0];
-    }
-    let mut bounds = ang.clone();
-    bounds.push(ang[0] + 2.0 * PI);
-    let mut out = Vec::new();
-    for w in bounds.windows(2) {
-        let (a0, a1) = (w[0], w[1]);
-        let pieces = if a1 - a0 >= PI - 1e-9 { 2 } else { 1 };
-        for p in 0..pieces {
-            let s = a0 + (a1 - a0) * p as f64 / pieces as f64;
-            let e = a0 + (a1 - a0) * (p + 1) as f64 / pieces as f64;
-            let m = 0.5 * (s + e);
-            out.push(([s.cos(), e.cos(), s.sin(), e.sin()], [m.cos(), m.sin()]));
-        }
-    }
-    out
+/// `B⁻¹` of a simplicial cone's ray matrix (`h × h` row-major).
+fn inverse(b: &[f64], h: usize) -> Result<Vec<f64>> {
+    let m = faer::Mat::<f64>::from_fn(h, h, |i, j| b[i * h + j]);
+    let inv = m
+        .svd()
+        .map_err(|e| Error::Solver(format!("cone inverse: SVD failed: {e:?}")))?
+        .pseudoinverse();
+    Ok((0..h * h).map(|ij| inv[(ij / h, ij % h)]).collect())
 }
 
-fn inverse2(b: &[f64; 4]) -> [f64; 4] {
-    let det = b[0] * b[3] - b[1] * b[2];
-    [b[3] / det, -b[1] / det, -b[2] / det, b[0] / det]
-}
-
-/// The simplicial cones of `patches` (filter size 2) for `head`.
-pub fn simplicial_cones(patches: &Patches, head: &SharedHead) -> Result<Vec<SimplicialCone>> {
-    if patches.h != 2 {
-        return Err(Error::param(
-            "--kernel",
-            format!(
-                "the shared-filter SDP is implemented for filter size h = 2, not {}",
-                patches.h
-            ),
-        ));
-    }
+/// The simplicial cones of `patches` (of full rank: see [`solve_shared_sdp`]) for `head`, with
+/// the number of pattern regions they cover.
+pub fn simplicial_cones(
+    patches: &Patches,
+    head: &SharedHead,
+) -> Result<(Vec<SimplicialCone>, usize)> {
     let (n, h) = (patches.n, patches.h);
     let max_arr = match head {
         SharedHead::Local { windows, max: true } => {
@@ -135,11 +112,22 @@ pub fn simplicial_cones(patches: &Patches, head: &SharedHead) -> Result<Vec<Simp
     };
     let rows = max_arr.as_ref().map_or(patches, |m| &m.rows);
     let hp = Hyperplanes::from_patches(rows);
+    let bound = general_position_count(hp.len(), h);
+    if bound > MAX_REGIONS {
+        return Err(Error::param(
+            "--kernel",
+            format!(
+                "the shared-filter SDP enumerates every pattern region exactly: up to {bound} regions ({} distinct hyperplanes, patch rank {h}), above the limit {MAX_REGIONS}; use a smaller filter, fewer samples or a larger stride",
+                hp.len()
+            ),
+        ));
+    }
+    let set = enumerate_exact(rows, &hp, MAX_REGIONS, &mut |_, _| {})?;
+    let regions = triangulate_regions(&hp, &set, MAX_RAYS)?;
     let mut cones = Vec::new();
-    for (b, mid) in arcs(&hp) {
-        let mut bits = vec![0u64; hp.len().div_ceil(64).max(1)];
-        hp.signs_of(&mid, &mut bits);
-        let d = hp.row_pattern(&bits);
+    for rc in regions {
+        let bits = set.pattern(rc.region);
+        let d = hp.row_pattern(bits);
         let a: Vec<Vec<f64>> = match head {
             SharedHead::Vector { .. } => {
                 let mut a = vec![0.0; n * h];
@@ -155,7 +143,7 @@ pub fn simplicial_cones(patches: &Patches, head: &SharedHead) -> Result<Vec<Simp
             }
             SharedHead::Local { windows, .. } => {
                 if let Some(m) = &max_arr {
-                    m.winners_per_window(&hp, &bits)
+                    m.winners_per_window(&hp, bits)
                         .iter()
                         .map(|w| winner_matrix(patches, w))
                         .collect()
@@ -169,8 +157,9 @@ pub fn simplicial_cones(patches: &Patches, head: &SharedHead) -> Result<Vec<Simp
                                 for t in 0..n {
                                     if d[k * n + t] {
                                         let x = patches.row(k * n + t);
-                                        a[t * h] += s * x[0];
-                                        a[t * h + 1] += s * x[1];
+                                        for (ai, xi) in a[t * h..(t + 1) * h].iter_mut().zip(x) {
+                                            *ai += s * xi;
+                                        }
                                     }
                                 }
                             }
@@ -183,13 +172,17 @@ pub fn simplicial_cones(patches: &Patches, head: &SharedHead) -> Result<Vec<Simp
         if a.iter().all(|m| m.iter().all(|v| *v == 0.0)) {
             continue;
         }
-        cones.push(SimplicialCone {
-            b,
-            g: inverse2(&b),
-            a,
-        });
+        for b in rc.cones {
+            let g = inverse(&b, h)?;
+            cones.push(SimplicialCone {
+                h,
+                b,
+                g,
+                a: a.clone(),
+            });
+        }
     }
-    Ok(cones)
+    Ok((cones, set.len()))
 }
 
 /// Index of `Φ[row, col]` (`row ≤ col`) in Clarabel's svec (upper triangle by columns).
@@ -226,7 +219,8 @@ fn coef(
 }
 
 /// Solves the SDP for targets `y` (`n × C` column-major for vector outputs, `n` for local
-/// windows), recovers the network and certifies it.
+/// windows), recovers the network and certifies it. Patches of rank below `h` are projected
+/// onto their row space first; the filters returned are in the original coordinates.
 pub fn solve_shared_sdp(
     patches: &Patches,
     y: &[f64],
@@ -246,25 +240,339 @@ pub fn solve_shared_sdp(
             y.len()
         )));
     }
-    let cones = simplicial_cones(patches, head)?;
+    let (r, basis) = rank_of(patches);
+    if r == 0 {
+        return Err(Error::Data(
+            "every patch is zero: the shared-filter program has nothing to fit".into(),
+        ));
+    }
+    if r == h {
+        return solve_full_rank(patches, y, head, beta, settings, lw);
+    }
+    // Row-space coordinates z = Vᵀx (basis V is h × r, column-major).
+    let basis = &basis;
+    let mut proj = patches.clone();
+    proj.h = r;
+    proj.data = (0..patches.rows())
+        .flat_map(|row| {
+            let x = patches.row(row);
+            (0..r).map(move |c| dot(&basis[c * h..(c + 1) * h], x))
+        })
+        .collect();
+    let mut o = solve_full_rank(&proj, y, head, beta, settings, lw)?;
+    o.filters = o
+        .filters
+        .chunks_exact(r)
+        .flat_map(|z| (0..h).map(move |i| (0..r).map(|c| basis[c * h + i] * z[c]).sum::<f64>()))
+        .collect();
+    let f = predict(patches, head, &o.filters, &o.weights, lw);
+    o.network_objective = objective(y, &f, &o.filters, &o.weights, beta);
+    Ok(o)
+}
+
+/// `½‖y − f‖² + (β/2)(‖filters‖² + ‖weights‖²)`.
+fn objective(y: &[f64], f: &[f64], filters: &[f64], weights: &[f64], beta: f64) -> f64 {
+    let loss = 0.5 * y.iter().zip(f).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
+    loss + 0.5 * beta * (dot(filters, filters) + dot(weights, weights))
+}
+
+/// What one interior-point solve of the SDP over a set of cones gives.
+struct SdpPoint {
+    objective: f64,
+    /// Per cone, its `svec(Φ_q)`.
+    phi: Vec<Vec<f64>>,
+    /// Multipliers of the residual rows (`n·C`).
+    multipliers: Vec<f64>,
+    status: SolveStatus,
+}
+
+/// Gradient steps of the polish after recovery.
+const POLISH_ITERS: usize = 5000;
+/// Cones added per round of the active-set loop.
+const ADD_PER_ROUND: usize = 16;
+/// Rounds of the active-set loop before giving up on adding cones.
+const MAX_ROUNDS: usize = 100;
+
+fn solve_full_rank(
+    patches: &Patches,
+    y: &[f64],
+    head: &SharedHead,
+    beta: f64,
+    settings: &IpmSettings,
+    lw: usize,
+) -> Result<SharedOutcome> {
+    let (n, h) = (patches.n, patches.h);
+    let (cones, regions) = simplicial_cones(patches, head)?;
+    let nq = cones.len();
+    let dim = h + lw;
+    let s2 = std::f64::consts::FRAC_1_SQRT_2;
+    // Active set: start from the cones that the targets themselves violate most (γ at the zero
+    // network), solve the SDP over the active cones, add the cones whose dual constraint
+    // γ_q(multipliers) ≤ β fails, repeat. With no violation left the restricted optimum is the
+    // optimum over all cones (its multipliers are dual feasible for the whole program); small
+    // restricted SDPs also stay well conditioned, unlike one SDP over thousands of cones that
+    // sit at zero.
+    let gammas = |v: &[f64]| -> Result<Vec<f64>> {
+        cones
+            .iter()
+            .map(|c| cone_gamma(c, head, v, n, lw))
+            .collect()
+    };
+    let mut active: Vec<usize> = Vec::new();
+    let mut in_active = vec![false; nq];
+    let mut point: Option<SdpPoint> = None;
+    let mut v = y.to_vec();
+    for _ in 0..MAX_ROUNDS {
+        let g = gammas(&v)?;
+        let mut violators: Vec<usize> = (0..nq)
+            .filter(|&q| !in_active[q] && g[q] > beta * (1.0 + 1e-6))
+            .collect();
+        if violators.is_empty() && point.is_some() {
+            break;
+        }
+        violators.sort_by(|&a, &b| g[b].total_cmp(&g[a]));
+        for &q in violators.iter().take(ADD_PER_ROUND) {
+            in_active[q] = true;
+            active.push(q);
+        }
+        if active.is_empty() {
+            // Even the targets violate nothing: the zero network is optimal.
+            break;
+        }
+        let chosen: Vec<&SimplicialCone> = active.iter().map(|&q| &cones[q]).collect();
+        let pt = solve_sdp(&chosen, head, y, n, lw, beta, settings)?;
+        v = pt.multipliers.clone();
+        point = Some(pt);
+    }
+    let (sdp_objective, status) = match &point {
+        Some(p) => (p.objective, p.status),
+        None => (0.5 * dot(y, y), SolveStatus::Solved),
+    };
+    // Recovery.
+    let (mut filters, mut weights) = (Vec::new(), Vec::new());
+    let mut cp_residual = 0.0f64;
+    let tri = dim * (dim + 1) / 2;
+    let phis: Vec<&[f64]> = point
+        .as_ref()
+        .map_or(Vec::new(), |p| p.phi.iter().map(|v| v.as_slice()).collect());
+    let trace = |x: &[f64]| (0..dim).map(|d| x[svec_index(d, d)]).sum::<f64>();
+    let largest_tr = phis.iter().map(|x| trace(x)).fold(0.0, f64::max);
+    for (&q, x) in active.iter().zip(&phis) {
+        let cone = &cones[q];
+        let tr = trace(x);
+        if tr <= 1e-9 * largest_tr {
+            continue;
+        }
+        debug_assert_eq!(x.len(), tri);
+        let phi = |i: usize, j: usize| {
+            let v = x[svec_index(i.min(j), i.max(j))];
+            if i == j {
+                v
+            } else {
+                v * s2
+            }
+        };
+        // T and R are the cone-coordinate blocks of Ψ.
+        let t: Vec<f64> = (0..h * h).map(|ab| phi(ab / h, ab % h)).collect();
+        let r: Vec<f64> = (0..h * lw).map(|al| phi(al / lw, h + al % lw)).collect();
+        let cp = cp_factorize(&t, h, q as u64)?;
+        // The residual against the solution's scale (cones at noise level factor loosely
+        // and matter as little).
+        let norm_t = t.iter().map(|v| v * v).sum::<f64>().sqrt();
+        cp_residual = cp_residual.max(cp.residual * norm_t / largest_tr);
+        let k = cp.cols;
+        let e = faer::Mat::<f64>::from_fn(h, k, |i, j| cp.e[i * k + j]);
+        let einv = pseudo_inverse(&e)?;
+        for col in 0..k {
+            let u: Vec<f64> = (0..h)
+                .map(|i| (0..h).map(|j| cone.b[i * h + j] * e[(j, col)]).sum())
+                .collect();
+            let w: Vec<f64> = (0..lw)
+                .map(|l| (0..h).map(|a| einv[(col, a)] * r[a * lw + l]).sum())
+                .collect();
+            let (nu, nw) = (dot(&u, &u).sqrt(), dot(&w, &w).sqrt());
+            if nu <= 1e-12 || nw <= 1e-12 {
+                continue;
+            }
+            let sc = (nw / nu).sqrt();
+            filters.extend(u.iter().map(|v| v * sc));
+            weights.extend(w.iter().map(|v| v / sc));
+        }
+    }
+    let f = predict(patches, head, &filters, &weights, lw);
+    let recovered_objective = objective(y, &f, &filters, &weights, beta);
+    // The factorization carries the interior point's small errors into the network (and
+    // cones at noise level give tiny spurious units): refit the amplitudes of the recovered
+    // directions exactly (a small group lasso), then polish by monotone gradient steps. Either
+    // is kept only when it lowers the network's objective.
+    let network_objective = if filters.is_empty() {
+        recovered_objective
+    } else {
+        if let Ok((fu, fw, obj)) = refit(patches, y, head, beta, &filters, settings) {
+            if obj < recovered_objective {
+                (filters, weights) = (fu, fw);
+            }
+        }
+        polish(
+            patches,
+            y,
+            head,
+            beta,
+            &mut filters,
+            &mut weights,
+            POLISH_ITERS,
+        )
+    };
+    let f = predict(patches, head, &filters, &weights, lw);
+    let resid: Vec<f64> = y.iter().zip(&f).map(|(a, b)| a - b).collect();
+    // Dual certificate: the best of two dual candidates, the recovered network's residual and
+    // the interior point's multipliers of the residual rows (equal to the residual at an exact
+    // optimum; the objective is quadratic in the residual, so an objective accurate to ε leaves
+    // the residual accurate only to about √ε, and the multipliers are the better candidate).
+    let mut lower_bound = f64::NEG_INFINITY;
+    for v in [resid, v] {
+        let gamma = gammas(&v)?.into_iter().fold(0.0, f64::max);
+        let s = if gamma > beta { beta / gamma } else { 1.0 };
+        let bound = y
+            .iter()
+            .zip(&v)
+            .map(|(yv, rv)| s * yv * rv - 0.5 * s * s * rv * rv)
+            .sum::<f64>();
+        lower_bound = lower_bound.max(bound);
+    }
+    Ok(SharedOutcome {
+        sdp_objective,
+        network_objective,
+        lower_bound,
+        filters,
+        weights,
+        recovered_objective,
+        cones: nq,
+        active_cones: active.len(),
+        regions,
+        rank: h,
+        relaxation: h >= 5,
+        cp_residual,
+        status,
+    })
+}
+
+/// Pseudo-inverse of `E` (`h × k`), singular values below `1e-7·σ_max` dropped: the interior
+/// point leaves `T` with tiny spurious eigenvalues that would otherwise blow up the weights.
+fn pseudo_inverse(e: &faer::Mat<f64>) -> Result<faer::Mat<f64>> {
+    let svd = e
+        .svd()
+        .map_err(|err| Error::Solver(format!("recovery: SVD failed: {err:?}")))?;
+    let (u, v, s) = (svd.U(), svd.V(), svd.S().column_vector());
+    let top = (0..s.nrows()).map(|i| s[i]).fold(0.0, f64::max);
+    Ok(faer::Mat::<f64>::from_fn(e.ncols(), e.nrows(), |i, j| {
+        (0..s.nrows())
+            .filter(|&c| s[c] > 1e-7 * top)
+            .map(|c| v[(i, c)] * u[(j, c)] / s[c])
+            .sum()
+    }))
+}
+
+/// `max_{u ∈ K, ‖u‖ = 1} ‖M u‖` with `M` (`L × h`) the cone's map of the residual. The maximum
+/// is attained in the relative interior of some face `B_S R^S_+` of the cone, where it is a
+/// stationary point of `‖M u‖` on the unit sphere of `span B_S`: a right singular vector of
+/// `M Q_S` (`Q_S` an orthonormal basis of that span). Every face and singular vector (both
+/// signs) that lies in the cone is tried, so the value is exact.
+fn cone_gamma(
+    cone: &SimplicialCone,
+    head: &SharedHead,
+    r: &[f64],
+    n: usize,
+    lw: usize,
+) -> Result<f64> {
+    let h = cone.h;
+    // M[l, e] = Σ_{t,c} r_{tc} coef(t, c, e, l).
+    let cout = r.len() / n;
+    let mut mm = vec![0.0; lw * h];
+    for l in 0..lw {
+        for e in 0..h {
+            let mut s = 0.0;
+            for t in 0..n {
+                for c in 0..cout {
+                    s += r[c * n + t] * coef(cone, head, h, t, c, e, l);
+                }
+            }
+            mm[l * h + e] = s;
+        }
+    }
+    let mut best = 0.0f64;
+    let fail = |e: faer::linalg::svd::SvdError| Error::Solver(format!("γ: SVD failed: {e:?}"));
+    for mask in 1u32..(1 << h) {
+        let face: Vec<usize> = (0..h).filter(|i| mask >> i & 1 == 1).collect();
+        let bs = faer::Mat::<f64>::from_fn(h, face.len(), |i, j| cone.b[i * h + face[j]]);
+        let q = bs.thin_svd().map_err(fail)?.U().to_owned();
+        let mq = faer::Mat::<f64>::from_fn(lw, face.len(), |l, j| {
+            (0..h).map(|e| mm[l * h + e] * q[(e, j)]).sum()
+        });
+        let svd = mq.svd().map_err(fail)?;
+        let v = svd.V();
+        for col in 0..face.len() {
+            let u: Vec<f64> = (0..h)
+                .map(|i| (0..face.len()).map(|j| q[(i, j)] * v[(j, col)]).sum())
+                .collect();
+            let val = (0..lw)
+                .map(|l| dot(&mm[l * h..(l + 1) * h], &u).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            // Inside the face iff the coefficients G u on it share one sign.
+            let coefs: Vec<f64> = face
+                .iter()
+                .map(|&a| dot(&cone.g[a * h..(a + 1) * h], &u))
+                .collect();
+            let scale = coefs.iter().fold(0.0f64, |m, c| m.max(c.abs()));
+            let tol = 1e-12 * scale.max(1.0);
+            if coefs.iter().all(|c| *c >= -tol) || coefs.iter().all(|c| *c <= tol) {
+                best = best.max(val);
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// One interior-point solve of the SDP over `cones`.
+fn solve_sdp(
+    cones: &[&SimplicialCone],
+    head: &SharedHead,
+    y: &[f64],
+    n: usize,
+    lw: usize,
+    beta: f64,
+    settings: &IpmSettings,
+) -> Result<SdpPoint> {
+    let h = cones.first().map_or(0, |c| c.h);
+    let cout = y.len() / n;
     let dim = h + lw;
     let tri = dim * (dim + 1) / 2;
     let nq = cones.len();
+    let pairs = h * (h - 1) / 2;
     let nres = n * cout;
     let nx = nq * tri + nres;
-    // Rows: residual equalities, nonnegativity of (G U Gᵀ)_{01}, then the PSD cones.
-    let (eq0, nn0, psd0) = (0, nres, nres + nq);
+    // Variables per cone: svec of Ψ = [[T, R], [Rᵀ, W]] in the cone's own coordinates
+    // (u = B a, a ≥ 0), so that U = B T Bᵀ and V = B R: Ψ ⪰ 0 is Φ ⪰ 0 (a congruence), the
+    // doubly non-negative condition is T_ab ≥ 0 itself, and a thin cone (large G = B⁻¹) does
+    // not amplify the interior point's residuals into the recovered T.
+    // Rows: residual equalities, T_ab ≥ 0 (a < b), then the PSD cones.
+    let (eq0, nn0, psd0) = (0, nres, nres + nq * pairs);
     let m = psd0 + nq * tri;
     let s2 = std::f64::consts::FRAC_1_SQRT_2;
     let (mut ai, mut aj, mut av) = (Vec::new(), Vec::new(), Vec::new());
+    let mut qv = vec![0.0; nx];
     for (q, cone) in cones.iter().enumerate() {
         let base = q * tri;
-        // ρ_{tc} − Σ coef·V = −Y_{tc};  V[e, l] = x[svec(e, h + l)]/√2.
+        // ρ_{tc} − Σ coef_B·R = −Y_{tc} with coef_B(t, c, e, l) = Σ_i coef(t, c, i, l) B[i, e]
+        // and R[e, l] = x[svec(e, h + l)]/√2.
         for t in 0..n {
             for c in 0..cout {
                 for e in 0..h {
                     for l in 0..lw {
-                        let v = coef(cone, head, h, t, c, e, l);
+                        let v: f64 = (0..h)
+                            .map(|i| coef(cone, head, h, t, c, i, l) * cone.b[i * h + e])
+                            .sum();
                         if v != 0.0 {
                             ai.push(eq0 + c * n + t);
                             aj.push(base + svec_index(e, h + l));
@@ -274,23 +582,33 @@ pub fn solve_shared_sdp(
                 }
             }
         }
-        // (G U Gᵀ)_{01} = Σ_{i,j} G[0,i] U[i,j] G[1,j] ≥ 0, as −(...) + s = 0.
-        let g = &cone.g;
-        for i in 0..h {
-            for j in 0..h {
-                let w = g[i] * g[h + j];
-                let (r, cc) = (i.min(j), i.max(j));
-                let scale = if i == j { 1.0 } else { s2 };
-                ai.push(nn0 + q);
-                aj.push(base + svec_index(r, cc));
-                av.push(-w * scale);
+        // T_ab ≥ 0: −x[svec(a, b)] + s = 0, s ≥ 0.
+        let mut pair = 0;
+        for a in 0..h {
+            for b in a + 1..h {
+                ai.push(nn0 + q * pairs + pair);
+                aj.push(base + svec_index(a, b));
+                av.push(-1.0);
+                pair += 1;
             }
         }
-        // Φ ⪰ 0: s = x.
+        // Ψ ⪰ 0: s = x.
         for k in 0..tri {
             ai.push(psd0 + q * tri + k);
             aj.push(base + k);
             av.push(-1.0);
+        }
+        // (β/2)(tr U + tr W) = (β/2)(Σ_ab (BᵀB)_ab T_ab + tr W); off-diagonal entries of svec
+        // carry √2.
+        for i in 0..h {
+            for j in i..h {
+                let bb: f64 = (0..h).map(|r| cone.b[r * h + i] * cone.b[r * h + j]).sum();
+                let w = if i == j { bb } else { 2.0 * bb * s2 };
+                qv[base + svec_index(i, j)] = 0.5 * beta * w;
+            }
+        }
+        for d in h..dim {
+            qv[base + svec_index(d, d)] = 0.5 * beta;
         }
     }
     for k in 0..nres {
@@ -306,17 +624,11 @@ pub fn solve_shared_sdp(
         (nq * tri..nx).collect(),
         vec![1.0; nres],
     );
-    let mut qv = vec![0.0; nx];
-    for q in 0..nq {
-        for d in 0..dim {
-            qv[q * tri + svec_index(d, d)] = 0.5 * beta;
-        }
-    }
     let mut bv = vec![0.0; m];
     for k in 0..nres {
         bv[eq0 + k] = -y[k];
     }
-    let mut cones_t: Vec<SupportedConeT<f64>> = vec![ZeroConeT(nres), NonnegativeConeT(nq)];
+    let mut cones_t: Vec<SupportedConeT<f64>> = vec![ZeroConeT(nres), NonnegativeConeT(nq * pairs)];
     for _ in 0..nq {
         cones_t.push(PSDTriangleConeT(dim));
     }
@@ -326,328 +638,79 @@ pub fn solve_shared_sdp(
     solver.solve();
     let sol = &solver.solution;
     let status = crate::solver::map_status(sol.status)?;
-    let x = &sol.x;
-    let sdp_objective = sol.obj_val;
-    // Recovery.
-    let mut filters = Vec::new();
-    let mut weights = Vec::new();
-    let largest_tr: f64 = (0..nq)
-        .map(|q| (0..dim).map(|d| x[q * tri + svec_index(d, d)]).sum::<f64>())
-        .fold(0.0, f64::max);
-    for (q, cone) in cones.iter().enumerate() {
-        let base = q * tri;
-        let tr: f64 = (0..dim).map(|d| x[base + svec_index(d, d)]).sum();
-        if tr <= 1e-9 * largest_tr {
-            continue;
-        }
-        let u_at = |i: usize, j: usize| {
-            let (r, c) = (i.min(j), i.max(j));
-            let v = x[base + svec_index(r, c)];
-            if i == j {
-                v
-            } else {
-                v * s2
-            }
-        };
-        let v_at = |e: usize, l: usize| x[base + svec_index(e, h + l)] * s2;
-        let g = &cone.g;
-        // T = G U Gᵀ (2×2), R = G V (2×L).
-        let mut t = [0.0; 4];
-        for a in 0..2 {
-            for b in 0..2 {
-                t[a * 2 + b] = (0..2)
-                    .map(|i| {
-                        (0..2)
-                            .map(|j| g[a * 2 + i] * u_at(i, j) * g[b * 2 + j])
-                            .sum::<f64>()
-                    })
-                    .sum();
-            }
-        }
-        // Interior-point rounding can leave tiny negative entries: clamp them.
-        t[1] = (0.5 * (t[1] + t[2])).max(0.0);
-        t[2] = t[1];
-        t[0] = t[0].max(0.0);
-        t[3] = t[3].max(0.0);
-        if t[1] * t[1] > t[0] * t[3] {
-            t[1] = (t[0] * t[3]).sqrt();
-            t[2] = t[1];
-        }
-        let e = cp_factor(&t, 2)?;
-        let r: Vec<f64> = (0..2)
-            .flat_map(|a| (0..lw).map(move |l| (a, l)))
-            .map(|(a, l)| (0..2).map(|i| g[a * 2 + i] * v_at(i, l)).sum())
-            .collect();
-        // Wᵀ = E⁺ R (E lower triangular 2×2; pseudo-inverse on its non-zero part).
-        let einv = pinv2(&e);
-        for s in 0..2 {
-            let col = [e[s], e[2 + s]];
-            let u: Vec<f64> = (0..2)
-                .map(|i| cone.b[i * 2] * col[0] + cone.b[i * 2 + 1] * col[1])
-                .collect();
-            let w: Vec<f64> = (0..lw)
-                .map(|l| einv[s * 2] * r[l] + einv[s * 2 + 1] * r[lw + l])
-                .collect();
-            let (nu, nw) = (dot(&u, &u).sqrt(), dot(&w, &w).sqrt());
-            if nu <= 1e-12 || nw <= 1e-12 {
-                continue;
-            }
-            let k = (nw / nu).sqrt();
-            filters.extend(u.iter().map(|v| v * k));
-            weights.extend(w.iter().map(|v| v / k));
-        }
-    }
-    let f = predict(patches, head, &filters, &weights, lw);
-    let resid: Vec<f64> = y.iter().zip(&f).map(|(a, b)| a - b).collect();
-    let loss = 0.5 * resid.iter().map(|v| v * v).sum::<f64>();
-    let pen = 0.5 * beta * (dot(&filters, &filters) + dot(&weights, &weights));
-    let network_objective = loss + pen;
-    // Dual certificate: the best of two dual candidates, the recovered network's residual and
-    // the interior point's multipliers of the residual rows (equal to the residual at an exact
-    // optimum; the objective is quadratic in the residual, so an objective accurate to ε leaves
-    // the residual accurate only to about √ε, and the multipliers are the better candidate).
-    let lower_bound = [resid.clone(), sol.z[eq0..eq0 + nres].to_vec()]
-        .iter()
-        .map(|v| {
-            let gamma = cones
-                .iter()
-                .map(|cone| cone_gamma(cone, head, v, n, h, lw))
-                .fold(0.0, f64::max);
-            let s = if gamma > beta { beta / gamma } else { 1.0 };
-            y.iter()
-                .zip(v)
-                .map(|(yv, rv)| s * yv * rv - 0.5 * s * s * rv * rv)
-                .sum::<f64>()
-        })
-        .fold(f64::NEG_INFINITY, f64::max);
-    Ok(SharedOutcome {
-        sdp_objective,
-        network_objective,
-        lower_bound,
-        filters,
-        weights,
-        cones: nq,
+    let phi = (0..nq)
+        .map(|q| sol.x[q * tri..(q + 1) * tri].to_vec())
+        .collect();
+    Ok(SdpPoint {
+        objective: sol.obj_val,
+        phi,
+        multipliers: sol.z[eq0..eq0 + nres].to_vec(),
         status,
     })
 }
 
-fn pinv2(e: &[f64]) -> [f64; 4] {
-    let det = e[0] * e[3] - e[1] * e[2];
-    let scale = e.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    if det.abs() > 1e-12 * scale * scale {
-        return [e[3] / det, -e[1] / det, -e[2] / det, e[0] / det];
-    }
-    // Rank one (or zero): E⁺ = Eᵀ/‖E‖_F².
-    let f2: f64 = e.iter().map(|v| v * v).sum();
-    if f2 == 0.0 {
-        return [0.0; 4];
-    }
-    [e[0] / f2, e[2] / f2, e[1] / f2, e[3] / f2]
-}
-
-/// `max_{u ∈ K, ‖u‖ = 1} ‖M u‖` with `M` (`L × 2`) the cone's map of the residual: the top
-/// eigenvector of `MᵀM` when it (or its negative) lies in the cone, else the better ray.
-fn cone_gamma(
-    cone: &SimplicialCone,
-    head: &SharedHead,
-    r: &[f64],
-    n: usize,
-    h: usize,
-    lw: usize,
-) -> f64 {
-    // M[l, e] = Σ_{t,c} r_{tc} coef(t, c, e, l).
-    let cout = r.len() / n;
-    let mut mm = vec![0.0; lw * h];
-    for l in 0..lw {
-        for e in 0..h {
-            let mut s = 0.0;
-            for t in 0..n {
-                for c in 0..cout {
-                    s += r[c * n + t] * coef(cone, head, h, t, c, e, l);
-                }
-            }
-            mm[l * h + e] = s;
-        }
-    }
-    let val = |u: [f64; 2]| -> f64 {
-        (0..lw)
-            .map(|l| {
-                let v = mm[l * h] * u[0] + mm[l * h + 1] * u[1];
-                v * v
-            })
-            .sum::<f64>()
-            .sqrt()
-    };
-    let ray = |k: usize| {
-        let (a, b) = (cone.b[k], cone.b[2 + k]);
-        let nr = (a * a + b * b).sqrt();
-        [a / nr, b / nr]
-    };
-    let mut best = val(ray(0)).max(val(ray(1)));
-    // Top eigenvector of the 2×2 MᵀM.
-    let (mut p, mut q, mut s) = (0.0, 0.0, 0.0);
-    for l in 0..lw {
-        let (a, b) = (mm[l * h], mm[l * h + 1]);
-        p += a * a;
-        q += a * b;
-        s += b * b;
-    }
-    let th = 0.5 * (2.0 * q).atan2(p - s);
-    for u in [[th.cos(), th.sin()], [-th.cos(), -th.sin()]] {
-        // Inside the cone iff G u ≥ 0.
-        let g = &cone.g;
-        if g[0] * u[0] + g[1] * u[1] >= 0.0 && g[2] * u[0] + g[3] * u[1] >= 0.0 {
-            best = best.max(val(u));
-        }
-    }
-    best
-}
-
-/// The network's predictions from the patches (`n × C` column-major, or `n`).
-pub fn predict(
-    patches: &Patches,
-    head: &SharedHead,
-    filters: &[f64],
-    weights: &[f64],
-    lw: usize,
-) -> Vec<f64> {
-    let (n, h, k) = (patches.n, patches.h, patches.k);
-    let cout = match head {
-        SharedHead::Vector { outputs } => *outputs,
-        SharedHead::Local { .. } => 1,
-    };
-    let mut f = vec![0.0; n * cout];
-    for (u, w) in filters.chunks_exact(h).zip(weights.chunks_exact(lw)) {
-        for t in 0..n {
-            let z: Vec<f64> = (0..k)
-                .map(|kk| dot(patches.row(kk * n + t), u).max(0.0))
-                .collect();
-            match head {
-                SharedHead::Vector { outputs } => {
-                    let pooled: f64 = z.iter().sum();
-                    for c in 0..*outputs {
-                        f[c * n + t] += w[c] * pooled;
-                    }
-                }
-                SharedHead::Local { windows, max } => {
-                    for (l, win) in windows.iter().enumerate() {
-                        let pooled = if *max {
-                            win.iter().map(|&kk| z[kk]).fold(0.0, f64::max)
-                        } else {
-                            win.iter().map(|&kk| z[kk]).sum::<f64>() / win.len() as f64
-                        };
-                        f[t] += w[l] * pooled;
-                    }
-                }
-            }
-        }
-    }
-    f
-}
-
-/// Full-batch Adam on the non-convex shared-filter network with weight decay
-/// `(β/2) Σ (‖u‖² + ‖w‖²)`, from a seeded Gaussian start: the local method the SDP is compared
-/// with. Returns the filters (`m × h`) and weights (`m × L`).
-pub fn train_shared_adam(
-    patches: &Patches,
-    y: &[f64],
-    head: &SharedHead,
-    beta: f64,
-    s: &crate::nonconvex::FullBatchSettings,
-) -> Result<(Vec<f64>, Vec<f64>)> {
-    use crate::nonconvex::{Optimizer, OptimizerKind};
+#[cfg(test)]
+mod tests {
+    use super::*;
     use rand::SeedableRng;
     use rand_distr::Distribution;
-    let (n, h, k, m) = (patches.n, patches.h, patches.k, s.width);
-    let (lw, cout) = match head {
-        SharedHead::Vector { outputs } => (*outputs, *outputs),
-        SharedHead::Local { windows, .. } => (windows.len(), 1),
-    };
-    if y.len() != n * cout || m == 0 {
-        return Err(Error::Data(format!(
-            "{} targets for {n} samples and {cout} outputs, width {m}",
-            y.len()
-        )));
-    }
-    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(s.seed);
-    let mut draw = |len: usize, sd: f64| -> Vec<f64> {
-        (0..len)
-            .map(|_| sd * Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng))
-            .collect()
-    };
-    let mut u = draw(m * h, 1.0 / (h as f64).sqrt());
-    let mut w = draw(m * lw, 1.0 / ((m * lw) as f64).sqrt());
-    let mut ou = Optimizer::new(OptimizerKind::Adam, s.lr, 0.0, m * h);
-    let mut ow = Optimizer::new(OptimizerKind::Adam, s.lr, 0.0, m * lw);
-    let (mut gu, mut gw) = (vec![0.0; m * h], vec![0.0; m * lw]);
-    for _ in 0..s.iters {
-        let f = predict(patches, head, &u, &w, lw);
-        let r: Vec<f64> = f.iter().zip(y).map(|(a, b)| a - b).collect();
-        for j in 0..m {
-            let uj = &u[j * h..(j + 1) * h];
-            let wj = &w[j * lw..(j + 1) * lw];
-            let mut g_u = vec![0.0; h];
-            let mut g_w = vec![0.0; lw];
-            for t in 0..n {
-                let z: Vec<f64> = (0..k).map(|kk| dot(patches.row(kk * n + t), uj)).collect();
-                match head {
-                    SharedHead::Vector { .. } => {
-                        let phi: f64 = z.iter().map(|v| v.max(0.0)).sum();
-                        let back: f64 = (0..lw).map(|c| r[c * n + t] * wj[c]).sum();
-                        for c in 0..lw {
-                            g_w[c] += r[c * n + t] * phi;
-                        }
-                        for (kk, zk) in z.iter().enumerate() {
-                            if *zk > 0.0 {
-                                let x = patches.row(kk * n + t);
-                                g_u.iter_mut().zip(x).for_each(|(g, xv)| *g += back * xv);
-                            }
-                        }
-                    }
-                    SharedHead::Local { windows, max } => {
-                        for (l, win) in windows.iter().enumerate() {
-                            let (phi, routes): (f64, Vec<(usize, f64)>) = if *max {
-                                let best = win.iter().copied().fold(win[0], |b, kk| {
-                                    if z[kk] > z[b] {
-                                        kk
-                                    } else {
-                                        b
-                                    }
-                                });
-                                if z[best] > 0.0 {
-                                    (z[best], vec![(best, 1.0)])
-                                } else {
-                                    (0.0, Vec::new())
-                                }
+
+    /// The face-by-face γ against dense sampling of the cone: never below any sample, and
+    /// within sampling resolution of the best one (for h = 2, 3, 4).
+    #[test]
+    fn cone_gamma_is_the_maximum_over_the_cone() {
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(5);
+        let mut normal = || Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng);
+        for h in [2usize, 3, 4] {
+            for trial in 0..20 {
+                let lw = 1 + trial % 3;
+                let n = 1;
+                let b: Vec<f64> = (0..h * h).map(|_| normal()).collect();
+                let g = inverse(&b, h).unwrap();
+                // One sample, vector head: M[l, e] = r_l · a[e] with a = 1, so use L outputs
+                // and a single prediction row a (1 × h).
+                let a: Vec<f64> = (0..h).map(|_| normal()).collect();
+                let cone = SimplicialCone {
+                    h,
+                    b: b.clone(),
+                    g,
+                    a: vec![a.clone()],
+                };
+                let head = SharedHead::Vector { outputs: lw };
+                let r: Vec<f64> = (0..lw).map(|_| normal()).collect();
+                let gamma = cone_gamma(&cone, &head, &r, n, lw).unwrap();
+                // ‖M u‖ = ‖r‖·|aᵀu|: sample u = B c, c ≥ 0, normalized.
+                let rn = r.iter().map(|v| v * v).sum::<f64>().sqrt();
+                let mut best = 0.0f64;
+                let mut rng2 = rand::rngs::ChaCha8Rng::seed_from_u64(trial as u64);
+                for s in 0..40000 {
+                    // Uniform coefficients on a random face (the maximum may sit on one).
+                    let mask = 1 + s % ((1 << h) - 1);
+                    let c: Vec<f64> = (0..h)
+                        .map(|i| {
+                            let v: f64 = rand::RngExt::random_range(&mut rng2, 0.0..1.0);
+                            if mask >> i & 1 == 1 {
+                                v
                             } else {
-                                let c = 1.0 / win.len() as f64;
-                                (
-                                    c * win.iter().map(|&kk| z[kk].max(0.0)).sum::<f64>(),
-                                    win.iter()
-                                        .filter(|&&kk| z[kk] > 0.0)
-                                        .map(|&kk| (kk, c))
-                                        .collect(),
-                                )
-                            };
-                            g_w[l] += r[t] * phi;
-                            for (kk, c) in routes {
-                                let x = patches.row(kk * n + t);
-                                let coef = r[t] * wj[l] * c;
-                                g_u.iter_mut().zip(x).for_each(|(g, xv)| *g += coef * xv);
+                                0.0
                             }
-                        }
-                    }
+                        })
+                        .collect();
+                    let u: Vec<f64> = (0..h)
+                        .map(|i| (0..h).map(|j| b[i * h + j] * c[j]).sum())
+                        .collect();
+                    let nu = dot(&u, &u).sqrt();
+                    best = best.max(rn * dot(&a, &u).abs() / nu);
                 }
-            }
-            for (e, g) in g_u.iter().enumerate() {
-                gu[j * h + e] = g + beta * uj[e];
-            }
-            for (l, g) in g_w.iter().enumerate() {
-                gw[j * lw + l] = g + beta * wj[l];
+                assert!(
+                    best <= gamma * (1.0 + 1e-9),
+                    "h={h}: sample {best} > γ {gamma}"
+                );
+                assert!(
+                    best >= gamma * (1.0 - 2e-2),
+                    "h={h}: γ {gamma} vs best sample {best}"
+                );
             }
         }
-        ou.step(&mut u, &gu);
-        ow.step(&mut w, &gw);
     }
-    Ok((u, w))
 }

@@ -1470,14 +1470,54 @@ fn shared_head_sdp_reference_and_classes() {
         "--json",
     ]);
     assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
+    // Filter size 3: the regions are fan-triangulated, and the bracket closes.
+    let out3 = d.p("cls3");
+    let o3 = run(&[
+        "train",
+        "--data",
+        lab.to_str().unwrap(),
+        "--kernel",
+        "3",
+        "--beta",
+        "0.1",
+        "--head",
+        "shared",
+        "--quiet",
+        "--out",
+        out3.to_str().unwrap(),
+    ]);
+    assert!(
+        o3.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o3.stderr)
+    );
+    let r3 = read_json(&out3.join("report.json"));
+    assert_eq!(r3["filter_size"], 3);
+    assert_eq!(r3["sdp_is_relaxation"], false);
+    assert!(r3["cones"].as_u64().unwrap() > r3["regions"].as_u64().unwrap());
+    assert!(
+        r3["relative_gap"].as_f64().unwrap() < 1e-6,
+        "{}",
+        r3["relative_gap"]
+    );
+    // Too many regions to enumerate: refused up front, naming the option.
+    let big = d.p("big.npz");
+    let labels: Vec<i64> = (0..40).map(|i| i % 2).collect();
+    write_npz(
+        &big,
+        &[
+            ("x", Arr::F64(&gaussian(40 * 30, 22), vec![40, 30])),
+            ("y", Arr::I64(&labels, vec![40])),
+        ],
+    );
     let bad = d.p("bad");
     assert_bad(
         &run(&[
             "train",
             "--data",
-            lab.to_str().unwrap(),
+            big.to_str().unwrap(),
             "--kernel",
-            "3",
+            "4",
             "--head",
             "shared",
             "--out",
