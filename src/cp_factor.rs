@@ -191,6 +191,29 @@ pub fn cp_factorize(t: &[f64], h: usize, seed: u64) -> Result<CpFactorization> {
         }
         s.sqrt() / norm_t
     };
+    // Numerically rank one (the common case at an SDP optimum: one unit per cone, the other
+    // eigenvalues at the interior point's noise level): T ≈ λ v vᵀ with v of one sign,
+    // E = √λ |v|, kept when its residual is below 1e-7.
+    let col_norms: Vec<f64> = (0..h)
+        .map(|k| (0..h).map(|i| l[i * h + k] * l[i * h + k]).sum::<f64>())
+        .collect();
+    let (kmax, &largest) =
+        col_norms
+            .iter()
+            .enumerate()
+            .fold((0, &0.0), |b, (k, v)| if *v > *b.1 { (k, v) } else { b });
+    let rest: f64 = col_norms.iter().sum::<f64>() - largest;
+    if largest > 0.0 && rest <= 1e-8 * largest {
+        let e: Vec<f64> = (0..h).map(|i| l[i * h + kmax].abs()).collect();
+        let r = residual(&e, 1);
+        if r <= 1e-7 {
+            return Ok(CpFactorization {
+                e,
+                cols: 1,
+                residual: r,
+            });
+        }
+    }
     if h <= 3 {
         if let Ok(e) = cp_factor(&c, h) {
             let r = residual(&e, h);
@@ -211,7 +234,7 @@ pub fn cp_factorize(t: &[f64], h: usize, seed: u64) -> Result<CpFactorization> {
             rand_distr::Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng)
         });
         let mut q = polar(&g)?;
-        for _ in 0..ITERS {
+        for it in 0..ITERS {
             let lq = &lm * &q;
             let mut min = f64::INFINITY;
             let x = faer::Mat::<f64>::from_fn(h, k, |i, j| {
@@ -220,6 +243,13 @@ pub fn cp_factorize(t: &[f64], h: usize, seed: u64) -> Result<CpFactorization> {
             });
             if min >= -1e-15 * scale.sqrt() {
                 break;
+            }
+            // Every 50 steps: stop once the clipped factor already reproduces T.
+            if it % 50 == 49 {
+                let e: Vec<f64> = (0..h * k).map(|ij| x[(ij / k, ij % k)]).collect();
+                if residual(&e, k) <= 1e-13 {
+                    break;
+                }
             }
             q = polar(&(lm.transpose() * &x))?;
         }

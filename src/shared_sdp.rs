@@ -289,7 +289,7 @@ struct SdpPoint {
 /// Gradient steps of the polish after recovery.
 const POLISH_ITERS: usize = 5000;
 /// Cones added per round of the active-set loop.
-const ADD_PER_ROUND: usize = 16;
+const ADD_PER_ROUND: usize = 32;
 /// Rounds of the active-set loop before giving up on adding cones.
 const MAX_ROUNDS: usize = 100;
 
@@ -313,8 +313,9 @@ fn solve_full_rank(
     // restricted SDPs also stay well conditioned, unlike one SDP over thousands of cones that
     // sit at zero.
     let gammas = |v: &[f64]| -> Result<Vec<f64>> {
+        use rayon::prelude::*;
         cones
-            .iter()
+            .par_iter()
             .map(|c| cone_gamma(c, head, v, n, lw))
             .collect()
     };
@@ -360,7 +361,7 @@ fn solve_full_rank(
     for (&q, x) in active.iter().zip(&phis) {
         let cone = &cones[q];
         let tr = trace(x);
-        if tr <= 1e-9 * largest_tr {
+        if tr <= 1e-7 * largest_tr {
             continue;
         }
         debug_assert_eq!(x.len(), tri);
@@ -502,7 +503,20 @@ fn cone_gamma(
     }
     let mut best = 0.0f64;
     let fail = |e: faer::linalg::svd::SvdError| Error::Solver(format!("γ: SVD failed: {e:?}"));
+    // Rays (one-dimensional faces): the value at the unit ray itself.
+    for a in 0..h {
+        let ray: Vec<f64> = (0..h).map(|i| cone.b[i * h + a]).collect();
+        let nr = dot(&ray, &ray).sqrt();
+        let val = (0..lw)
+            .map(|l| dot(&mm[l * h..(l + 1) * h], &ray).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        best = best.max(val / nr);
+    }
     for mask in 1u32..(1 << h) {
+        if mask.count_ones() < 2 {
+            continue;
+        }
         let face: Vec<usize> = (0..h).filter(|i| mask >> i & 1 == 1).collect();
         let bs = faer::Mat::<f64>::from_fn(h, face.len(), |i, j| cone.b[i * h + face[j]]);
         let q = bs.thin_svd().map_err(fail)?.U().to_owned();
