@@ -229,7 +229,11 @@ fn single_output_sdp_equals_the_two_layer_program_for_h3_and_h4() {
         );
         assert!(o.lower_bound <= two * (1.0 + 1e-7) && rel(o.network_objective, two) < 1e-5);
         assert!(!o.relaxation);
-        assert!(o.cp_residual < 1e-6, "h={h}: factorization residual {}", o.cp_residual);
+        assert!(
+            o.cp_residual < 1e-6,
+            "h={h}: factorization residual {}",
+            o.cp_residual
+        );
         // One average window over all positions: average pooling.
         let k = p.k;
         let o = solve_shared_sdp(
