@@ -558,7 +558,10 @@ fn solve_sdp(
     beta: f64,
     settings: &IpmSettings,
 ) -> Result<SdpPoint> {
-    let h = cones.first().map_or(0, |c| c.h);
+    let Some(first) = cones.first() else {
+        return Err(Error::Solver("the SDP needs at least one cone".into()));
+    };
+    let h = first.h;
     let cout = y.len() / n;
     let dim = h + lw;
     let tri = dim * (dim + 1) / 2;
