@@ -2,7 +2,7 @@
 //! outputs `f = Σ_j (Σ_k (X_k u_j)_+) w_jᵀ`, or local pooling followed by a linear layer
 //! `f = Σ_j Σ_l w_{jl} pool_l((X_k u_j)_+)`, with weight decay `(β/2) Σ_j (‖u_j‖² + ‖w_j‖²)`:
 //! its forward pass, objective and gradient, full-batch Adam from a seeded start (the local
-//! method the SDP is compared with), and a monotone gradient polish of a recovered network.
+//! method the SDP is compared with), and the exact amplitude refit of a recovered network.
 
 use crate::error::{Error, Result};
 use crate::patches::Patches;
@@ -302,58 +302,6 @@ pub fn refit(
     let obj = 0.5 * y.iter().zip(&f).map(|(a, b)| (a - b).powi(2)).sum::<f64>()
         + 0.5 * beta * (dot(&u_out, &u_out) + dot(&w_out, &w_out));
     Ok((u_out, w_out, obj))
-}
-
-/// Polishes a network in place by gradient descent with Armijo backtracking, for at most
-/// `iters` steps or until a step no longer lowers the objective by a relative `1e-15`; every
-/// accepted step lowers the objective, so the result is never worse than the start. Returns
-/// the final objective.
-pub fn polish(
-    patches: &Patches,
-    y: &[f64],
-    head: &SharedHead,
-    beta: f64,
-    u: &mut [f64],
-    w: &mut [f64],
-    iters: usize,
-) -> f64 {
-    let (mut gu, mut gw) = (vec![0.0; u.len()], vec![0.0; w.len()]);
-    let (mut tu, mut tw) = (vec![0.0; u.len()], vec![0.0; w.len()]);
-    let (mut su, mut sw) = (vec![0.0; u.len()], vec![0.0; w.len()]);
-    let mut obj = objective_gradient(patches, y, head, beta, u, w, &mut gu, &mut gw);
-    let mut step = 1.0;
-    for _ in 0..iters {
-        let g2 = dot(&gu, &gu) + dot(&gw, &gw);
-        if g2 == 0.0 {
-            break;
-        }
-        let mut accepted = false;
-        for _ in 0..60 {
-            for (t, (a, g)) in tu.iter_mut().zip(u.iter().zip(&gu)) {
-                *t = a - step * g;
-            }
-            for (t, (a, g)) in tw.iter_mut().zip(w.iter().zip(&gw)) {
-                *t = a - step * g;
-            }
-            let trial = objective_gradient(patches, y, head, beta, &tu, &tw, &mut su, &mut sw);
-            if trial <= obj - 0.5 * step * g2 {
-                let gain = obj - trial;
-                u.copy_from_slice(&tu);
-                w.copy_from_slice(&tw);
-                gu.copy_from_slice(&su);
-                gw.copy_from_slice(&sw);
-                obj = trial;
-                accepted = gain > 1e-15 * obj.abs();
-                step *= 2.0;
-                break;
-            }
-            step *= 0.5;
-        }
-        if !accepted {
-            break;
-        }
-    }
-    obj
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use crate::maxpool::{winner_matrix, MaxArrangement};
 use crate::patches::Patches;
 use crate::patterns::{enumerate_exact, general_position_count, rank_of, Hyperplanes};
 use crate::program::dot;
-pub use crate::shared_network::{polish, predict, refit, train_shared_adam, SharedHead};
+pub use crate::shared_network::{predict, refit, train_shared_adam, SharedHead};
 use crate::simplicial::triangulate_regions;
 use crate::solver::{IpmSettings, SolveStatus};
 use clarabel::algebra::CscMatrix;
@@ -61,7 +61,7 @@ pub struct SharedOutcome {
     pub sdp_objective: f64,
     /// The recovered network's objective from its own forward pass (an upper bound).
     pub network_objective: f64,
-    /// The network recovered from the SDP before the gradient polish.
+    /// The network recovered from the SDP before the amplitude refit.
     pub recovered_objective: f64,
     /// The dual certificate's lower bound.
     pub lower_bound: f64,
@@ -286,8 +286,6 @@ struct SdpPoint {
     status: SolveStatus,
 }
 
-/// Gradient steps of the polish after recovery.
-const POLISH_ITERS: usize = 5000;
 /// Cones added per round of the active-set loop.
 const ADD_PER_ROUND: usize = 32;
 /// Rounds of the active-set loop before giving up on adding cones.
@@ -404,25 +402,17 @@ fn solve_full_rank(
     let recovered_objective = objective(y, &f, &filters, &weights, beta);
     // The factorization carries the interior point's small errors into the network (and
     // cones at noise level give tiny spurious units): refit the amplitudes of the recovered
-    // directions exactly (a small group lasso), then polish by monotone gradient steps. Either
-    // is kept only when it lowers the network's objective.
+    // directions exactly (a small group lasso), kept when it lowers the objective.
     let network_objective = if filters.is_empty() {
         recovered_objective
     } else {
-        if let Ok((fu, fw, obj)) = refit(patches, y, head, beta, &filters, settings) {
-            if obj < recovered_objective {
-                (filters, weights) = (fu, fw);
-            }
+        let (fu, fw, obj) = refit(patches, y, head, beta, &filters, settings)?;
+        if obj < recovered_objective {
+            (filters, weights) = (fu, fw);
+            obj
+        } else {
+            recovered_objective
         }
-        polish(
-            patches,
-            y,
-            head,
-            beta,
-            &mut filters,
-            &mut weights,
-            POLISH_ITERS,
-        )
     };
     let f = predict(patches, head, &filters, &weights, lw);
     let resid: Vec<f64> = y.iter().zip(&f).map(|(a, b)| a - b).collect();

@@ -23,6 +23,38 @@ fn patches(x: &[f64], n: usize, len: usize) -> Patches {
     Patches::extract(&ds.x, n, &ds.shape, &PatchSpec::one_d(2, 1, 0, false)).unwrap()
 }
 
+/// Objectives of full-batch Adam runs (3,000 steps, lr 0.01) on the shared-filter network, for
+/// every width in `widths` and seeds `0..seeds`.
+fn adam_objectives(
+    p: &Patches,
+    y: &[f64],
+    head: &SharedHead,
+    beta: f64,
+    widths: &[usize],
+    seeds: u64,
+) -> Vec<f64> {
+    use cvxcnn::nonconvex::FullBatchSettings;
+    use cvxcnn::shared_sdp::{predict, train_shared_adam};
+    let (lw, _) = head.sizes();
+    let mut out = Vec::new();
+    for &width in widths {
+        for seed in 0..seeds {
+            let s = FullBatchSettings {
+                width,
+                iters: 3000,
+                lr: 0.01,
+                seed,
+            };
+            let (u, w) = train_shared_adam(p, y, head, beta, &s).unwrap();
+            let f = predict(p, head, &u, &w, lw);
+            let loss: f64 = f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
+            let sq: f64 = u.iter().chain(&w).map(|v| v * v).sum();
+            out.push(loss + 0.5 * beta * sq);
+        }
+    }
+    out
+}
+
 fn check(name: &str, p: &Patches, y: &[f64], head: SharedHead, beta: f64, reference: f64) {
     let o = solve_shared_sdp(p, y, &head, beta, &IpmSettings::default()).unwrap();
     eprintln!(
@@ -110,8 +142,6 @@ fn references_c1_c2_d1() {
 /// bound, and gets close to it.
 #[test]
 fn adam_never_below_the_sdp_bracket() {
-    use cvxcnn::nonconvex::FullBatchSettings;
-    use cvxcnn::shared_sdp::{predict, train_shared_adam};
     let c1x = [
         -0.8, -1.3, -0.2, 0.4, 1.1, 0.1, -0.6, -0.8, 0.7, 1.6, 0.3, -1.2, -1.0, 1.6, 0.2, -1.7,
         -0.1, -1.2, -0.6, -0.5, -0.7, 0.6, -0.1, -0.6, 0.4, 0.8, -1.6, -0.3,
@@ -150,31 +180,14 @@ fn adam_never_below_the_sdp_bracket() {
         ),
     ] {
         let o = solve_shared_sdp(&p, &y, &head, beta, &IpmSettings::default()).unwrap();
-        let lw = match &head {
-            SharedHead::Vector { outputs } => *outputs,
-            SharedHead::Local { windows, .. } => windows.len(),
-        };
         let mut best = f64::INFINITY;
-        for width in [2, 5, 10] {
-            for seed in 0..8 {
-                let s = FullBatchSettings {
-                    width,
-                    iters: 3000,
-                    lr: 0.01,
-                    seed,
-                };
-                let (u, w) = train_shared_adam(&p, &y, &head, beta, &s).unwrap();
-                let f = predict(&p, &head, &u, &w, lw);
-                let loss: f64 = f.iter().zip(&y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
-                let sq: f64 = u.iter().chain(&w).map(|v| v * v).sum();
-                let v = loss + 0.5 * beta * sq;
-                assert!(
-                    v >= o.lower_bound * (1.0 - 1e-7),
-                    "{name} width {width} seed {seed}: {v} < {}",
-                    o.lower_bound
-                );
-                best = best.min(v);
-            }
+        for v in adam_objectives(&p, &y, &head, beta, &[2, 5, 10], 8) {
+            assert!(
+                v >= o.lower_bound * (1.0 - 1e-7),
+                "{name}: {v} < {}",
+                o.lower_bound
+            );
+            best = best.min(v);
         }
         eprintln!("{name}: best Adam / SDP = {}", best / o.sdp_objective);
         assert!(best < 1.05 * o.sdp_objective, "{name}: best {best}");
@@ -261,8 +274,6 @@ fn single_output_sdp_equals_the_two_layer_program_for_h3_and_h4() {
 /// bracket, and non-convex Adam never goes below its lower bound.
 #[test]
 fn h3_vector_outputs_and_windows_are_certified_and_never_beaten() {
-    use cvxcnn::nonconvex::FullBatchSettings;
-    use cvxcnn::shared_sdp::{predict, train_shared_adam};
     let beta = 0.1;
     let cases = [
         (
@@ -303,27 +314,10 @@ fn h3_vector_outputs_and_windows_are_certified_and_never_beaten() {
         );
         assert!(gap < 1e-5, "{name}: bracket gap {gap}");
         assert!(o.lower_bound <= o.sdp_objective * (1.0 + 1e-6));
-        let lw = match &head {
-            SharedHead::Vector { outputs } => *outputs,
-            SharedHead::Local { windows, .. } => windows.len(),
-        };
         let mut best = f64::INFINITY;
-        for width in [3, 8] {
-            for seed in 0..6 {
-                let s = FullBatchSettings {
-                    width,
-                    iters: 3000,
-                    lr: 0.01,
-                    seed,
-                };
-                let (u, w) = train_shared_adam(&p, &y, &head, beta, &s).unwrap();
-                let f = predict(&p, &head, &u, &w, lw);
-                let loss: f64 = f.iter().zip(&y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
-                let sq: f64 = u.iter().chain(&w).map(|v| v * v).sum();
-                let v = loss + 0.5 * beta * sq;
-                assert!(v >= o.lower_bound * (1.0 - 1e-7), "{name}: Adam {v} below");
-                best = best.min(v);
-            }
+        for v in adam_objectives(&p, &y, &head, beta, &[3, 8], 6) {
+            assert!(v >= o.lower_bound * (1.0 - 1e-7), "{name}: Adam {v} below");
+            best = best.min(v);
         }
         eprintln!(
             "{name}: best Adam / certified optimum = {}",
