@@ -463,8 +463,8 @@ pub struct ThreeLayer {
     pub spec: crate::patches::PatchSpec,
     /// `β`.
     pub beta: f64,
-    /// Interior-point settings.
-    pub ipm: IpmSettings,
+    /// Interior point (exact, small) or the first-order working-set solver (real data).
+    pub solver: crate::three_layer::ThreeLayerSolver,
     /// Refuse programs with more blocks than this.
     pub max_blocks: usize,
     /// Exact or sampled patterns.
@@ -501,12 +501,12 @@ impl Architecture for ThreeLayer {
     fn fit(&self, ds: &Dataset, y: &[f64]) -> Result<(ConvexFit, Box<dyn Model>)> {
         let t = Instant::now();
         let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
-        let o = crate::three_layer::train_three_layer(
+        let o = crate::three_layer::train_three_layer_with(
             &p,
             y,
             self.beta,
             self.patterns,
-            &self.ipm,
+            &self.solver,
             self.max_blocks,
         )?;
         let fit = ConvexFit {

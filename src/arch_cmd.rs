@@ -61,7 +61,7 @@ pub(crate) fn architecture(a: &TrainArgs, ds: &Dataset) -> Result<Option<Box<dyn
         Arch::ThreeLayer => Some(Box::new(cvxcnn::arch::ThreeLayer {
             spec: patch_spec(&a.patch, ds, false)?,
             beta,
-            ipm,
+            solver: crate::three_layer_cmd::three_layer_solver(a)?,
             max_blocks: usize::try_from(a.max_exact).unwrap_or(usize::MAX),
             patterns: crate::three_layer_cmd::three_layer_patterns(a)?,
         })),

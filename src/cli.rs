@@ -156,12 +156,16 @@ pub(crate) enum Pool {
 pub(crate) enum SolverArg {
     /// Interior point (Clarabel): exact, for small instances (scalar output).
     Ipm,
-    /// Augmented Lagrangian with FISTA: the exact program at scale (classifiers).
+    /// Augmented Lagrangian with FISTA: the exact program at scale (classifiers; --arch
+    /// three-layer: over a working set of blocks).
     Al,
     /// FISTA on the gated relaxation: a lower bound, not a ReLU network (classifiers).
     Gated,
     /// Projected FISTA: the exact program with cone projections in the prox (classifiers).
     Proj,
+    /// Conditional gradient, column generation over atoms (--arch three-layer: exact programs
+    /// with many blocks).
+    Cg,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -225,7 +229,7 @@ pub(crate) struct TrainArgs {
     /// Seed of the pattern sampler.
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
-    /// Solver [default: ipm; classifiers: proj].
+    /// Solver [default: ipm; classifiers: proj]. --arch three-layer takes ipm, cg or al.
     #[arg(long, value_enum)]
     pub(crate) solver: Option<SolverArg>,
     /// Loss.
@@ -571,11 +575,11 @@ pub(crate) fn scalar_config(a: &TrainArgs, ds: &Dataset) -> Result<(TrainConfig,
     }
     if matches!(
         a.solver,
-        Some(SolverArg::Al | SolverArg::Gated | SolverArg::Proj)
+        Some(SolverArg::Al | SolverArg::Gated | SolverArg::Proj | SolverArg::Cg)
     ) {
         return Err(Error::param(
             "--solver",
-            "the first-order solvers train classifiers (data with class labels, no --classes A,B); use ipm for a scalar output",
+            "the first-order solvers train classifiers (data with class labels, no --classes A,B) and three-layer CNNs (cg, al); use ipm for a two-layer scalar output",
         ));
     }
     let beta = parse_beta(a.beta.as_deref().unwrap_or("0.1"))?;
@@ -782,6 +786,12 @@ pub(crate) fn classifier_setup(a: &TrainArgs, ds: Dataset) -> Result<ClassifierS
             return Err(Error::param(
                 "--solver",
                 "the interior-point solver handles scalar outputs (pick two classes with --classes A,B); classifiers use proj, al or gated",
+            ))
+        }
+        SolverArg::Cg => {
+            return Err(Error::param(
+                "--solver",
+                "cg is the three-layer solver (--arch three-layer); classifiers use proj, al or gated",
             ))
         }
     };

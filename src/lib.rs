@@ -34,6 +34,7 @@ pub mod maxpool;
 pub mod multi;
 pub mod network;
 pub mod nonconvex;
+pub mod nonneg_qp;
 pub mod operator;
 pub mod patches;
 pub mod patterns;
@@ -48,6 +49,7 @@ pub mod shared_sdp;
 pub mod simplicial;
 pub mod solver;
 pub mod three_layer;
+pub mod three_layer_first_order;
 pub mod train;
 
 pub use error::{Error, Result};

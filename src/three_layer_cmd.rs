@@ -1,13 +1,14 @@
 //! `cvxcnn train --arch three-layer [--also two-layer]`: the three-layer CNN with two ReLU
 //! layers, exact (all patterns; small instances).
 
-use crate::cli::{parse_beta, patch_spec, TrainArgs};
+use crate::cli::{parse_beta, patch_spec, SolverArg, TrainArgs};
 use cvxcnn::data::Dataset;
 use cvxcnn::export::write_dir_atomically;
 use cvxcnn::patches::Patches;
 use cvxcnn::program::Pooling;
 use cvxcnn::solver::IpmSettings;
-use cvxcnn::three_layer::{train_three_layer, ThreeLayerPatterns};
+use cvxcnn::three_layer::{train_three_layer_with, ThreeLayerPatterns, ThreeLayerSolver};
+use cvxcnn::three_layer_first_order::FirstOrderSettings;
 use cvxcnn::train::{train, PatternChoice, Silent, TrainConfig};
 use cvxcnn::{Error, Result};
 use safetensors::tensor::{Dtype, TensorView};
@@ -33,10 +34,16 @@ pub(crate) fn train_three_layer_cmd(a: &TrainArgs, ds: &Dataset, also_two: bool)
         tol: a.tol,
         ..IpmSettings::default()
     };
+    let solver = three_layer_solver(a)?;
+    let solver_name = match solver {
+        ThreeLayerSolver::Ipm(_) => "ipm",
+        ThreeLayerSolver::Al(_) => "al",
+        ThreeLayerSolver::Cg(_) => "cg",
+    };
     let t = Instant::now();
     let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &spec)?;
     let max_blocks = usize::try_from(a.max_exact).unwrap_or(usize::MAX);
-    let o = train_three_layer(&p, &y, beta, patterns, &ipm, max_blocks)?;
+    let o = train_three_layer_with(&p, &y, beta, patterns, &solver, max_blocks)?;
     let seconds = t.elapsed().as_secs_f64();
     let two = if also_two {
         let cfg = TrainConfig {
@@ -101,11 +108,14 @@ pub(crate) fn train_three_layer_cmd(a: &TrainArgs, ds: &Dataset, also_two: bool)
         "arch": "three-layer", "data": a.data.data, "n": y.len(), "positions": p.k,
         "filter_size": p.h, "beta": beta, "pattern_mode": pattern_text,
         "objective": o.objective, "network_objective": o.network_objective,
-        "lower_bound": o.dual_objective, "s_blocks": o.s_blocks, "p_blocks": o.p_blocks,
+        "lower_bound": o.dual_objective,
+        "relative_gap": (o.network_objective - o.dual_objective) / o.network_objective.abs().max(1e-300),
+        "s_blocks": o.s_blocks, "p_blocks": o.p_blocks,
         "sub_networks": m, "status": o.status,
+        "solver": solver_name, "first_order": o.first_order,
         "certificate": if patterns == ThreeLayerPatterns::Exact { "global" } else { "restricted" },
         "two_layer_objective": two, "seconds": seconds,
-        "notes": ["objective: ½Σ(f−y)² + β Σ‖z‖ over S- and P-blocks (MATH-DEEP.md section 1), the global optimum of ½Σ(f−y)² + (β/2)Σ_j(‖w2_j‖² + w3_j²) with ‖U_j‖_F ≤ 1 and two channels per sub-network; lower_bound: the interior-point dual objective; two_layer_objective (with --also two-layer): the two-layer optimum on the same data, β and first layer"],
+        "notes": ["objective: ½Σ(f−y)² + β Σ‖z‖ over S- and P-blocks (MATH-DEEP.md section 1), the global optimum of ½Σ(f−y)² + (β/2)Σ_j(‖w2_j‖² + w3_j²) with ‖U_j‖_F ≤ 1 and two channels per sub-network; lower_bound: a certified lower bound on the program's optimum (ipm: the interior-point dual objective; cg, al: the dual value of the residual scaled into the dual feasible set); relative_gap: (network_objective − lower_bound)/network_objective; first_order (cg, al): rounds, master active-set changes (cg) or multiplier updates (al), FISTA steps (al), atoms (cg) or working-set blocks (al), cone violation (al), dual excess max_b γ_b/β − 1; two_layer_objective (with --also two-layer): the two-layer optimum on the same data, β and first layer"],
     });
     let json =
         serde_json::to_vec_pretty(&report).map_err(|e| Error::Solver(format!("report: {e}")))?;
@@ -135,6 +145,21 @@ pub(crate) fn train_three_layer_cmd(a: &TrainArgs, ds: &Dataset, also_two: bool)
             "network         {:.10}  (recovered, {m} sub-networks)",
             o.network_objective
         );
+        println!(
+            "lower bound     {:.10}  (certified; relative gap {:.1e})",
+            o.dual_objective,
+            (o.network_objective - o.dual_objective) / o.network_objective.abs().max(1e-300)
+        );
+        if let Some(al) = &o.first_order {
+            println!(
+                "first-order     {solver_name}: {:?} after {} rounds ({} of {} blocks or atoms in the last restricted program), dual excess {:.1e}",
+                al.status,
+                al.rounds,
+                al.working_blocks,
+                o.s_blocks + o.p_blocks,
+                al.dual_excess
+            );
+        }
         if let Some(two) = two {
             println!(
                 "two-layer       {two:.10}  (the second ReLU layer buys {:.2}%)",
@@ -159,4 +184,47 @@ pub(crate) fn three_layer_patterns(a: &TrainArgs) -> Result<ThreeLayerPatterns> 
             seed,
         },
     })
+}
+
+/// `--solver ipm` (default: the interior point, tolerance `--tol`), `cg` (conditional gradient
+/// over atoms) or `al` (working-set augmented Lagrangian); the first-order solvers run
+/// `--max-iter` rounds and `--time-limit` seconds at most.
+pub(crate) fn three_layer_solver(a: &TrainArgs) -> Result<ThreeLayerSolver> {
+    match a.solver {
+        None | Some(SolverArg::Ipm) => Ok(ThreeLayerSolver::Ipm(IpmSettings {
+            tol: a.tol,
+            ..IpmSettings::default()
+        })),
+        Some(kind @ (SolverArg::Al | SolverArg::Cg)) => {
+            if a.time_limit.is_nan() || a.time_limit <= 0.0 {
+                return Err(Error::param(
+                    "--time-limit",
+                    format!("must be positive, got {}", a.time_limit),
+                ));
+            }
+            if a.max_iter == 0 {
+                return Err(Error::param("--max-iter", "must be positive, got 0"));
+            }
+            let s = FirstOrderSettings {
+                rounds: a.max_iter,
+                time_limit: Some(a.time_limit),
+                ..FirstOrderSettings::default()
+            };
+            Ok(if kind == SolverArg::Al {
+                ThreeLayerSolver::Al(s)
+            } else {
+                ThreeLayerSolver::Cg(s)
+            })
+        }
+        Some(other) => Err(Error::param(
+            "--solver",
+            format!(
+                "the three-layer program takes ipm (interior point), cg or al (first-order), not {}",
+                match other {
+                    SolverArg::Gated => "gated",
+                    _ => "proj",
+                }
+            ),
+        )),
+    }
 }

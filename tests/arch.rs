@@ -104,7 +104,7 @@ fn every_architecture_through_one_interface() {
             Box::new(cvxcnn::arch::ThreeLayer {
                 spec,
                 beta: 0.1,
-                ipm,
+                solver: cvxcnn::three_layer::ThreeLayerSolver::Ipm(ipm),
                 max_blocks: 1 << 20,
                 patterns: cvxcnn::three_layer::ThreeLayerPatterns::Exact,
             }),

@@ -1314,6 +1314,90 @@ fn three_layer_reference_a1_with_two_layer_comparison() {
         "--patterns",
         &bad,
     );
+    // The first-order solver: the certified bracket holds the reference.
+    let cg = d.p("a1-cg");
+    let o = run(&[
+        "train",
+        "--arch",
+        "three-layer",
+        "--solver",
+        "cg",
+        "--data",
+        ds,
+        "--kernel",
+        "2",
+        "--beta",
+        "0.1",
+        "--quiet",
+        "--out",
+        cg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = read_json(&cg.join("report.json"));
+    assert_eq!(r["solver"], "cg");
+    assert_eq!(r["status"], "solved");
+    let lower = r["lower_bound"].as_f64().unwrap();
+    let net = r["network_objective"].as_f64().unwrap();
+    assert!(
+        lower <= 0.12203594 + 5e-9 && 0.12203594 - 5e-9 <= net,
+        "{lower} {net}"
+    );
+    assert!(r["relative_gap"].as_f64().unwrap() < 2e-4);
+    assert!(r["first_order"]["rounds"].as_u64().unwrap() > 0);
+    for (solver, flag) in [("gated", "--solver"), ("proj", "--solver")] {
+        assert_bad(
+            &run(&[
+                "train",
+                "--arch",
+                "three-layer",
+                "--solver",
+                solver,
+                "--data",
+                ds,
+                "--kernel",
+                "2",
+                "--out",
+                bad.to_str().unwrap(),
+            ]),
+            flag,
+            &bad,
+        );
+    }
+    assert_bad(
+        &run(&[
+            "train",
+            "--arch",
+            "three-layer",
+            "--solver",
+            "al",
+            "--time-limit",
+            "0",
+            "--data",
+            ds,
+            "--kernel",
+            "2",
+            "--out",
+            bad.to_str().unwrap(),
+        ]),
+        "--time-limit",
+        &bad,
+    );
+    // cg is not a two-layer solver.
+    assert_bad(
+        &run(&[
+            "train",
+            "--solver",
+            "cg",
+            "--data",
+            ds,
+            "--kernel",
+            "2",
+            "--out",
+            bad.to_str().unwrap(),
+        ]),
+        "--solver",
+        &bad,
+    );
 }
 
 #[cfg(not(feature = "sdp"))]

@@ -126,3 +126,92 @@ fn adam_never_below_the_three_layer_optimum() {
     eprintln!("A1: best Adam / optimum = {}", best / opt);
     assert!(best < 1.05 * opt, "best {best}");
 }
+
+const A1X: [f64; 16] = [
+    0.1, -0.1, 0.6, 0.1, -0.5, 0.4, 1.3, 0.9, -0.7, -1.3, -0.6, 0.0, -2.3, -0.2, -1.2, -0.7,
+];
+const A1Y: [f64; 4] = [-0.5, -0.3, 0.4, 1.0];
+const A3X: [f64; 20] = [
+    0.2, -0.5, -0.4, -2.4, 1.8, 1.1, -0.3, 0.8, 0.3, -0.6, 1.0, -0.3, -0.3, -0.8, 0.5, -0.1, 0.5,
+    -0.6, 0.1, -0.9,
+];
+const A3Y: [f64; 5] = [0.8, 0.2, 0.3, 0.4, -1.0];
+
+/// The first-order solvers on the exact A1–A3 programs: the certified bracket
+/// `[lower bound, recovered network]` contains the MATH-DEEP reference and is narrower than
+/// 2e-6 (conditional gradient, tolerance 1e-6) or 2e-4 (augmented Lagrangian, 1e-4), relative.
+#[test]
+fn first_order_solvers_bracket_the_references() {
+    use cvxcnn::three_layer::{train_three_layer_with, ThreeLayerSolver};
+    use cvxcnn::three_layer_first_order::FirstOrderSettings;
+    let spec = PatchSpec::one_d(2, 1, 0, false);
+    for (name, x, y, beta, reference) in [
+        ("A1", &A1X[..], &A1Y[..], 0.1, 0.12203594),
+        ("A2", &A1X[..], &A1Y[..], 0.02, 0.032849529),
+        ("A3", &A3X[..], &A3Y[..], 0.1, 0.42473356),
+    ] {
+        let ds = dataset(x, y);
+        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &spec).unwrap();
+        // The conditional gradient reaches a tighter tolerance quickly.
+        let tight = FirstOrderSettings {
+            tol: 1e-6,
+            ..FirstOrderSettings::default()
+        };
+        for (solver, width) in [
+            (ThreeLayerSolver::Cg(tight), 2e-6),
+            (ThreeLayerSolver::Al(FirstOrderSettings::default()), 2e-4),
+        ] {
+            let o =
+                train_three_layer_with(&p, y, beta, ThreeLayerPatterns::Exact, &solver, 1 << 20)
+                    .unwrap();
+            let rep = o.first_order.clone().unwrap();
+            eprintln!(
+                "{name} {solver:?}: objective {} network {} lower {} reference {reference}, {} rounds, {:.2} s",
+                o.objective, o.network_objective, o.dual_objective, rep.rounds, rep.seconds
+            );
+            assert_eq!(rep.status, cvxcnn::solver::SolveStatus::Solved, "{name}");
+            // The references are rounded to at most 5e-9.
+            let slack = 5e-9;
+            assert!(o.dual_objective <= reference + slack, "{name}: lower bound");
+            assert!(o.network_objective >= reference - slack, "{name}: network");
+            assert!(
+                rel(o.network_objective, o.dual_objective) < width,
+                "{name}: bracket {} {}",
+                o.dual_objective,
+                o.network_objective
+            );
+            assert!(o.network.max_u_norm() <= 1.0 + 1e-9);
+            assert!(o.network.width() <= ds.n() + 1, "{name}: pruning");
+        }
+    }
+}
+
+/// Stopped after two rounds, far from the optimum, the bracket still holds.
+#[test]
+fn first_order_bracket_holds_when_stopped_early() {
+    use cvxcnn::three_layer::{train_three_layer_with, ThreeLayerSolver};
+    use cvxcnn::three_layer_first_order::FirstOrderSettings;
+    let spec = PatchSpec::one_d(2, 1, 0, false);
+    let ds = dataset(&A3X, &A3Y);
+    let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &spec).unwrap();
+    let reference = 0.42473356;
+    let s = FirstOrderSettings {
+        rounds: 2,
+        ..FirstOrderSettings::default()
+    };
+    for solver in [ThreeLayerSolver::Cg(s), ThreeLayerSolver::Al(s)] {
+        let o = train_three_layer_with(&p, &A3Y, 0.1, ThreeLayerPatterns::Exact, &solver, 1 << 20)
+            .unwrap();
+        let rep = o.first_order.clone().unwrap();
+        eprintln!(
+            "{solver:?}: lower {} network {} after {} rounds",
+            o.dual_objective, o.network_objective, rep.rounds
+        );
+        assert_eq!(rep.status, cvxcnn::solver::SolveStatus::MaxIterations);
+        assert!(o.dual_objective < reference && reference < o.network_objective);
+        assert!(
+            rel(o.network_objective, reference) > 1e-3,
+            "not yet optimal"
+        );
+    }
+}
