@@ -157,14 +157,14 @@ pub(crate) enum SolverArg {
     /// Interior point (Clarabel): exact, for small instances (scalar output).
     Ipm,
     /// Augmented Lagrangian with FISTA: the exact program at scale (classifiers; --arch
-    /// three-layer: over a working set of blocks).
+    /// three-layer: over a working set of blocks, tolerance 1e-4).
     Al,
     /// FISTA on the gated relaxation: a lower bound, not a ReLU network (classifiers).
     Gated,
     /// Projected FISTA: the exact program with cone projections in the prox (classifiers).
     Proj,
     /// Conditional gradient, column generation over atoms (--arch three-layer: exact programs
-    /// with many blocks).
+    /// with many blocks; tolerance 1e-6).
     Cg,
 }
 
@@ -241,7 +241,8 @@ pub(crate) struct TrainArgs {
     /// Input normalization (classifiers).
     #[arg(long, value_enum, default_value = "none")]
     pub(crate) normalize: Normalize,
-    /// Outer iterations of the first-order solver (full constraint scans for proj).
+    /// Outer iterations of the first-order solver (full constraint scans for proj; pricing
+    /// rounds for the three-layer cg and al).
     #[arg(long, default_value_t = 30)]
     pub(crate) max_iter: usize,
     /// Inner (FISTA) iterations per outer iteration (steps between scans for proj).

@@ -187,8 +187,8 @@ pub(crate) fn three_layer_patterns(a: &TrainArgs) -> Result<ThreeLayerPatterns> 
 }
 
 /// `--solver ipm` (default: the interior point, tolerance `--tol`), `cg` (conditional gradient
-/// over atoms) or `al` (working-set augmented Lagrangian); the first-order solvers run
-/// `--max-iter` rounds and `--time-limit` seconds at most.
+/// over atoms, tolerance 1e-6) or `al` (working-set augmented Lagrangian, tolerance 1e-4); the
+/// first-order solvers run `--max-iter` rounds and `--time-limit` seconds at most.
 pub(crate) fn three_layer_solver(a: &TrainArgs) -> Result<ThreeLayerSolver> {
     match a.solver {
         None | Some(SolverArg::Ipm) => Ok(ThreeLayerSolver::Ipm(IpmSettings {
@@ -208,6 +208,8 @@ pub(crate) fn three_layer_solver(a: &TrainArgs) -> Result<ThreeLayerSolver> {
             let s = FirstOrderSettings {
                 rounds: a.max_iter,
                 time_limit: Some(a.time_limit),
+                // The conditional gradient reaches 1e-6 in a few rounds on exact programs.
+                tol: if kind == SolverArg::Cg { 1e-6 } else { 1e-4 },
                 ..FirstOrderSettings::default()
             };
             Ok(if kind == SolverArg::Al {
