@@ -443,7 +443,7 @@ pub enum ThreeLayerSolver {
     /// Interior point (Clarabel) on the whole program: exact, for small instances.
     Ipm(IpmSettings),
     /// Augmented Lagrangian with FISTA over a working set of blocks
-    /// ([`crate::three_layer_first_order::solve_three_layer_first_order`]): first-order, for sampled programs with
+    /// ([`crate::three_layer_first_order::solve_three_layer_al`]): first-order, for sampled programs with
     /// large filters.
     Al(crate::three_layer_first_order::FirstOrderSettings),
     /// Fully corrective conditional gradient, column generation over atoms
@@ -501,9 +501,8 @@ pub fn train_three_layer_with(
             (sol.theta, sol.status, sol.dual_objective, None)
         }
         ThreeLayerSolver::Al(s) => {
-            let (theta, rep) = crate::three_layer_first_order::solve_three_layer_first_order(
-                p, y, beta, &prog, s,
-            )?;
+            let (theta, rep) =
+                crate::three_layer_first_order::solve_three_layer_al(p, y, beta, &prog, s)?;
             (theta, rep.status, rep.lower_bound, Some(rep))
         }
         ThreeLayerSolver::Cg(s) => {

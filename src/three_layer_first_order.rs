@@ -19,7 +19,7 @@
 //! non-negative lasso over all atoms exactly ([`crate::nonneg_qp`]). Fast when the directions
 //! are low-dimensional (exact programs, small filters: hundreds of thousands of blocks).
 //!
-//! [`solve_three_layer_first_order`] (working-set augmented Lagrangian): solve the program restricted to
+//! [`solve_three_layer_al`] (working-set augmented Lagrangian): solve the program restricted to
 //! a working set of blocks, inner FISTA on `½‖f − y‖² + (1/2δ) Σ ‖(λ − δ C θ)_+‖²` plus the
 //! group norms, multipliers `λ ← (λ − δ C θ)_+`, `δ` adapted to the violation; add the
 //! violating blocks; repeat. The directions inside each block are optimized continuously, which
@@ -56,7 +56,7 @@ const ALPHA_ROUGH: usize = 8;
 /// Largest penalty `δ`, relative to its starting value.
 const DELTA_GROWTH_MAX: f64 = 1e2;
 
-/// Settings of [`solve_three_layer_first_order`].
+/// Settings of [`solve_three_layer_al`].
 #[derive(Debug, Clone, Copy)]
 pub struct FirstOrderSettings {
     /// Working-set rounds at most (each: a restricted solve, then pricing of every block).
@@ -583,16 +583,8 @@ fn price(
     bounds
 }
 
-/// Solves the three-layer program by the working-set augmented Lagrangian. Returns `θ_b` per
-/// block (empty for blocks outside the working set) and the report with its certified lower
-/// bound.
-pub fn solve_three_layer_first_order(
-    p: &Patches,
-    y: &[f64],
-    beta: f64,
-    prog: &ThreeLayerProgram,
-    s: &FirstOrderSettings,
-) -> Result<(Vec<Vec<f64>>, FirstOrderReport)> {
+/// Validates the settings and the targets.
+fn check(p: &Patches, y: &[f64], s: &FirstOrderSettings) -> Result<()> {
     let positive = |v: f64| v.is_finite() && v > 0.0;
     if s.rounds == 0
         || s.outer == 0
@@ -614,6 +606,20 @@ pub fn solve_three_layer_first_order(
             p.n
         )));
     }
+    Ok(())
+}
+
+/// Solves the three-layer program by the working-set augmented Lagrangian. Returns `θ_b` per
+/// block (empty for blocks outside the working set) and the report with its certified lower
+/// bound.
+pub fn solve_three_layer_al(
+    p: &Patches,
+    y: &[f64],
+    beta: f64,
+    prog: &ThreeLayerProgram,
+    s: &FirstOrderSettings,
+) -> Result<(Vec<Vec<f64>>, FirstOrderReport)> {
+    check(p, y, s)?;
     let start = Instant::now();
     let out_of_time = || {
         s.time_limit
@@ -752,6 +758,7 @@ pub fn solve_three_layer_cg(
     prog: &ThreeLayerProgram,
     s: &FirstOrderSettings,
 ) -> Result<(Vec<Vec<f64>>, FirstOrderReport)> {
+    check(p, y, s)?;
     let start = Instant::now();
     let out_of_time = || {
         s.time_limit

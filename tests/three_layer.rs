@@ -215,3 +215,30 @@ fn first_order_bracket_holds_when_stopped_early() {
         );
     }
 }
+
+#[test]
+fn first_order_settings_and_targets_are_checked() {
+    use cvxcnn::three_layer::{ThreeLayerPatterns, ThreeLayerProgram};
+    use cvxcnn::three_layer_first_order::{
+        solve_three_layer_al, solve_three_layer_cg, FirstOrderSettings,
+    };
+    let spec = PatchSpec::one_d(2, 1, 0, false);
+    let ds = dataset(&A1X, &A1Y);
+    let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &spec).unwrap();
+    let prog = ThreeLayerProgram::build(&p, ThreeLayerPatterns::Exact, 1 << 20).unwrap();
+    let bad = FirstOrderSettings {
+        rounds: 0,
+        ..FirstOrderSettings::default()
+    };
+    let nan = FirstOrderSettings {
+        tol: f64::NAN,
+        ..FirstOrderSettings::default()
+    };
+    let ok = FirstOrderSettings::default();
+    for s in [bad, nan] {
+        assert!(solve_three_layer_cg(&p, &A1Y, 0.1, &prog, &s).is_err());
+        assert!(solve_three_layer_al(&p, &A1Y, 0.1, &prog, &s).is_err());
+    }
+    assert!(solve_three_layer_cg(&p, &A1Y[..3], 0.1, &prog, &ok).is_err());
+    assert!(solve_three_layer_al(&p, &A1Y[..3], 0.1, &prog, &ok).is_err());
+}
