@@ -583,6 +583,19 @@ fn price(
     bounds
 }
 
+/// The certificate: with `γ̄` the largest upper bound over all blocks, `v = r·min(1, β/γ̄)` is
+/// dual feasible and `yᵀv − ½‖v‖²` a lower bound on the optimum. Returns it and `γ̄`.
+fn certificate(y: &[f64], r: &[f64], beta: f64, bounds: &[Priced]) -> (f64, f64) {
+    let worst = bounds.iter().map(|b| b.upper).fold(0.0, f64::max);
+    let t = if worst > beta { beta / worst } else { 1.0 };
+    let lower = r
+        .iter()
+        .zip(y)
+        .map(|(ri, yi)| t * ri * yi - 0.5 * t * t * ri * ri)
+        .sum();
+    (lower, worst)
+}
+
 /// Validates the settings and the targets.
 fn check(p: &Patches, y: &[f64], s: &FirstOrderSettings) -> Result<()> {
     let positive = |v: f64| v.is_finite() && v > 0.0;
@@ -719,13 +732,7 @@ pub fn solve_three_layer_al(
     }
     // Certificate: the residual scaled into the dual feasible set.
     let r: Vec<f64> = y.iter().zip(&f).map(|(a, b)| a - b).collect();
-    let worst = bounds.iter().map(|b| b.upper).fold(0.0, f64::max);
-    let t = if worst > beta { beta / worst } else { 1.0 };
-    let lower_bound: f64 = r
-        .iter()
-        .zip(y)
-        .map(|(ri, yi)| t * ri * yi - 0.5 * t * t * ri * ri)
-        .sum();
+    let (lower_bound, worst) = certificate(y, &r, beta, &bounds);
     let mut theta = vec![Vec::new(); nb];
     for (j, mb) in ws.members.iter().enumerate() {
         let dim = if prog.is_pair(mb.b) { 2 * h } else { h };
@@ -823,13 +830,7 @@ pub fn solve_three_layer_cg(
         }
     }
     let r: Vec<f64> = y.iter().zip(&f).map(|(a, b)| a - b).collect();
-    let worst = bounds.iter().map(|b| b.upper).fold(0.0, f64::max);
-    let t = if worst > beta { beta / worst } else { 1.0 };
-    let lower_bound: f64 = r
-        .iter()
-        .zip(y)
-        .map(|(ri, yi)| t * ri * yi - 0.5 * t * t * ri * ri)
-        .sum();
+    let (lower_bound, worst) = certificate(y, &r, beta, &bounds);
     let mut theta = vec![Vec::new(); nb];
     for ((b, th), w) in atoms.iter().zip(&weights) {
         if *w > 0.0 {
