@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use cvxcnn::data::builtin_mnist;
-use cvxcnn::operator::{normals_adjoint_add, normals_times, PatternOperator};
+use cvxcnn::program::operator::{normals_adjoint_add, normals_times, PatternOperator};
 use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::patterns::{sample_gaussian, Hyperplanes};
 use faer::linalg::matmul::matmul;

@@ -2,7 +2,7 @@
 //! `cargo run --release --example explore -- KERNEL STRIDE DRAWS BETA sq|ce al|gated|proj [N]`
 //! (environment: `TL` time limit in s, `INNER` FISTA steps per outer iteration, `DELTA`,
 //! `GROW`, `DMAX` penalty settings relative to β, `DATA` set to draw filters from patches, `NORM` set to standardize, `IDX` a folder with MNIST IDX files instead of the embedded set).
-use cvxcnn::classifier::{train_classifier, ClassifierConfig, FirstOrder};
+use cvxcnn::arch::two_layer::classifier::{train_classifier, ClassifierConfig, FirstOrder};
 use cvxcnn::data::builtin_mnist;
 use cvxcnn::loss::{accuracy, Loss};
 use cvxcnn::patches::PatchSpec;

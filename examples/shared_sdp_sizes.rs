@@ -7,7 +7,7 @@
 
 use cvxcnn::data::{Dataset, SampleShape, Targets};
 use cvxcnn::patches::{PatchSpec, Patches};
-use cvxcnn::shared_sdp::{solve_shared_sdp, SharedHead};
+use cvxcnn::arch::shared::sdp::{solve_shared_sdp, SharedHead};
 use cvxcnn::solver::IpmSettings;
 use rand::SeedableRng;
 use rand_distr::Distribution;

@@ -14,9 +14,9 @@ use cvxcnn::data::builtin_mnist;
 use cvxcnn::patches::PatchSpec;
 use cvxcnn::program::Pooling;
 use cvxcnn::solver::IpmSettings;
-use cvxcnn::three_layer::{ThreeLayerPatterns, ThreeLayerSolver};
-use cvxcnn::three_layer_first_order::FirstOrderSettings;
-use cvxcnn::train::{PatternChoice, TrainConfig};
+use cvxcnn::arch::three_layer::{ThreeLayerPatterns, ThreeLayerSolver};
+use cvxcnn::arch::three_layer::first_order::FirstOrderSettings;
+use cvxcnn::arch::two_layer::train::{PatternChoice, TrainConfig};
 
 /// Time limit of the conditional gradient (its pricing is slow for 392-dimensional P-blocks).
 const CG_SECONDS: f64 = 200.0;

@@ -10,10 +10,10 @@
 use cvxcnn::data::SampleShape;
 use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::solver::IpmSettings;
-use cvxcnn::three_layer::{
+use cvxcnn::arch::three_layer::{
     train_three_layer_with, ThreeLayerPatterns, ThreeLayerProgram, ThreeLayerSolver,
 };
-use cvxcnn::three_layer_first_order::FirstOrderSettings;
+use cvxcnn::arch::three_layer::first_order::FirstOrderSettings;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use std::time::Instant;

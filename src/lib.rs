@@ -16,40 +16,18 @@
 //! [`train::train`] runs it all.
 
 pub mod arch;
-pub mod certificate;
-pub mod circular;
-pub mod circular_deep;
-pub mod classifier;
-pub mod compare;
-pub mod cone;
-pub mod cone_nnls;
-pub mod cp_factor;
+pub mod certify;
+pub mod cones;
 pub mod data;
 pub mod error;
 pub mod export;
-pub mod linear;
-pub mod local_pool;
 pub mod loss;
-pub mod maxpool;
-pub mod multi;
 pub mod network;
 pub mod nonconvex;
-pub mod nonneg_qp;
-pub mod operator;
 pub mod patches;
 pub mod patterns;
-pub mod plot;
 pub mod program;
 pub mod recovery;
-pub mod report;
-pub mod scale_certificate;
-pub mod shared_network;
-#[cfg(feature = "sdp")]
-pub mod shared_sdp;
-pub mod simplicial;
 pub mod solver;
-pub mod three_layer;
-pub mod three_layer_first_order;
-pub mod train;
 
 pub use error::{Error, Result};

@@ -7,13 +7,13 @@ mod common;
 use common::*;
 use cvxcnn::arch::{Architecture, Circular, Linear, LocalPool, TwoLayer};
 use cvxcnn::data::{Dataset, SampleShape, Targets};
-use cvxcnn::linear::LinearHead;
-use cvxcnn::local_pool::{LocalConfig, WindowPool};
+use cvxcnn::arch::linear::LinearHead;
+use cvxcnn::arch::local_pool::{LocalConfig, WindowPool};
 use cvxcnn::nonconvex::FullBatchSettings;
 use cvxcnn::patches::PatchSpec;
 use cvxcnn::program::Pooling;
 use cvxcnn::solver::IpmSettings;
-use cvxcnn::train::{PatternChoice, TrainConfig};
+use cvxcnn::arch::two_layer::train::{PatternChoice, TrainConfig};
 
 fn b1() -> Dataset {
     let x = vec![
@@ -104,9 +104,9 @@ fn every_architecture_through_one_interface() {
             Box::new(cvxcnn::arch::ThreeLayer {
                 spec,
                 beta: 0.1,
-                solver: cvxcnn::three_layer::ThreeLayerSolver::Ipm(ipm),
+                solver: cvxcnn::arch::three_layer::ThreeLayerSolver::Ipm(ipm),
                 max_blocks: 1 << 20,
-                patterns: cvxcnn::three_layer::ThreeLayerPatterns::Exact,
+                patterns: cvxcnn::arch::three_layer::ThreeLayerPatterns::Exact,
             }),
             a1(),
             0.01,

@@ -1,7 +1,7 @@
 //! The three-layer circular CNN with one ReLU (L = 3): the MATH-DEEP.md reference value, the
 //! recovered-network identity, and the factorization behind the spectral ℓ1 penalty.
 
-use cvxcnn::circular::{
+use cvxcnn::arch::circular::{
     circular_conv, dft, spectral_l1, train_circular_exact, unit_from_block, CircularAdamSettings,
 };
 use cvxcnn::solver::IpmSettings;
@@ -66,7 +66,7 @@ fn factorization_attains_the_spectral_norm() {
     let fa2 = dft(&a2);
     let fz = dft(&z);
     let fb2: Vec<_> = fz.iter().zip(&fa2).map(|(q, a)| q / a).collect();
-    let b2 = cvxcnn::circular::idft_real(&fb2);
+    let b2 = cvxcnn::arch::circular::idft_real(&fb2);
     let nb2: f64 = b2.iter().map(|v| v * v).sum::<f64>().sqrt();
     assert!(nb2 >= s - 1e-12, "{nb2} < {s}");
 }
@@ -87,7 +87,7 @@ fn adam_never_below_the_exact_optimum() {
                 lr: 0.02,
                 seed,
             };
-            let net = cvxcnn::circular::train_circular_adam(&x, 4, &y, beta, &s).unwrap();
+            let net = cvxcnn::arch::circular::train_circular_adam(&x, 4, &y, beta, &s).unwrap();
             assert!(net.max_a_norm() <= 1.0 + 1e-12);
             let obj = net.objective(&x, &y, beta).unwrap();
             assert!(
@@ -109,13 +109,13 @@ fn lower_bounds_for_deeper_circular_cnns() {
     let (x, y) = b1();
     let ipm = IpmSettings::default();
     let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
-    let l3 = cvxcnn::circular::circular_lower_bound(&x, 4, &y, 0.1, 3, &ipm).unwrap();
+    let l3 = cvxcnn::arch::circular::circular_lower_bound(&x, 4, &y, 0.1, 3, &ipm).unwrap();
     assert!(rel(l3, 0.12946906) < 1e-6, "L = 3: {l3}");
-    let l4 = cvxcnn::circular::circular_lower_bound(&x, 4, &y, 0.1, 4, &ipm).unwrap();
+    let l4 = cvxcnn::arch::circular::circular_lower_bound(&x, 4, &y, 0.1, 4, &ipm).unwrap();
     assert!(rel(l4, 0.082461619) < 1e-6, "L = 4: {l4}");
-    let l5 = cvxcnn::circular::circular_lower_bound(&x, 4, &y, 0.1, 5, &ipm).unwrap();
+    let l5 = cvxcnn::arch::circular::circular_lower_bound(&x, 4, &y, 0.1, 5, &ipm).unwrap();
     assert!(rel(l5, 0.053308122) < 1e-6, "L = 5: {l5}");
-    assert!(cvxcnn::circular::circular_lower_bound(&x, 4, &y, 0.1, 2, &ipm).is_err());
+    assert!(cvxcnn::arch::circular::circular_lower_bound(&x, 4, &y, 0.1, 2, &ipm).is_err());
 }
 
 /// MATH-DEEP.md section 2, B1: single-frequency upper bounds 0.13048635 (L = 4) and
@@ -127,13 +127,13 @@ fn single_frequency_upper_bounds() {
     let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
     for (l, ub_ref, opt) in [(4, 0.13048635, 0.098313829), (5, 0.089571006, 0.0759121)] {
         let ub =
-            cvxcnn::circular::circular_single_frequency_bound(&x, 4, &y, 0.1, l, &ipm).unwrap();
-        let lb = cvxcnn::circular::circular_lower_bound(&x, 4, &y, 0.1, l, &ipm).unwrap();
+            cvxcnn::arch::circular::circular_single_frequency_bound(&x, 4, &y, 0.1, l, &ipm).unwrap();
+        let lb = cvxcnn::arch::circular::circular_lower_bound(&x, 4, &y, 0.1, l, &ipm).unwrap();
         assert!(rel(ub, ub_ref) < 1e-6, "L = {l}: UB {ub} vs {ub_ref}");
         assert!(lb < opt && opt < ub, "L = {l}: {lb} < {opt} < {ub}");
     }
     // At L = 3 the restriction cannot beat the exact optimum.
-    let ub3 = cvxcnn::circular::circular_single_frequency_bound(&x, 4, &y, 0.1, 3, &ipm).unwrap();
+    let ub3 = cvxcnn::arch::circular::circular_single_frequency_bound(&x, 4, &y, 0.1, 3, &ipm).unwrap();
     assert!(ub3 >= 0.12946906 * (1.0 - 1e-7), "{ub3}");
 }
 
@@ -141,7 +141,7 @@ fn single_frequency_upper_bounds() {
 /// [true optimum, UB], and the cone test fails on B1 (where LB < optimum).
 #[test]
 fn deep_networks_bounds_and_refinement() {
-    use cvxcnn::circular_deep::{
+    use cvxcnn::arch::circular::{
         lower_bound_with_cone_test, refine, single_frequency_network, RefineSettings,
     };
     let (x, y) = b1();
@@ -192,7 +192,7 @@ fn deep_networks_bounds_and_refinement() {
 /// single-frequency UB (an independent program), which a network attains.
 #[test]
 fn cone_test_certifies_exact_lower_bounds() {
-    use cvxcnn::circular_deep::{lower_bound_with_cone_test, single_frequency_network};
+    use cvxcnn::arch::circular::{lower_bound_with_cone_test, single_frequency_network};
     let ipm = IpmSettings::default();
     let (mut passed, mut failed) = (0, 0);
     for seed in 0..12u64 {
@@ -233,7 +233,7 @@ fn cone_test_certifies_exact_lower_bounds() {
 /// perturbed network goes below it.
 #[test]
 fn path_norm_variant_is_exact() {
-    use cvxcnn::circular_deep::path_norm_network;
+    use cvxcnn::arch::circular::path_norm_network;
     let (x, y) = b1();
     let ipm = IpmSettings::default();
     for layers in [3, 4, 6] {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use cvxcnn::cp_factor::{cp_factor, cp_factorize};
+use cvxcnn::arch::shared::cp_factor::{cp_factor, cp_factorize};
 use rand_distr::{Distribution, StandardNormal};
 
 fn gram(g: &[f64], h: usize, k: usize) -> Vec<f64> {

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use cvxcnn::data::Dataset;
-use cvxcnn::linear::{
+use cvxcnn::arch::linear::{
     solve_linear_fc, solve_linear_pool, train_linear_adam, LinearCnn, LinearFcSettings, LinearHead,
     LinearOperator,
 };

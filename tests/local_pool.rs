@@ -5,10 +5,10 @@ mod common;
 
 use common::*;
 use cvxcnn::data::{Dataset, SampleShape, Targets};
-use cvxcnn::local_pool::{train_local, LocalConfig, LocalOutcome, WindowPool};
+use cvxcnn::arch::local_pool::{train_local, LocalConfig, LocalOutcome, WindowPool};
 use cvxcnn::patches::PatchSpec;
 use cvxcnn::solver::IpmSettings;
-use cvxcnn::train::PatternChoice;
+use cvxcnn::arch::two_layer::train::PatternChoice;
 
 const C1_X: [f64; 28] = [
     -0.8, -1.3, -0.2, 0.4, 1.1, 0.1, -0.6, -0.8, 0.7, 1.6, 0.3, -1.2, -1.0, 1.6, 0.2, -1.7, -0.1,
@@ -202,10 +202,10 @@ fn bounds_and_global_window() {
             WindowPool::Max => cvxcnn::program::Pooling::Max,
         };
         let yv = ds.scalar_targets().unwrap();
-        let two = cvxcnn::train::train(
+        let two = cvxcnn::arch::two_layer::train::train(
             &ds,
             &yv,
-            &cvxcnn::train::TrainConfig {
+            &cvxcnn::arch::two_layer::train::TrainConfig {
                 spec,
                 pool: pooling,
                 beta: 0.05,
@@ -214,7 +214,7 @@ fn bounds_and_global_window() {
                 max_exact_patterns: 1 << 30,
                 prune: true,
             },
-            &mut cvxcnn::train::Silent,
+            &mut cvxcnn::arch::two_layer::train::Silent,
         )
         .unwrap();
         assert!(
@@ -230,7 +230,7 @@ fn bounds_and_global_window() {
 
 #[test]
 fn nonconvex_adam_never_below_the_optimum() {
-    use cvxcnn::local_pool::{tile_windows, train_local_adam};
+    use cvxcnn::arch::local_pool::{tile_windows, train_local_adam};
     use cvxcnn::nonconvex::FullBatchSettings;
     let spec = PatchSpec::one_d(2, 1, 0, false);
     for (x, y, pool) in [

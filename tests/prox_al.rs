@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
-use cvxcnn::circular::{circular_program, spectral_weights};
-use cvxcnn::maxpool::{max_program, MaxArrangement};
+use cvxcnn::arch::circular::{circular_program, spectral_weights};
+use cvxcnn::program::maxpool::{max_program, MaxArrangement};
 use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::patterns::{enumerate_exact, Hyperplanes};
 use cvxcnn::program::{Pooling, TwoLayerProgram};

@@ -9,7 +9,7 @@ mod common;
 use common::*;
 use cvxcnn::data::{Dataset, SampleShape, Targets};
 use cvxcnn::patches::{PatchSpec, Patches};
-use cvxcnn::shared_sdp::{solve_shared_sdp, SharedHead};
+use cvxcnn::arch::shared::sdp::{solve_shared_sdp, SharedHead};
 use cvxcnn::solver::IpmSettings;
 
 fn patches(x: &[f64], n: usize, len: usize) -> Patches {
@@ -34,7 +34,7 @@ fn adam_objectives(
     seeds: u64,
 ) -> Vec<f64> {
     use cvxcnn::nonconvex::FullBatchSettings;
-    use cvxcnn::shared_sdp::{predict, train_shared_adam};
+    use cvxcnn::arch::shared::sdp::{predict, train_shared_adam};
     let (lw, _) = head.sizes();
     let mut out = Vec::new();
     for &width in widths {

@@ -1,4 +1,4 @@
-//! Triangulation of pattern regions into simplicial cones (`cvxcnn::simplicial`): for filter
+//! Triangulation of pattern regions into simplicial cones (`cvxcnn::arch::shared::simplicial`): for filter
 //! sizes 2–4 every random direction lies in exactly one cone, and that cone's region is the
 //! region of the direction's own sign pattern; every cone's rays lie in its region's closure.
 
@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::patterns::{enumerate_exact, Hyperplanes};
-use cvxcnn::simplicial::triangulate_regions;
+use cvxcnn::arch::shared::simplicial::triangulate_regions;
 
 fn inverse(b: &[f64], h: usize) -> Vec<f64> {
     let m = faer::Mat::<f64>::from_fn(h, h, |i, j| b[i * h + j]);

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use cvxcnn::certificate::Scope;
+use cvxcnn::certify::Scope;
 use cvxcnn::data::Dataset;
 use cvxcnn::loss::Loss;
 use cvxcnn::nonconvex::{
@@ -16,7 +16,7 @@ use cvxcnn::patterns::{
 };
 use cvxcnn::program::Pooling;
 use cvxcnn::solver::IpmSettings;
-use cvxcnn::train::{train, PatternChoice, Silent, TrainConfig, TrainOutcome};
+use cvxcnn::arch::two_layer::train::{train, PatternChoice, Silent, TrainConfig, TrainOutcome};
 use std::collections::HashSet;
 
 fn config(spec: PatchSpec, beta: f64, pool: Pooling, patterns: PatternChoice) -> TrainConfig {

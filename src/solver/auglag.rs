@@ -20,8 +20,8 @@ use super::driver::{Driver, IterLimits, IterObserver, IterRecord};
 use super::fista::{Fista, FistaSettings, SmoothPart};
 use super::loss_part::LossPart;
 use super::SolveStatus;
-use crate::multi::{relative_gap, MultiProgram};
-use crate::operator::{normals_adjoint_add, normals_times, row_chunks};
+use crate::program::multi::{relative_gap, MultiProgram};
+use crate::program::operator::{normals_adjoint_add, normals_times, row_chunks};
 use faer::{MatMut, MatRef};
 use rayon::prelude::*;
 

@@ -6,7 +6,7 @@
 use super::driver::{Driver, IterLimits, IterObserver, IterRecord};
 use super::fista::{Fista, FistaSettings, SmoothPart};
 use super::SolveStatus;
-use crate::multi::{relative_gap, MultiProgram};
+use crate::program::multi::{relative_gap, MultiProgram};
 
 /// Iterations between two gap evaluations.
 const GAP_EVERY: usize = 10;

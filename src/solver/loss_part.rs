@@ -2,7 +2,7 @@
 //! first-order solvers of the exact program.
 
 use super::fista::SmoothPart;
-use crate::multi::MultiProgram;
+use crate::program::multi::MultiProgram;
 
 /// The loss part `ℓ(A(C⁺ − C'))` of an exact point.
 pub(crate) struct LossPart<'a> {

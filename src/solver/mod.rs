@@ -9,6 +9,7 @@ mod fista;
 mod gated;
 mod ipm;
 mod loss_part;
+pub mod nonneg_qp;
 mod projected;
 mod prox_al;
 mod refit;

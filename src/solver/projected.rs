@@ -22,7 +22,7 @@ use super::fista::{Fista, FistaSettings, Prox};
 use super::loss_part::LossPart;
 use super::working_set::WorkingSets;
 use super::SolveStatus;
-use crate::multi::{relative_gap, MultiProgram};
+use crate::program::multi::{relative_gap, MultiProgram};
 
 /// Most cutting-plane rounds of the final projection.
 const POLISH_ROUNDS: usize = 30;

@@ -11,7 +11,7 @@
 
 use super::ipm::BlockNorm;
 use super::status::SolveStatus;
-use crate::circular::{dft, idft_real};
+use crate::arch::circular::{dft, idft_real};
 use crate::error::{Error, Result};
 use crate::program::{dot, norm, ConvexSolution, TwoLayerProgram};
 use rustfft::num_complex::Complex;

@@ -14,9 +14,9 @@
 //! violation over *all* rows: at a point that violates no row, the working-set optimum is the
 //! optimum of the full program.
 
-use crate::cone_nnls::{project_rows, NnlsWork};
-use crate::multi::MultiProgram;
-use crate::operator::{normals_times, row_chunks};
+use crate::cones::nnls::{project_rows, NnlsWork};
+use crate::program::multi::MultiProgram;
+use crate::program::operator::{normals_times, row_chunks};
 use faer::{MatMut, MatRef};
 use rayon::prelude::*;
 

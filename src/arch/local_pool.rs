@@ -1,0 +1,527 @@
+//! Local pooling followed by a linear layer, with the ℓ1-squared output penalty (MATH-DEEP
+//! section 3):
+//!
+//! ```text
+//! f = Σ_j Σ_l w_{jl} pool_l((X_k u_j)_+ : k ∈ W_l),   min ½‖f − y‖² + (β/2) Σ_j (‖u_j‖² + ‖w_j‖₁²)
+//! ```
+//!
+//! with disjoint windows `W_l` of positions and `pool_l` the average or the maximum over the
+//! window. Under the ℓ1-squared penalty a neuron splits into one neuron per window at no cost, so
+//! the training problem is exactly the group lasso over (pattern, window, sign) blocks
+//! `c_{i,l,±} ∈ K_{i,l}` with penalty `β Σ‖c‖`:
+//! - average windows: `A_{i,l} = (1/|W_l|) Σ_{k∈W_l} D_i^k X_k`, cone: the pattern on the window's
+//!   rows;
+//! - max windows: `A_{i,l} = Σ_t e_t x_{t,s_t}ᵀ` with `s_t` the argmax in `W_l`, cone: the argmax
+//!   cone within the window ([`crate::program::maxpool`]).
+//!
+//! Recovery: `u = c/√‖c‖`, `w = ±√‖c‖ e_l`. With weight decay `(β/2)Σ(‖u‖² + ‖w‖₂²)` instead, the
+//! same networks give an upper bound (the exact weight-decay program is an SDP).
+
+use crate::certify::{certify, Certificate, Scope};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::program::maxpool::{groups_of, winner_matrix, MaxArrangement};
+use crate::patches::{PatchSpec, Patches};
+use crate::patterns::{enumerate_exact, sample_gaussian, Hyperplanes, PatternSet};
+use crate::program::{Block, ConvexSolution, Pooling, TwoLayerProgram};
+use crate::recovery::active_vars;
+use crate::solver::{solve_ipm, IpmSettings, SolveStatus};
+use crate::arch::two_layer::train::PatternChoice;
+use serde::Serialize;
+use std::collections::HashSet;
+
+/// Pooling inside a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WindowPool {
+    /// Mean of the window's ReLU outputs.
+    Avg,
+    /// Maximum of the window's ReLU outputs.
+    Max,
+}
+
+/// Disjoint `size × size` tiles of the output grid `(oh, ow)` (`size` consecutive positions for
+/// 1-D data, where `oh = 1`); tiles at the far edges may be smaller. Position `k = y·ow + x`.
+pub fn tile_windows(out_dims: (usize, usize), size: usize) -> Result<Vec<Vec<usize>>> {
+    let (oh, ow) = out_dims;
+    if size == 0 {
+        return Err(Error::param(
+            "--windows",
+            "the window size must be at least 1",
+        ));
+    }
+    let (sh, sw) = if oh == 1 { (1, size) } else { (size, size) };
+    let mut windows = Vec::new();
+    for y0 in (0..oh).step_by(sh) {
+        for x0 in (0..ow).step_by(sw) {
+            let mut w = Vec::new();
+            for y in y0..(y0 + sh).min(oh) {
+                for x in x0..(x0 + sw).min(ow) {
+                    w.push(y * ow + x);
+                }
+            }
+            windows.push(w);
+        }
+    }
+    Ok(windows)
+}
+
+/// The ℓ1-squared local-pooling program: a group lasso whose blocks each belong to one window.
+#[derive(Debug, Clone)]
+pub struct LocalProgram {
+    /// The group lasso (blocks, cones, targets, `β`).
+    pub prog: TwoLayerProgram,
+    /// Window of each block.
+    pub window_of: Vec<usize>,
+    /// The windows.
+    pub windows: Vec<Vec<usize>>,
+    /// Pooling inside the windows.
+    pub pool: WindowPool,
+}
+
+/// The arrangement whose regions are the patterns of a local-pooling network.
+#[derive(Debug, Clone)]
+pub struct LocalArrangement {
+    /// For max windows, the argmax arrangement; `None` for average windows (the patch rows).
+    pub max: Option<MaxArrangement>,
+    /// The distinct hyperplanes of the arrangement rows.
+    pub hyperplanes: Hyperplanes,
+}
+
+impl LocalArrangement {
+    /// Builds the arrangement of `patches` for `windows` and `pool`.
+    pub fn new(patches: &Patches, windows: &[Vec<usize>], pool: WindowPool) -> Self {
+        let max = (pool == WindowPool::Max)
+            .then(|| MaxArrangement::with_windows(patches, windows.to_vec()));
+        let hyperplanes = Hyperplanes::from_patches(max.as_ref().map_or(patches, |m| &m.rows));
+        LocalArrangement { max, hyperplanes }
+    }
+
+    /// The arrangement rows.
+    pub fn rows<'a>(&'a self, patches: &'a Patches) -> &'a Patches {
+        self.max.as_ref().map_or(patches, |m| &m.rows)
+    }
+}
+
+fn check_windows(windows: &[Vec<usize>], k: usize) -> Result<()> {
+    let mut seen = vec![false; k];
+    if windows.is_empty() {
+        return Err(Error::param("--windows", "no pooling window"));
+    }
+    for w in windows {
+        if w.is_empty() {
+            return Err(Error::param("--windows", "an empty pooling window"));
+        }
+        for &p in w {
+            if p >= k || seen[p] {
+                return Err(Error::param(
+                    "--windows",
+                    format!("position {p} is outside the {k} positions or in two windows"),
+                ));
+            }
+            seen[p] = true;
+        }
+    }
+    Ok(())
+}
+
+/// Assembles the program over the regions in `set` (patterns of `arr`): one block per distinct
+/// (window, window pattern), blocks with `A = 0` dropped.
+pub fn local_program(
+    patches: &Patches,
+    windows: &[Vec<usize>],
+    pool: WindowPool,
+    arr: LocalArrangement,
+    set: &PatternSet,
+    y: &[f64],
+    beta: f64,
+) -> Result<LocalProgram> {
+    crate::program::check_beta(beta)?;
+    if y.len() != patches.n {
+        return Err(Error::Data(format!(
+            "{} targets for {} samples",
+            y.len(),
+            patches.n
+        )));
+    }
+    check_windows(windows, patches.k)?;
+    let (n, h) = (patches.n, patches.h);
+    let hp = &arr.hyperplanes;
+    let mut seen: HashSet<(usize, Vec<u8>)> = HashSet::new();
+    let mut blocks = Vec::new();
+    let mut window_of = Vec::new();
+    for i in 0..set.len() {
+        let bits = set.pattern(i);
+        let d = hp.row_pattern(bits);
+        let winners = arr
+            .max
+            .as_ref()
+            .map(|m| (m, m.winners_per_window(hp, bits)));
+        for (l, win) in windows.iter().enumerate() {
+            let (key, a, rows): (Vec<u8>, Vec<f64>, Vec<usize>) = match &winners {
+                None => {
+                    let rows: Vec<usize> = win
+                        .iter()
+                        .flat_map(|&k| (0..n).map(move |t| k * n + t))
+                        .collect();
+                    let key = rows.iter().map(|&r| d[r] as u8).collect();
+                    let mut a = vec![0.0; n * h];
+                    let s = 1.0 / win.len() as f64;
+                    for &r in &rows {
+                        if d[r] {
+                            let t = r % n;
+                            for (ai, xi) in a[t * h..(t + 1) * h].iter_mut().zip(patches.row(r)) {
+                                *ai += s * xi;
+                            }
+                        }
+                    }
+                    (key, a, rows)
+                }
+                Some((m, wins)) => {
+                    let key = wins[l]
+                        .iter()
+                        .flat_map(|s| s.map_or(u32::MAX, |v| v).to_le_bytes())
+                        .collect();
+                    let a = winner_matrix(patches, &wins[l]);
+                    (key, a, m.cone_rows(l, &wins[l]))
+                }
+            };
+            if a.iter().all(|v| *v == 0.0) || !seen.insert((l, key)) {
+                continue;
+            }
+            blocks.push(Block {
+                pattern: i,
+                a,
+                bits: bits.to_vec(),
+                constraints: Some(groups_of(hp, rows.into_iter())),
+            });
+            window_of.push(l);
+        }
+    }
+    Ok(LocalProgram {
+        prog: TwoLayerProgram {
+            n,
+            h,
+            k: patches.k,
+            pool: match pool {
+                WindowPool::Avg => Pooling::Avg,
+                WindowPool::Max => Pooling::Max,
+            },
+            y: y.to_vec(),
+            beta,
+            hyperplanes: arr.hyperplanes,
+            blocks,
+        },
+        window_of,
+        windows: windows.to_vec(),
+        pool,
+    })
+}
+
+/// A two-layer CNN with local pooling and a linear layer over the windows.
+#[derive(Debug, Clone, Serialize)]
+pub struct LocalPoolCnn {
+    /// First-layer geometry.
+    pub spec: PatchSpec,
+    /// Pooling windows over the positions.
+    pub windows: Vec<Vec<usize>>,
+    /// Pooling inside a window.
+    pub pool: WindowPool,
+    /// Filter size `h`.
+    pub h: usize,
+    /// Filters `u_j`, `m × h` row-major.
+    pub filters: Vec<f64>,
+    /// Output weights `w_j ∈ R^L`, `m × L` row-major.
+    pub weights: Vec<f64>,
+}
+
+impl LocalPoolCnn {
+    /// Neurons `m`.
+    pub fn width(&self) -> usize {
+        self.filters.len() / self.h.max(1)
+    }
+
+    /// Predictions on the patches of the data (`n` values).
+    pub fn predict(&self, patches: &Patches) -> Result<Vec<f64>> {
+        if patches.h != self.h {
+            return Err(Error::Data(format!(
+                "patches of size {} for filters of size {}",
+                patches.h, self.h
+            )));
+        }
+        check_windows(&self.windows, patches.k)?;
+        let (n, l) = (patches.n, self.windows.len());
+        let mut f = vec![0.0; n];
+        for (u, w) in self
+            .filters
+            .chunks_exact(self.h)
+            .zip(self.weights.chunks_exact(l))
+        {
+            for (t, ft) in f.iter_mut().enumerate() {
+                for (win, wl) in self.windows.iter().zip(w) {
+                    let z = win.iter().map(|&k| {
+                        let r = patches.row(k * n + t);
+                        r.iter().zip(u).map(|(a, b)| a * b).sum::<f64>().max(0.0)
+                    });
+                    let pooled = match self.pool {
+                        WindowPool::Avg => z.sum::<f64>() / win.len() as f64,
+                        WindowPool::Max => z.fold(0.0, f64::max),
+                    };
+                    *ft += wl * pooled;
+                }
+            }
+        }
+        Ok(f)
+    }
+
+    /// `(β/2) Σ_j (‖u_j‖² + ‖w_j‖₁²)`.
+    pub fn penalty_l1(&self, beta: f64) -> f64 {
+        let l = self.windows.len();
+        let u2: f64 = self.filters.iter().map(|v| v * v).sum();
+        let w1: f64 = self
+            .weights
+            .chunks_exact(l)
+            .map(|w| w.iter().map(|v| v.abs()).sum::<f64>().powi(2))
+            .sum();
+        0.5 * beta * (u2 + w1)
+    }
+
+    /// `½‖f − y‖² + (β/2) Σ_j (‖u_j‖² + ‖w_j‖₁²)`.
+    pub fn objective_l1(&self, patches: &Patches, y: &[f64], beta: f64) -> Result<f64> {
+        let f = self.predict(patches)?;
+        let loss: f64 = f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
+        Ok(loss + self.penalty_l1(beta))
+    }
+}
+
+/// The network of a convex solution: one neuron per active block variable, `u = c/√‖c‖`,
+/// `w = ±√‖c‖ e_l`.
+pub fn recover_local(lp: &LocalProgram, sol: &ConvexSolution, spec: PatchSpec) -> LocalPoolCnn {
+    let l = lp.windows.len();
+    let mut filters = Vec::new();
+    let mut weights = Vec::new();
+    for j in active_vars(&lp.prog, sol) {
+        let c = sol.var(j);
+        let root = crate::program::norm(c).sqrt();
+        filters.extend(c.iter().map(|v| v / root));
+        let mut w = vec![0.0; l];
+        w[lp.window_of[j / 2]] = if j % 2 == 0 { root } else { -root };
+        weights.extend(w);
+    }
+    LocalPoolCnn {
+        spec,
+        windows: lp.windows.clone(),
+        pool: lp.pool,
+        h: sol.h,
+        filters,
+        weights,
+    }
+}
+
+/// Settings of a local-pooling run.
+#[derive(Debug, Clone)]
+pub struct LocalConfig {
+    /// First-layer geometry.
+    pub spec: PatchSpec,
+    /// Window size (positions per side; see [`tile_windows`]).
+    pub window: usize,
+    /// Pooling inside the windows.
+    pub pool: WindowPool,
+    /// `β > 0`.
+    pub beta: f64,
+    /// Exact or sampled patterns.
+    pub patterns: PatternChoice,
+    /// Interior-point settings.
+    pub ipm: IpmSettings,
+    /// Refuse exact enumeration above this many patterns.
+    pub max_exact_patterns: u128,
+}
+
+/// What a local-pooling run produces.
+#[derive(Debug, Clone)]
+pub struct LocalOutcome {
+    /// The recovered network.
+    pub network: LocalPoolCnn,
+    /// Convex optimum.
+    pub objective: f64,
+    /// The recovered network's own objective (ℓ1-squared penalty).
+    pub network_objective: f64,
+    /// Duality certificate of the recovered network.
+    pub certificate: Certificate,
+    /// Regions found.
+    pub patterns: usize,
+    /// (pattern, window) blocks.
+    pub blocks: usize,
+    /// Solver status.
+    pub status: SolveStatus,
+    /// Seconds.
+    pub seconds: f64,
+}
+
+/// Trains the local-pooling network with the ℓ1-squared head on scalar targets.
+pub fn train_local(ds: &Dataset, y: &[f64], cfg: &LocalConfig) -> Result<LocalOutcome> {
+    let t0 = std::time::Instant::now();
+    let patches = Patches::extract(&ds.x, ds.n(), &ds.shape, &cfg.spec)?;
+    let windows = tile_windows(patches.out_dims, cfg.window)?;
+    let arr = LocalArrangement::new(&patches, &windows, cfg.pool);
+    let rows = arr.rows(&patches);
+    let (set, scope) = match cfg.patterns {
+        PatternChoice::Exact => (
+            enumerate_exact(
+                rows,
+                &arr.hyperplanes,
+                cfg.max_exact_patterns,
+                &mut |_, _| {},
+            )?,
+            Scope::Global,
+        ),
+        PatternChoice::Sample { draws, seed } => (
+            sample_gaussian(&arr.hyperplanes, draws, seed),
+            Scope::Restricted,
+        ),
+    };
+    let patterns = set.len();
+    let lp = local_program(&patches, &windows, cfg.pool, arr, &set, y, cfg.beta)?;
+    let (sol, info) = solve_ipm(&lp.prog, &cfg.ipm)?;
+    let objective = lp.prog.objective(&sol);
+    let network = recover_local(&lp, &sol, cfg.spec);
+    let f = network.predict(&patches)?;
+    let network_objective = network.objective_l1(&patches, y, cfg.beta)?;
+    let certificate = certify(
+        &lp.prog,
+        &f,
+        network_objective,
+        scope,
+        std::slice::from_ref(&info.dual_point),
+    )?;
+    Ok(LocalOutcome {
+        network,
+        objective,
+        network_objective,
+        certificate,
+        patterns,
+        blocks: lp.prog.blocks.len(),
+        status: info.status,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// Full-batch Adam on the non-convex local-pooling network with the ℓ1-squared penalty (a
+/// subgradient `β‖w_j‖₁ sign(w_j)` for the output weights), from a seeded Gaussian start: the
+/// local method the exact program is compared with.
+pub fn train_local_adam(
+    patches: &Patches,
+    y: &[f64],
+    windows: &[Vec<usize>],
+    pool: WindowPool,
+    spec: PatchSpec,
+    beta: f64,
+    s: &crate::nonconvex::FullBatchSettings,
+) -> Result<LocalPoolCnn> {
+    use crate::nonconvex::{Optimizer, OptimizerKind};
+    use rand::SeedableRng;
+    use rand_distr::Distribution;
+    check_windows(windows, patches.k)?;
+    let (n, h, l, m) = (patches.n, patches.h, windows.len(), s.width);
+    if y.len() != n || m == 0 {
+        return Err(Error::Data(format!(
+            "{} targets for {n} samples, width {m}",
+            y.len()
+        )));
+    }
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(s.seed);
+    let mut draw = |k: usize, sd: f64| -> Vec<f64> {
+        (0..k)
+            .map(|_| sd * Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng))
+            .collect()
+    };
+    let mut net = LocalPoolCnn {
+        spec,
+        windows: windows.to_vec(),
+        pool,
+        h,
+        filters: draw(m * h, 1.0 / (h as f64).sqrt()),
+        weights: draw(m * l, 1.0 / ((m * l) as f64).sqrt()),
+    };
+    let mut ou = Optimizer::new(OptimizerKind::Adam, s.lr, 0.0, m * h);
+    let mut ow = Optimizer::new(OptimizerKind::Adam, s.lr, 0.0, m * l);
+    let (mut gu, mut gw) = (vec![0.0; m * h], vec![0.0; m * l]);
+    for _ in 0..s.iters {
+        let f = net.predict(patches)?;
+        let r: Vec<f64> = f.iter().zip(y).map(|(a, b)| a - b).collect();
+        gu.iter_mut().for_each(|g| *g = 0.0);
+        for j in 0..m {
+            let u = &net.filters[j * h..(j + 1) * h];
+            let w = &net.weights[j * l..(j + 1) * l];
+            let w1: f64 = w.iter().map(|v| v.abs()).sum();
+            for (li, win) in windows.iter().enumerate() {
+                let mut gwl = 0.0;
+                for (t, &rt) in r.iter().enumerate() {
+                    let zs: Vec<f64> = win
+                        .iter()
+                        .map(|&k| {
+                            let row = patches.row(k * n + t);
+                            row.iter().zip(u).map(|(a, b)| a * b).sum::<f64>()
+                        })
+                        .collect();
+                    // The pooled feature and the positions (with weights) it depends on.
+                    let (p, grads): (f64, Vec<(usize, f64)>) = match pool {
+                        WindowPool::Avg => {
+                            let c = 1.0 / win.len() as f64;
+                            (
+                                c * zs.iter().map(|z| z.max(0.0)).sum::<f64>(),
+                                (0..win.len())
+                                    .filter(|&i| zs[i] > 0.0)
+                                    .map(|i| (i, c))
+                                    .collect(),
+                            )
+                        }
+                        WindowPool::Max => {
+                            let i =
+                                (0..win.len()).fold(0, |b, i| if zs[i] > zs[b] { i } else { b });
+                            if zs[i] > 0.0 {
+                                (zs[i], vec![(i, 1.0)])
+                            } else {
+                                (0.0, Vec::new())
+                            }
+                        }
+                    };
+                    gwl += rt * p;
+                    for (i, c) in grads {
+                        let row = patches.row(win[i] * n + t);
+                        for (g, x) in gu[j * h..(j + 1) * h].iter_mut().zip(row) {
+                            *g += rt * w[li] * c * x;
+                        }
+                    }
+                }
+                gw[j * l + li] = gwl + beta * w1 * w[li].signum() * (w[li] != 0.0) as u8 as f64;
+            }
+            for (g, v) in gu[j * h..(j + 1) * h].iter_mut().zip(u) {
+                *g += beta * v;
+            }
+        }
+        ou.step(&mut net.filters, &gu);
+        ow.step(&mut net.weights, &gw);
+    }
+    Ok(net)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_cover_the_grid_once() {
+        assert_eq!(
+            tile_windows((1, 6), 2).unwrap(),
+            vec![vec![0, 1], vec![2, 3], vec![4, 5]]
+        );
+        assert_eq!(
+            tile_windows((1, 5), 2).unwrap(),
+            vec![vec![0, 1], vec![2, 3], vec![4]]
+        );
+        let w = tile_windows((3, 3), 2).unwrap();
+        assert_eq!(w, vec![vec![0, 1, 3, 4], vec![2, 5], vec![6, 7], vec![8]]);
+        assert!(tile_windows((2, 2), 0).is_err());
+    }
+}

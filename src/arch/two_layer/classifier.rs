@@ -1,0 +1,572 @@
+//! Training a multi-output two-layer CNN classifier (MATH.md section 4) at scale: sampled
+//! patterns, a first-order solver, projection onto the pattern cones, recovery of a standard
+//! CNN, and the restricted certificate with a fresh-batch estimate.
+
+use crate::cones::project;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::loss::{accuracy, one_hot, Loss};
+use crate::program::multi::MultiProgram;
+use crate::network::TwoLayerCnn;
+use crate::program::operator::PatternOperator;
+use crate::patches::{PatchSpec, Patches};
+use crate::patterns::{
+    patterns_of_filters, sample_from_patches, sample_gaussian, Hyperplanes, PatternSet,
+};
+use crate::program::Pooling;
+pub use crate::certify::scale::beta_max;
+use crate::certify::scale::{
+    certify_restricted, fresh_estimate, FreshEstimate, RestrictedCertificate,
+};
+use crate::solver::{
+    solve_auglag, solve_gated, solve_projected, AlSettings, IterLimits, IterObserver,
+    ProjectedSettings, SolveStatus,
+};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::time::Instant;
+
+/// Which first-order program is solved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FirstOrder {
+    /// The exact cone-constrained program by the augmented Lagrangian: a ReLU CNN.
+    AugmentedLagrangian,
+    /// The gated relaxation by FISTA: a lower bound, not a ReLU network.
+    Gated,
+    /// The exact cone-constrained program by projected FISTA (cone projections in the
+    /// proximal map): a ReLU CNN.
+    Projected,
+}
+
+/// Settings of a classifier run.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassifierConfig {
+    /// First-layer geometry.
+    pub spec: PatchSpec,
+    /// Pooling.
+    pub pool: Pooling,
+    /// Loss.
+    pub loss: Loss,
+    /// Weight decay.
+    pub beta: f64,
+    /// Pattern draws.
+    pub draws: usize,
+    /// Draw filters from data patches ([`sample_from_patches`]) instead of `N(0, I)`.
+    pub from_data: bool,
+    /// Seed of the pattern sampler.
+    pub seed: u64,
+    /// Solver.
+    pub solver: FirstOrder,
+    /// Augmented-Lagrangian settings (its `limits` also serve the gated solver).
+    pub al: AlSettings,
+    /// Fresh patterns drawn for the estimate (0 for none).
+    pub fresh_draws: usize,
+    /// Seconds allowed for exact `γ`s in each certificate.
+    pub certificate_budget: f64,
+}
+
+impl ClassifierConfig {
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.beta > 0.0 && self.beta.is_finite()) {
+            return Err(Error::param(
+                "--beta",
+                format!("β must be positive and finite, got {}", self.beta),
+            ));
+        }
+        if self.draws == 0 {
+            return Err(Error::param("--patterns", "sample:N needs N ≥ 1"));
+        }
+        if self.al.limits.tol.is_nan()
+            || self.al.limits.tol <= 0.0
+            || self.al.violation_tol.is_nan()
+            || self.al.violation_tol <= 0.0
+        {
+            return Err(Error::param("--tol", "tolerances must be positive"));
+        }
+        Ok(())
+    }
+}
+
+/// Projected-FISTA settings from the shared settings: the same limits, violation target and
+/// working sets, with `inner_iter` steps between scans.
+pub fn projected_settings(al: &AlSettings) -> ProjectedSettings {
+    ProjectedSettings {
+        limits: al.limits,
+        violation_tol: al.violation_tol,
+        steps_per_scan: al.inner_iter.max(1),
+        ..ProjectedSettings::default()
+    }
+}
+
+/// Stage times in seconds.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ClassifierTimings {
+    /// Patches, hyperplanes and pattern sampling.
+    pub patterns: f64,
+    /// Building `A` and the constraint data.
+    pub operator: f64,
+    /// The first-order solve.
+    pub solve: f64,
+    /// Projection onto the cones and recovery.
+    pub recovery: f64,
+    /// Certificates.
+    pub certificate: f64,
+}
+
+/// What a classifier run produces.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassifierOutcome {
+    /// The recovered network (`None` for the gated relaxation, which is not a ReLU network).
+    #[serde(skip)]
+    pub network: Option<TwoLayerCnn>,
+    /// Convex objective of the solver's point (infeasible by `violation` for the AL).
+    pub solver_objective: f64,
+    /// Relative cone violation of the solver's point.
+    pub violation: f64,
+    /// Convex objective after projection onto the cones (a feasible point).
+    pub objective: f64,
+    /// Objective of the recovered network from its own forward pass.
+    pub network_objective: Option<f64>,
+    /// Restricted certificate (or the gated relaxation's own gap).
+    pub certificate: RestrictedCertificate,
+    /// Fresh-batch estimate.
+    pub fresh: Option<FreshEstimate>,
+    /// Blocks set to zero because their projection onto the cone failed numerically.
+    pub dropped_blocks: usize,
+    /// Training accuracy of the recovered network (or the gated model).
+    pub train_accuracy: f64,
+    /// Solver status.
+    pub status: SolveStatus,
+    /// Outer iterations.
+    pub iterations: usize,
+    /// Inner (proximal-gradient) iterations.
+    pub inner_iterations: usize,
+    /// Distinct patterns in the program.
+    pub patterns: usize,
+    /// Distinct hyperplanes.
+    pub hyperplanes: usize,
+    /// Filters of the recovered network.
+    pub filters: usize,
+    /// Samples, positions, filter size, outputs.
+    pub n: usize,
+    /// Positions.
+    pub k: usize,
+    /// Filter size.
+    pub h: usize,
+    /// Outputs (classes).
+    pub outputs: usize,
+    /// Which solver.
+    pub solver: FirstOrder,
+    /// Stage times.
+    pub timings: ClassifierTimings,
+    /// Seconds of this solve plus the preparation (which a β path shares).
+    pub seconds: f64,
+    /// The solver's final point (exact layout, or gated `Z`), for warm starts.
+    #[serde(skip)]
+    pub point: Vec<f64>,
+}
+
+/// Targets `n × C` for the loss, from class indices.
+pub fn targets(labels: &[usize], classes: usize) -> Vec<f64> {
+    one_hot(labels, classes)
+}
+
+/// The prepared program of a data set (reused along a regularization path).
+pub struct Prepared {
+    /// The program (its `β` is changed along a path).
+    pub prog: MultiProgram,
+    /// Patches of the training data.
+    pub patches: Patches,
+    /// Hyperplanes.
+    pub hyperplanes: Hyperplanes,
+    /// The sampled patterns.
+    pub set: PatternSet,
+    /// Seconds for patterns and operator.
+    pub timings: ClassifierTimings,
+}
+
+/// Builds the program: patches, hyperplanes, sampled patterns, operator.
+pub fn prepare(
+    ds: &Dataset,
+    labels: &[usize],
+    classes: usize,
+    cfg: &ClassifierConfig,
+) -> Result<Prepared> {
+    prepare_with(ds, labels, classes, cfg, None)
+}
+
+/// [`prepare`], with the patterns of given filters (`gates`, rows of `h` values: the gate
+/// vectors of another tool, say) instead of sampled ones when `gates` is given.
+pub fn prepare_with(
+    ds: &Dataset,
+    labels: &[usize],
+    classes: usize,
+    cfg: &ClassifierConfig,
+    gates: Option<&[f64]>,
+) -> Result<Prepared> {
+    cfg.validate()?;
+    let mut tm = ClassifierTimings::default();
+    let t = Instant::now();
+    let patches = Patches::extract(&ds.x, ds.n(), &ds.shape, &cfg.spec)?;
+    let hyperplanes = Hyperplanes::from_patches(&patches);
+    let set = if let Some(g) = gates {
+        if g.is_empty() || g.len() % patches.h != 0 {
+            return Err(Error::param(
+                "--patterns",
+                format!(
+                    "gates: {} values are not rows of the filter size h = {}",
+                    g.len(),
+                    patches.h
+                ),
+            ));
+        }
+        patterns_of_filters(&hyperplanes, g).0
+    } else if cfg.from_data {
+        sample_from_patches(&patches, &hyperplanes, cfg.spec.bias, cfg.draws, cfg.seed)
+    } else {
+        sample_gaussian(&hyperplanes, cfg.draws, cfg.seed)
+    };
+    tm.patterns = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let op = PatternOperator::new(&patches, &hyperplanes, &set, cfg.pool.scale(patches.k))?;
+    if op.patterns() == 0 {
+        return Err(Error::Data(
+            "every sampled pattern has A_i = 0 (all patches zero?)".into(),
+        ));
+    }
+    let prog = MultiProgram::new(op, cfg.loss, targets(labels, classes), classes, cfg.beta)?;
+    tm.operator = t.elapsed().as_secs_f64();
+    Ok(Prepared {
+        prog,
+        patches,
+        hyperplanes,
+        set,
+        timings: tm,
+    })
+}
+
+/// Bytes of `A` per chunk of fresh patterns.
+const FRESH_CHUNK_BYTES: usize = 256 << 20;
+
+/// The fresh-batch estimate over `set`, built and checked in chunks of patterns so that the
+/// fresh operator's `A` stays within `chunk_bytes`. The estimate of the whole batch is
+/// the chunk estimate with the largest `γ` (its dual bound is the smallest), over all patterns;
+/// `None` when no fresh pattern has a non-zero `A_i`.
+fn fresh_in_chunks(
+    prep: &Prepared,
+    cfg: &ClassifierConfig,
+    set: &PatternSet,
+    v: &[f64],
+    cert: &RestrictedCertificate,
+    budget: f64,
+    chunk_bytes: usize,
+) -> Result<Option<FreshEstimate>> {
+    let per_pattern = (prep.prog.n() * prep.prog.h() * 8).max(1);
+    let chunk = (chunk_bytes / per_pattern).max(1);
+    let chunks = set.len().div_ceil(chunk).max(1);
+    let mut best: Option<FreshEstimate> = None;
+    let mut total = 0;
+    for c0 in (0..set.len()).step_by(chunk) {
+        let mut part = PatternSet::new(prep.hyperplanes.len());
+        for i in c0..(c0 + chunk).min(set.len()) {
+            part.insert(set.pattern(i));
+        }
+        let op = PatternOperator::new(
+            &prep.patches,
+            &prep.hyperplanes,
+            &part,
+            cfg.pool.scale(prep.patches.k),
+        )?;
+        if op.patterns() == 0 {
+            continue;
+        }
+        let est = fresh_estimate(&prep.prog, &op, v, cert, budget / chunks as f64)?;
+        total += est.patterns;
+        if best
+            .as_ref()
+            .is_none_or(|b| est.gamma_over_beta > b.gamma_over_beta)
+        {
+            best = Some(est);
+        }
+    }
+    Ok(best.map(|mut b| {
+        b.patterns = total;
+        b
+    }))
+}
+
+/// Projects every non-zero block of an exact point onto its pattern cone (in parallel), so that
+/// the point is feasible and its recovered filters reproduce their patterns. A block whose
+/// projection fails numerically, or stays violated above `1e-9‖c‖`, is set to zero (always
+/// feasible). Returns the number of blocks so dropped.
+pub fn project_onto_cones(prog: &MultiProgram, x: &mut [f64]) -> usize {
+    let h = prog.h();
+    x.par_chunks_mut(h)
+        .enumerate()
+        .filter(|(_, c)| c.iter().any(|v| *v != 0.0))
+        .map(|(b, c)| {
+            let (i, _, _) = prog.block_info(b);
+            let nc = c.iter().map(|v| v * v).sum::<f64>().sqrt();
+            match project(prog.op.normals(), prog.op.signs(i), c, 1e-12) {
+                Ok(p) if p.violation <= 1e-9 * nc => {
+                    c.copy_from_slice(&p.point);
+                    0
+                }
+                _ => {
+                    c.iter_mut().for_each(|v| *v = 0.0);
+                    1
+                }
+            }
+        })
+        .sum()
+}
+
+/// The network of an exact point: one filter per non-zero block `c_{ic}` (weight `+√‖c‖` to
+/// output `c`) or `c'_{ic}` (weight `−√‖c'‖`), MATH.md 3.1.
+pub fn recover_network(
+    prog: &MultiProgram,
+    x: &[f64],
+    ds: &Dataset,
+    spec: PatchSpec,
+    pool: Pooling,
+) -> TwoLayerCnn {
+    let h = prog.h();
+    let mut filters = Vec::new();
+    let mut owners = Vec::new();
+    for (b, c) in x.chunks(h).enumerate() {
+        let nc = c.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if nc == 0.0 {
+            continue;
+        }
+        let root = nc.sqrt();
+        let (_, out, s) = prog.block_info(b);
+        filters.extend(c.iter().map(|v| v / root));
+        owners.push((out, s * root));
+    }
+    let m = owners.len();
+    let mut weights = vec![0.0; prog.outputs * m];
+    for (j, (out, w)) in owners.into_iter().enumerate() {
+        weights[out * m + j] = w;
+    }
+    TwoLayerCnn {
+        shape: ds.shape,
+        spec,
+        pool,
+        filters,
+        outputs: prog.outputs,
+        weights,
+    }
+}
+
+/// Solves a prepared program (warm-started from `warm`), recovers and certifies.
+pub fn solve_prepared(
+    prep: &Prepared,
+    ds: &Dataset,
+    labels: &[usize],
+    cfg: &ClassifierConfig,
+    warm: Option<&[f64]>,
+    obs: &mut dyn IterObserver,
+) -> Result<ClassifierOutcome> {
+    let t0 = Instant::now();
+    let prog = &prep.prog;
+    let mut tm = prep.timings;
+    let t = Instant::now();
+    let fresh_set = |seed_shift: u64| -> Option<PatternSet> {
+        if cfg.fresh_draws == 0 {
+            return None;
+        }
+        let seed = cfg.seed ^ (0x5eed_0000 + seed_shift);
+        let cand = if cfg.from_data {
+            sample_from_patches(
+                &prep.patches,
+                &prep.hyperplanes,
+                cfg.spec.bias,
+                cfg.fresh_draws,
+                seed,
+            )
+        } else {
+            sample_gaussian(&prep.hyperplanes, cfg.fresh_draws, seed)
+        };
+        let mut fresh = PatternSet::new(prep.hyperplanes.len());
+        for i in 0..cand.len() {
+            if !prep.set.contains(cand.pattern(i)) {
+                fresh.insert(cand.pattern(i));
+            }
+        }
+        (!fresh.is_empty()).then_some(fresh)
+    };
+    let budget = cfg.certificate_budget;
+    // Fields shared by both solvers; the arms fill in the rest.
+    let base = ClassifierOutcome {
+        network: None,
+        solver_objective: f64::NAN,
+        violation: 0.0,
+        objective: f64::NAN,
+        network_objective: None,
+        certificate: RestrictedCertificate {
+            primal: f64::NAN,
+            dual: f64::NAN,
+            relative_gap: f64::NAN,
+            gamma_over_beta: f64::NAN,
+            exact_blocks: 0,
+            complete: false,
+        },
+        fresh: None,
+        train_accuracy: f64::NAN,
+        dropped_blocks: 0,
+        status: SolveStatus::MaxIterations,
+        iterations: 0,
+        inner_iterations: 0,
+        patterns: prog.patterns(),
+        hyperplanes: prog.op.hyperplanes(),
+        filters: 0,
+        n: prog.n(),
+        k: prep.patches.k,
+        h: prog.h(),
+        outputs: prog.outputs,
+        solver: cfg.solver,
+        timings: tm,
+        seconds: 0.0,
+        point: Vec::new(),
+    };
+    let mut out = match cfg.solver {
+        FirstOrder::AugmentedLagrangian | FirstOrder::Projected => {
+            let sol = if cfg.solver == FirstOrder::Projected {
+                solve_projected(prog, &projected_settings(&cfg.al), warm, obs)
+            } else {
+                solve_auglag(prog, &cfg.al, warm, obs)
+            };
+            tm.solve = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let mut x = sol.x.clone();
+            let dropped = project_onto_cones(prog, &mut x);
+            let objective = prog.objective(&x, true);
+            let net = recover_network(prog, &x, ds, cfg.spec, cfg.pool);
+            let f = net.predict(&ds.x)?;
+            let network_objective = net.objective_with(cfg.loss, &ds.x, &prog.y, cfg.beta)?;
+            let train_accuracy = accuracy(&f, labels);
+            tm.recovery = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let (cert, v) = certify_restricted(prog, &x, &sol.multiplier_term, budget)?;
+            let fresh = match fresh_set(1) {
+                Some(set) => {
+                    fresh_in_chunks(prep, cfg, &set, &v, &cert, budget, FRESH_CHUNK_BYTES)?
+                }
+                None => None,
+            };
+            tm.certificate = t.elapsed().as_secs_f64();
+            ClassifierOutcome {
+                filters: net.width(),
+                network: Some(net),
+                solver_objective: sol.objective,
+                violation: sol.violation,
+                objective,
+                network_objective: Some(network_objective),
+                certificate: cert,
+                fresh,
+                train_accuracy,
+                status: sol.status,
+                iterations: sol.outer,
+                inner_iterations: sol.inner,
+                dropped_blocks: dropped,
+                point: x,
+                ..base
+            }
+        }
+        FirstOrder::Gated => {
+            let sol = solve_gated(prog, &gated_limits(&cfg.al), warm, obs);
+            tm.solve = t.elapsed().as_secs_f64();
+            let f = prog.predict_z(&sol.z);
+            ClassifierOutcome {
+                solver_objective: sol.objective,
+                objective: sol.objective,
+                certificate: RestrictedCertificate {
+                    primal: sol.objective,
+                    dual: sol.dual,
+                    relative_gap: sol.gap,
+                    gamma_over_beta: f64::NAN,
+                    exact_blocks: 0,
+                    complete: true,
+                },
+                train_accuracy: accuracy(&f, labels),
+                status: sol.status,
+                iterations: sol.iterations,
+                inner_iterations: sol.iterations,
+                filters: prog.nonzero_blocks(&sol.z),
+                point: sol.z,
+                ..base
+            }
+        }
+    };
+    out.timings = tm;
+    // Preparation is counted in every solve (it is shared along a β path).
+    out.seconds = t0.elapsed().as_secs_f64() + prep.timings.patterns + prep.timings.operator;
+    Ok(out)
+}
+
+/// Prepares and solves in one call.
+pub fn train_classifier(
+    ds: &Dataset,
+    labels: &[usize],
+    classes: usize,
+    cfg: &ClassifierConfig,
+    obs: &mut dyn IterObserver,
+) -> Result<ClassifierOutcome> {
+    let prep = prepare(ds, labels, classes, cfg)?;
+    solve_prepared(&prep, ds, labels, cfg, None, obs)
+}
+
+/// Limits for the gated solver taken from the AL settings: as many FISTA iterations as the AL
+/// may take in total.
+pub fn gated_limits(al: &AlSettings) -> IterLimits {
+    IterLimits {
+        max_iter: al.limits.max_iter.saturating_mul(al.inner_iter),
+        ..al.limits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::builtin_mnist;
+
+    /// Checking fresh patterns one per chunk gives the same estimate as all at once.
+    #[test]
+    fn fresh_estimate_in_chunks_equals_one_pass() {
+        let ds = builtin_mnist().unwrap();
+        let ci = ds.class_index().unwrap();
+        let idx: Vec<usize> = (0..ds.n()).filter(|&t| ci.index[t] < 3).take(90).collect();
+        let sub = ds.select(&idx);
+        let labels: Vec<usize> = idx.iter().map(|&t| ci.index[t]).collect();
+        let cfg = ClassifierConfig {
+            spec: PatchSpec::two_d(14, 14, 14, 0, true),
+            pool: Pooling::Sum,
+            loss: Loss::Squared,
+            beta: 1.0,
+            draws: 5,
+            from_data: false,
+            seed: 3,
+            solver: FirstOrder::Projected,
+            al: AlSettings::default(),
+            fresh_draws: 12,
+            certificate_budget: 60.0,
+        };
+        let prep = prepare(&sub, &labels, 3, &cfg).unwrap();
+        // The zero network is feasible; certify it, then check fresh patterns against it.
+        let zeros = vec![0.0; prep.prog.exact_len()];
+        let (cert, v) = certify_restricted(&prep.prog, &zeros, &zeros, 60.0).unwrap();
+        let set = sample_gaussian(&prep.hyperplanes, 12, 99);
+        let one = fresh_in_chunks(&prep, &cfg, &set, &v, &cert, 60.0, usize::MAX)
+            .unwrap()
+            .unwrap();
+        let many = fresh_in_chunks(&prep, &cfg, &set, &v, &cert, 60.0, 1)
+            .unwrap()
+            .unwrap();
+        assert!(one.patterns >= 2);
+        assert_eq!(one.patterns, many.patterns);
+        assert!((one.gamma_over_beta - many.gamma_over_beta).abs() <= 1e-9 * one.gamma_over_beta);
+        assert!((one.dual - many.dual).abs() <= 1e-9 * one.dual.abs().max(1.0));
+    }
+}

@@ -1,0 +1,272 @@
+//! The end-to-end training pipeline for the two-layer CNN: patches, patterns, convex program,
+//! interior-point solve, recovery, pruning and certificate.
+
+use crate::certify::{beta_max, certify, Certificate, Scope};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::program::maxpool::{max_program, MaxArrangement};
+use crate::network::TwoLayerCnn;
+use crate::patches::{PatchSpec, Patches};
+use crate::patterns::{
+    enumerate_exact, general_position_count, rank_of, sample_gaussian, Hyperplanes,
+};
+use crate::program::{Pooling, TwoLayerProgram};
+use crate::recovery::{check_patterns, prune, recover, PatternCheck};
+use crate::solver::{refit_support, solve_ipm, IpmSettings, SolveStatus};
+use std::time::Instant;
+
+/// How the sign patterns are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatternChoice {
+    /// All patterns, enumerated exactly: the optimum is global.
+    Exact,
+    /// `draws` Gaussian filters, de-duplicated: the optimum is that of the restricted model.
+    Sample {
+        /// Number of Gaussian draws.
+        draws: usize,
+        /// Seed of the generator.
+        seed: u64,
+    },
+}
+
+/// Settings of a training run.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainConfig {
+    /// First-layer geometry.
+    pub spec: PatchSpec,
+    /// Global pooling.
+    pub pool: Pooling,
+    /// Weight decay `β > 0`.
+    pub beta: f64,
+    /// Exact or sampled patterns.
+    pub patterns: PatternChoice,
+    /// Interior-point settings.
+    pub ipm: IpmSettings,
+    /// Refuse exact enumeration when the pattern bound exceeds this.
+    pub max_exact_patterns: u128,
+    /// Prune the recovered network to at most `n + 1` filters.
+    pub prune: bool,
+}
+
+impl TrainConfig {
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.beta > 0.0 && self.beta.is_finite()) {
+            return Err(Error::param(
+                "--beta",
+                format!("β must be positive and finite, got {}", self.beta),
+            ));
+        }
+        if let PatternChoice::Sample { draws, .. } = self.patterns {
+            if draws == 0 {
+                return Err(Error::param("--patterns", "sample:N needs N ≥ 1"));
+            }
+        }
+        if self.ipm.tol.is_nan() || self.ipm.tol <= 0.0 {
+            return Err(Error::param(
+                "tol",
+                format!("tolerance must be positive, got {}", self.ipm.tol),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Receives progress of a long run (the library never prints).
+pub trait Observer {
+    /// A stage starts.
+    fn stage(&mut self, _name: &str) {}
+    /// Progress inside the current stage.
+    fn progress(&mut self, _done: usize, _total: usize) {}
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// Seconds spent per stage.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Timings {
+    /// Patch extraction and hyperplanes.
+    pub patches: f64,
+    /// Pattern enumeration or sampling.
+    pub patterns: f64,
+    /// Program assembly.
+    pub assemble: f64,
+    /// Interior-point solve.
+    pub solve: f64,
+    /// Recovery and pruning.
+    pub recovery: f64,
+    /// Certificate (γ computations).
+    pub certificate: f64,
+}
+
+/// Everything a training run produces.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    /// The recovered (and pruned) network.
+    pub network: TwoLayerCnn,
+    /// Convex objective at the solver's point.
+    pub objective: f64,
+    /// Objective of the recovered network, from its own forward pass.
+    pub network_objective: f64,
+    /// Certificate of the recovered network.
+    pub certificate: Certificate,
+    /// `β_max = γ(y)`.
+    pub beta_max: f64,
+    /// Patterns found (regions, including any with `A_i = 0`).
+    pub patterns: usize,
+    /// Blocks in the program (patterns with `A_i ≠ 0`).
+    pub blocks: usize,
+    /// Distinct hyperplanes of the patch matrix.
+    pub hyperplanes: usize,
+    /// Rank of the patch matrix.
+    pub rank: usize,
+    /// General-position pattern count for `nK` rows in rank `r` (MATH.md section 2).
+    pub pattern_bound_rows: u128,
+    /// The same with the distinct hyperplanes only.
+    pub pattern_bound_hyperplanes: u128,
+    /// Samples, positions, filter size.
+    pub n: usize,
+    /// Positions `K`.
+    pub k: usize,
+    /// Filter size `h`.
+    pub h: usize,
+    /// Solver status.
+    pub status: SolveStatus,
+    /// Whether the solution was refitted on its support (see [`refit_support`]).
+    pub refitted: bool,
+    /// Interior-point iterations.
+    pub iterations: u32,
+    /// Largest relative cone-constraint violation of the solution.
+    pub constraint_violation: f64,
+    /// Recovered filters vs block patterns.
+    pub pattern_check: PatternCheck,
+    /// Filters before pruning.
+    pub filters_before_pruning: usize,
+    /// Per-stage times.
+    pub timings: Timings,
+    /// Total seconds.
+    pub seconds: f64,
+}
+
+/// Trains the two-layer CNN on `ds` with scalar targets `y`.
+pub fn train(
+    ds: &Dataset,
+    y: &[f64],
+    cfg: &TrainConfig,
+    obs: &mut dyn Observer,
+) -> Result<TrainOutcome> {
+    cfg.validate()?;
+    let t0 = Instant::now();
+    let mut tm = Timings::default();
+    obs.stage("patches");
+    let patches = Patches::extract(&ds.x, ds.n(), &ds.shape, &cfg.spec)?;
+    // The arrangement whose regions are the patterns: the patch rows, or for max pooling the
+    // rows that fix every sample's argmax.
+    let arrangement = (cfg.pool == Pooling::Max).then(|| MaxArrangement::new(&patches));
+    let rows = arrangement.as_ref().map_or(&patches, |a| &a.rows);
+    let hyperplanes = Hyperplanes::from_patches(rows);
+    tm.patches = t0.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let (rank, _) = rank_of(rows);
+    let (set, scope) = match cfg.patterns {
+        PatternChoice::Exact => {
+            obs.stage("enumerating patterns");
+            let set = enumerate_exact(rows, &hyperplanes, cfg.max_exact_patterns, &mut |d, t| {
+                obs.progress(d, t)
+            })?;
+            (set, Scope::Global)
+        }
+        PatternChoice::Sample { draws, seed } => {
+            obs.stage("sampling patterns");
+            (
+                sample_gaussian(&hyperplanes, draws, seed),
+                Scope::Restricted,
+            )
+        }
+    };
+    tm.patterns = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    obs.stage("assembling the program");
+    let hcount = hyperplanes.len();
+    let prog = match &arrangement {
+        Some(arr) => max_program(&patches, arr, hyperplanes, &set, y, cfg.beta)?,
+        None => TwoLayerProgram::new(&patches, hyperplanes, &set, y, cfg.beta, cfg.pool)?,
+    };
+    tm.assemble = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    obs.stage("interior-point solve");
+    let (sol, info) = solve_ipm(&prog, &cfg.ipm)?;
+    let objective = prog.objective(&sol);
+    // Refit on the support at a tight tolerance (kept only if not worse than 1e-8 relative).
+    let tight = IpmSettings {
+        tol: 1e-12,
+        ..cfg.ipm
+    };
+    let (sol, refitted) = match refit_support(&prog, &sol, &tight, 1e-8)? {
+        Some((s, _)) => (s, true),
+        None => (sol, false),
+    };
+    let objective = if refitted {
+        objective.min(prog.objective(&sol))
+    } else {
+        objective
+    };
+    tm.solve = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    obs.stage("recovery and pruning");
+    let violation = prog.max_violation(&crate::recovery::drop_inactive(&prog, &sol));
+    let filters_before = crate::recovery::active_vars(&prog, &sol).len();
+    let pruned = if cfg.prune {
+        prune(&prog, &sol)?
+    } else {
+        crate::recovery::drop_inactive(&prog, &sol)
+    };
+    let (network, vars) = recover(&prog, &pruned, ds.shape, cfg.spec, cfg.pool);
+    let pattern_check = check_patterns(&prog, rows, &network, &vars);
+    let f = network.predict(&ds.x)?;
+    let network_objective = network.objective(&ds.x, y, cfg.beta)?;
+    tm.recovery = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    obs.stage("certificate");
+    let certificate = certify(
+        &prog,
+        &f,
+        network_objective,
+        scope,
+        std::slice::from_ref(&info.dual_point),
+    )?;
+    let beta_max = beta_max(&prog)?;
+    tm.certificate = t.elapsed().as_secs_f64();
+
+    Ok(TrainOutcome {
+        network,
+        objective,
+        network_objective,
+        certificate,
+        beta_max,
+        patterns: set.len(),
+        blocks: prog.blocks.len(),
+        hyperplanes: hcount,
+        rank,
+        pattern_bound_rows: general_position_count(rows.rows(), rank),
+        pattern_bound_hyperplanes: general_position_count(hcount, rank),
+        n: patches.n,
+        k: patches.k,
+        h: patches.h,
+        status: info.status,
+        refitted,
+        iterations: info.iterations,
+        constraint_violation: violation,
+        pattern_check,
+        filters_before_pruning: filters_before,
+        timings: tm,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,187 @@
+//! The convex program of a two-layer CNN with `C` outputs and per-output filters (MATH.md
+//! section 4), for first-order solvers on real data:
+//!
+//! ```text
+//! min  ℓ( Σ_i A_i (C_i − C'_i), Y ) + β Σ_{i,c} (‖c_{ic}‖ + ‖c'_{ic}‖)
+//! s.t. (2D_i^k − I) X_k c_{ic} ≥ 0,  (2D_i^k − I) X_k c'_{ic} ≥ 0
+//! ```
+//!
+//! with `C_i = [c_{i1} … c_{iC}] ∈ R^{h×C}`. A point of the exact program is a vector of
+//! `2PC` blocks of length `h`: block `b = s·PC + c·P + i` is `c_{ic}` (`s = 0`) or `c'_{ic}`
+//! (`s = 1`). The first `PC` blocks, read column-major, are the `Ph × C` matrix `C⁺` of the
+//! product `A C⁺`, and the same memory read as `h × PC` holds one block per column for the
+//! constraint products. The gated relaxation (MATH.md 3.3) has one block `z_{ic}` per pattern
+//! and output (`PC` blocks, the same layout as `C⁺`).
+
+use crate::error::{Error, Result};
+use crate::loss::Loss;
+use crate::program::operator::PatternOperator;
+use rayon::prelude::*;
+
+/// A multi-output two-layer program over a fixed set of patterns.
+#[derive(Debug, Clone)]
+pub struct MultiProgram {
+    /// The operators `A` and the cone constraints.
+    pub op: PatternOperator,
+    /// The loss.
+    pub loss: Loss,
+    /// Targets `n × C`, column-major.
+    pub y: Vec<f64>,
+    /// Outputs `C`.
+    pub outputs: usize,
+    /// Weight decay `β`.
+    pub beta: f64,
+}
+
+impl MultiProgram {
+    /// Checks shapes and `β`.
+    pub fn new(
+        op: PatternOperator,
+        loss: Loss,
+        y: Vec<f64>,
+        outputs: usize,
+        beta: f64,
+    ) -> Result<Self> {
+        if !(beta > 0.0 && beta.is_finite()) {
+            return Err(Error::param(
+                "--beta",
+                format!("β must be positive and finite, got {beta}"),
+            ));
+        }
+        if outputs == 0 || y.len() != op.n * outputs {
+            return Err(Error::Data(format!(
+                "{} target values for {} samples and {outputs} outputs",
+                y.len(),
+                op.n
+            )));
+        }
+        Ok(MultiProgram {
+            op,
+            loss,
+            y,
+            outputs,
+            beta,
+        })
+    }
+
+    /// Samples `n`.
+    pub fn n(&self) -> usize {
+        self.op.n
+    }
+
+    /// Filter size `h`.
+    pub fn h(&self) -> usize {
+        self.op.h
+    }
+
+    /// Patterns `P`.
+    pub fn patterns(&self) -> usize {
+        self.op.patterns()
+    }
+
+    /// `P·C`: blocks of one sign (gated blocks).
+    pub fn half(&self) -> usize {
+        self.patterns() * self.outputs
+    }
+
+    /// Length of a point of the exact program, `2PCh`.
+    pub fn exact_len(&self) -> usize {
+        2 * self.half() * self.h()
+    }
+
+    /// Pattern, output and sign (`+1` for `c`, `−1` for `c'`) of exact block `b`.
+    pub fn block_info(&self, b: usize) -> (usize, usize, f64) {
+        let half = self.half();
+        let p = self.patterns();
+        let r = b % half;
+        (r % p, r / p, if b < half { 1.0 } else { -1.0 })
+    }
+
+    /// `z = C⁺ − C'` (`Ph × C`) of an exact point.
+    pub fn difference(&self, x: &[f64], z: &mut [f64]) {
+        let m = self.half() * self.h();
+        for ((zi, a), b) in z.iter_mut().zip(&x[..m]).zip(&x[m..]) {
+            *zi = a - b;
+        }
+    }
+
+    /// Prediction `A z` (`n × C`) of a gated point or of a difference `z`.
+    pub fn predict_z(&self, z: &[f64]) -> Vec<f64> {
+        let mut f = vec![0.0; self.n() * self.outputs];
+        self.op.forward(z, &mut f);
+        f
+    }
+
+    /// Prediction of an exact point.
+    pub fn predict_exact(&self, x: &[f64]) -> Vec<f64> {
+        let mut z = vec![0.0; self.half() * self.h()];
+        self.difference(x, &mut z);
+        self.predict_z(&z)
+    }
+
+    /// `ℓ(A z) + β Σ‖blocks‖` for a gated point, or for an exact point (`exact = true`).
+    pub fn objective(&self, x: &[f64], exact: bool) -> f64 {
+        let f = if exact {
+            self.predict_exact(x)
+        } else {
+            self.predict_z(x)
+        };
+        self.loss.value_grad(&f, &self.y, self.n(), None)
+            + self.beta * crate::solver::group_norm_sum(x, self.h())
+    }
+
+    /// Largest cone violation `max_b max_g (−s n_gᵀx_b)_+` over the blocks of an exact point,
+    /// relative to the largest block norm (the measure the augmented Lagrangian reports).
+    pub fn max_violation(&self, x: &[f64]) -> f64 {
+        let h = self.h();
+        let abs = x
+            .par_chunks(h)
+            .enumerate()
+            .filter(|(_, c)| c.iter().any(|v| *v != 0.0))
+            .map(|(b, c)| {
+                let nc = c.iter().map(|v| v * v).sum::<f64>().sqrt();
+                self.op.cone_violation(self.block_info(b).0, c) * nc
+            })
+            .reduce(|| 0.0, f64::max);
+        crate::solver::relative_violation(abs, x, h)
+    }
+
+    /// Number of non-zero blocks (filters of the recovered network).
+    pub fn nonzero_blocks(&self, x: &[f64]) -> usize {
+        x.chunks(self.h().max(1))
+            .filter(|c| c.iter().any(|v| *v != 0.0))
+            .count()
+    }
+
+    /// The dual value `−ℓ*(s·V)` with `V = ∇ℓ(f)` and the largest `s ≤ 1` for which
+    /// `s·γ_max ≤ β` — a lower bound on the optimum whenever `γ_max` bounds every block's dual
+    /// constraint value from above (MATH.md 3.2).
+    pub fn dual_value(&self, v: &[f64], gamma_max: f64) -> f64 {
+        let s = if gamma_max > self.beta {
+            self.beta / gamma_max
+        } else {
+            1.0
+        };
+        let sv: Vec<f64> = v.iter().map(|a| a * s).collect();
+        self.loss.dual_value(&sv, &self.y, self.n())
+    }
+
+    /// Loss gradient `V = ∇ℓ(f)` at a prediction.
+    pub fn loss_gradient(&self, f: &[f64]) -> Vec<f64> {
+        let mut v = vec![0.0; f.len()];
+        self.loss.value_grad(f, &self.y, self.n(), Some(&mut v));
+        v
+    }
+
+    /// `Aᵀ V`, `Ph × C`: block `(i, c)` is the gated dual constraint vector `A_iᵀ v_c`.
+    pub fn adjoint(&self, v: &[f64]) -> Vec<f64> {
+        let mut g = vec![0.0; self.half() * self.h()];
+        self.op.adjoint(v, &mut g);
+        g
+    }
+}
+
+/// Relative gap `(primal − dual)/max(|primal|, tiny)`.
+pub fn relative_gap(primal: f64, dual: f64) -> f64 {
+    (primal - dual) / primal.abs().max(1e-300)
+}
