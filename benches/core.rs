@@ -2,13 +2,13 @@
 //! Run: `cargo bench --bench core`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use cvxcnn::arch::two_layer::train::{train, PatternChoice, Silent, TrainConfig};
 use cvxcnn::certify::gamma;
 use cvxcnn::data::{Dataset, SampleShape, Targets};
 use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::patterns::{enumerate_exact, Hyperplanes};
 use cvxcnn::program::{Pooling, TwoLayerProgram};
 use cvxcnn::solver::{solve_ipm, IpmSettings};
-use cvxcnn::arch::two_layer::train::{train, PatternChoice, Silent, TrainConfig};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 

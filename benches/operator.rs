@@ -4,9 +4,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use cvxcnn::data::builtin_mnist;
-use cvxcnn::program::operator::{normals_adjoint_add, normals_times, PatternOperator};
 use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::patterns::{sample_gaussian, Hyperplanes};
+use cvxcnn::program::operator::{normals_adjoint_add, normals_times, PatternOperator};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
 use rayon::prelude::*;

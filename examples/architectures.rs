@@ -6,14 +6,14 @@
 //!
 //! Run: `cargo run --release --example architectures [N_TRAIN N_TEST DRAWS]`
 
-use cvxcnn::arch::{Architecture, Linear, LocalPool, TwoLayer};
-use cvxcnn::data::builtin_mnist;
 use cvxcnn::arch::linear::LinearHead;
 use cvxcnn::arch::local_pool::{LocalConfig, WindowPool};
+use cvxcnn::arch::two_layer::train::{PatternChoice, TrainConfig};
+use cvxcnn::arch::{Architecture, Linear, LocalPool, TwoLayer};
+use cvxcnn::data::builtin_mnist;
 use cvxcnn::patches::PatchSpec;
 use cvxcnn::program::Pooling;
 use cvxcnn::solver::IpmSettings;
-use cvxcnn::arch::two_layer::train::{PatternChoice, TrainConfig};
 
 fn accuracy(f: &[f64], y: &[f64]) -> f64 {
     100.0 * cvxcnn::loss::sign_accuracy(f, y)

@@ -5,9 +5,9 @@
 //!
 //! Run: `cargo run --release --features sdp --example shared_sdp_sizes [H N LENGTH]`
 
+use cvxcnn::arch::shared::sdp::{solve_shared_sdp, SharedHead};
 use cvxcnn::data::{Dataset, SampleShape, Targets};
 use cvxcnn::patches::{PatchSpec, Patches};
-use cvxcnn::arch::shared::sdp::{solve_shared_sdp, SharedHead};
 use cvxcnn::solver::IpmSettings;
 use rand::SeedableRng;
 use rand_distr::Distribution;

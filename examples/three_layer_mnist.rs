@@ -9,14 +9,14 @@
 //!
 //! Run: `cargo run --release --example three_layer_mnist [N_TRAIN N_TEST DRAWS]`
 
+use cvxcnn::arch::three_layer::first_order::FirstOrderSettings;
+use cvxcnn::arch::three_layer::{ThreeLayerPatterns, ThreeLayerSolver};
+use cvxcnn::arch::two_layer::train::{PatternChoice, TrainConfig};
 use cvxcnn::arch::{Architecture, ThreeLayer, TwoLayer};
 use cvxcnn::data::builtin_mnist;
 use cvxcnn::patches::PatchSpec;
 use cvxcnn::program::Pooling;
 use cvxcnn::solver::IpmSettings;
-use cvxcnn::arch::three_layer::{ThreeLayerPatterns, ThreeLayerSolver};
-use cvxcnn::arch::three_layer::first_order::FirstOrderSettings;
-use cvxcnn::arch::two_layer::train::{PatternChoice, TrainConfig};
 
 /// Time limit of the conditional gradient (its pricing is slow for 392-dimensional P-blocks).
 const CG_SECONDS: f64 = 200.0;

@@ -7,13 +7,13 @@
 //! is skipped above `MAX_IPM_BLOCKS` blocks, default 40,000; the augmented Lagrangian above
 //! 20,000).
 
-use cvxcnn::data::SampleShape;
-use cvxcnn::patches::{PatchSpec, Patches};
-use cvxcnn::solver::IpmSettings;
+use cvxcnn::arch::three_layer::first_order::FirstOrderSettings;
 use cvxcnn::arch::three_layer::{
     train_three_layer_with, ThreeLayerPatterns, ThreeLayerProgram, ThreeLayerSolver,
 };
-use cvxcnn::arch::three_layer::first_order::FirstOrderSettings;
+use cvxcnn::data::SampleShape;
+use cvxcnn::patches::{PatchSpec, Patches};
+use cvxcnn::solver::IpmSettings;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use std::time::Instant;

@@ -244,7 +244,7 @@ pub fn write_dir_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()>
     };
     if !parent.is_dir() {
         return Err(Error::param(
-            "--out",
+            "out",
             format!("parent directory {} does not exist", parent.display()),
         ));
     }
@@ -252,7 +252,7 @@ pub fn write_dir_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()>
         .file_name()
         .ok_or_else(|| {
             Error::param(
-                "--out",
+                "out",
                 format!("'{}' is not a directory name", dir.display()),
             )
         })?
@@ -269,7 +269,7 @@ pub fn write_dir_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()>
         if dir.exists() {
             if !dir.is_dir() {
                 return Err(Error::param(
-                    "--out",
+                    "out",
                     format!("{} exists and is not a directory", dir.display()),
                 ));
             }

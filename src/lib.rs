@@ -15,15 +15,18 @@
 //! [`solver::solve_ipm`] → [`recovery`] (network, pruning) → [`certificate`] (duality gap);
 //! [`train::train`] runs it all.
 
+pub mod algebra;
 pub mod arch;
 pub mod certify;
 pub mod cones;
 pub mod data;
 pub mod error;
 pub mod export;
+pub mod fourier;
 pub mod loss;
 pub mod network;
 pub mod nonconvex;
+pub mod observe;
 pub mod patches;
 pub mod patterns;
 pub mod program;

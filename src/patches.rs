@@ -65,14 +65,14 @@ impl PatchSpec {
     /// spec against `shape`.
     pub fn output_dims(&self, shape: &SampleShape) -> Result<(usize, usize)> {
         if self.kernel_h == 0 || self.kernel_w == 0 {
-            return Err(Error::param("--kernel", "the kernel must be at least 1"));
+            return Err(Error::param("kernel", "the kernel must be at least 1"));
         }
         if self.stride_h == 0 || self.stride_w == 0 {
-            return Err(Error::param("--stride", "the stride must be at least 1"));
+            return Err(Error::param("stride", "the stride must be at least 1"));
         }
         if shape.one_d && (self.kernel_h != 1 || self.pad_h != 0) {
             return Err(Error::param(
-                "--kernel",
+                "kernel",
                 format!(
                     "the data are 1-D signals (c={}, L={}) but the kernel is {}x{}",
                     shape.channels, shape.width, self.kernel_h, self.kernel_w
@@ -82,13 +82,13 @@ impl PatchSpec {
         let axis = |d: usize, f: usize, s: usize, p: usize, what: &str| -> Result<usize> {
             if f > d + 2 * p {
                 return Err(Error::param(
-                    "--kernel",
+                    "kernel",
                     format!("kernel {f} is larger than the {what} {d} plus padding 2×{p}"),
                 ));
             }
             if p >= f {
                 return Err(Error::param(
-                    "--padding",
+                    "padding",
                     format!("padding {p} must be smaller than the kernel {f}"),
                 ));
             }
@@ -237,6 +237,6 @@ mod tests {
         let e = PatchSpec::one_d(5, 1, 0, false)
             .output_dims(&shape)
             .unwrap_err();
-        assert!(e.to_string().contains("--kernel"), "{e}");
+        assert!(e.to_string().contains("kernel"), "{e}");
     }
 }

@@ -5,15 +5,15 @@
 mod common;
 
 use common::*;
-use cvxcnn::arch::{Architecture, Circular, Linear, LocalPool, TwoLayer};
-use cvxcnn::data::{Dataset, SampleShape, Targets};
 use cvxcnn::arch::linear::LinearHead;
 use cvxcnn::arch::local_pool::{LocalConfig, WindowPool};
+use cvxcnn::arch::two_layer::train::{PatternChoice, TrainConfig};
+use cvxcnn::arch::{Architecture, Circular, Linear, LocalPool, TwoLayer};
+use cvxcnn::data::{Dataset, SampleShape, Targets};
 use cvxcnn::nonconvex::FullBatchSettings;
 use cvxcnn::patches::PatchSpec;
 use cvxcnn::program::Pooling;
 use cvxcnn::solver::IpmSettings;
-use cvxcnn::arch::two_layer::train::{PatternChoice, TrainConfig};
 
 fn b1() -> Dataset {
     let x = vec![

@@ -126,14 +126,15 @@ fn single_frequency_upper_bounds() {
     let ipm = IpmSettings::default();
     let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
     for (l, ub_ref, opt) in [(4, 0.13048635, 0.098313829), (5, 0.089571006, 0.0759121)] {
-        let ub =
-            cvxcnn::arch::circular::circular_single_frequency_bound(&x, 4, &y, 0.1, l, &ipm).unwrap();
+        let ub = cvxcnn::arch::circular::circular_single_frequency_bound(&x, 4, &y, 0.1, l, &ipm)
+            .unwrap();
         let lb = cvxcnn::arch::circular::circular_lower_bound(&x, 4, &y, 0.1, l, &ipm).unwrap();
         assert!(rel(ub, ub_ref) < 1e-6, "L = {l}: UB {ub} vs {ub_ref}");
         assert!(lb < opt && opt < ub, "L = {l}: {lb} < {opt} < {ub}");
     }
     // At L = 3 the restriction cannot beat the exact optimum.
-    let ub3 = cvxcnn::arch::circular::circular_single_frequency_bound(&x, 4, &y, 0.1, 3, &ipm).unwrap();
+    let ub3 =
+        cvxcnn::arch::circular::circular_single_frequency_bound(&x, 4, &y, 0.1, 3, &ipm).unwrap();
     assert!(ub3 >= 0.12946906 * (1.0 - 1e-7), "{ub3}");
 }
 

@@ -6,18 +6,18 @@ mod common;
 
 use common::*;
 use cvxcnn::arch::two_layer::classifier::{train_classifier, ClassifierConfig, FirstOrder};
+use cvxcnn::arch::two_layer::train::{train, PatternChoice, Silent, TrainConfig};
 use cvxcnn::data::{builtin_mnist, Dataset};
 use cvxcnn::loss::Loss;
-use cvxcnn::program::multi::MultiProgram;
-use cvxcnn::program::operator::PatternOperator;
 use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::patterns::{enumerate_exact, sample_gaussian, Hyperplanes, PatternSet};
+use cvxcnn::program::multi::MultiProgram;
+use cvxcnn::program::operator::PatternOperator;
 use cvxcnn::program::Pooling;
 use cvxcnn::solver::{
     solve_auglag, solve_gated, solve_projected, AlSettings, Fista, FistaSettings, History,
     IpmSettings, IterLimits, ProjectedSettings, SmoothPart,
 };
-use cvxcnn::arch::two_layer::train::{train, PatternChoice, Silent, TrainConfig};
 
 fn exact_setup(ds: &Dataset, spec: PatchSpec) -> (Patches, Hyperplanes, PatternSet) {
     let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &spec).unwrap();
@@ -133,7 +133,10 @@ fn solvers_agree_with_the_interior_point_optimum() {
         let mut hist = History::default();
         let al = solve_auglag(&prog, &tight_al(), None, &mut hist);
         let mut x = al.x.clone();
-        assert_eq!(cvxcnn::arch::two_layer::classifier::project_onto_cones(&prog, &mut x), 0);
+        assert_eq!(
+            cvxcnn::arch::two_layer::classifier::project_onto_cones(&prog, &mut x),
+            0
+        );
         let feasible = prog.objective(&x, true);
         assert!(
             rel(feasible, ipm.objective) < 1e-5,
@@ -174,7 +177,10 @@ fn solvers_agree_with_the_interior_point_optimum() {
         // The multiplier bound (μ = Lλ from the last proximal step) certifies it to 1e-5.
         assert!(proj.gap <= 1e-5, "projected gap {}", proj.gap);
         let mut xp = proj.x.clone();
-        assert_eq!(cvxcnn::arch::two_layer::classifier::project_onto_cones(&prog, &mut xp), 0);
+        assert_eq!(
+            cvxcnn::arch::two_layer::classifier::project_onto_cones(&prog, &mut xp),
+            0
+        );
         let pobj = prog.objective(&xp, true);
         assert!(
             rel(pobj, ipm.objective) < 1e-6,

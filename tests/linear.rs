@@ -4,11 +4,11 @@
 mod common;
 
 use common::*;
-use cvxcnn::data::Dataset;
 use cvxcnn::arch::linear::{
     solve_linear_fc, solve_linear_pool, train_linear_adam, LinearCnn, LinearFcSettings, LinearHead,
     LinearOperator,
 };
+use cvxcnn::data::Dataset;
 use cvxcnn::nonconvex::FullBatchSettings;
 use cvxcnn::patches::{PatchSpec, Patches};
 

@@ -4,11 +4,11 @@
 mod common;
 
 use common::*;
-use cvxcnn::data::{Dataset, SampleShape, Targets};
 use cvxcnn::arch::local_pool::{train_local, LocalConfig, LocalOutcome, WindowPool};
+use cvxcnn::arch::two_layer::train::PatternChoice;
+use cvxcnn::data::{Dataset, SampleShape, Targets};
 use cvxcnn::patches::PatchSpec;
 use cvxcnn::solver::IpmSettings;
-use cvxcnn::arch::two_layer::train::PatternChoice;
 
 const C1_X: [f64; 28] = [
     -0.8, -1.3, -0.2, 0.4, 1.1, 0.1, -0.6, -0.8, 0.7, 1.6, 0.3, -1.2, -1.0, 1.6, 0.2, -1.7, -0.1,

@@ -6,9 +6,9 @@ mod common;
 
 use common::*;
 use cvxcnn::arch::circular::{circular_program, spectral_weights};
-use cvxcnn::program::maxpool::{max_program, MaxArrangement};
 use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::patterns::{enumerate_exact, Hyperplanes};
+use cvxcnn::program::maxpool::{max_program, MaxArrangement};
 use cvxcnn::program::{Pooling, TwoLayerProgram};
 use cvxcnn::solver::{
     block_penalty, solve_ipm_with, solve_prox_al, BlockNorm, IpmSettings, ProxAlSettings,

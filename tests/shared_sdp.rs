@@ -7,9 +7,9 @@
 mod common;
 
 use common::*;
+use cvxcnn::arch::shared::sdp::{solve_shared_sdp, SharedHead};
 use cvxcnn::data::{Dataset, SampleShape, Targets};
 use cvxcnn::patches::{PatchSpec, Patches};
-use cvxcnn::arch::shared::sdp::{solve_shared_sdp, SharedHead};
 use cvxcnn::solver::IpmSettings;
 
 fn patches(x: &[f64], n: usize, len: usize) -> Patches {
@@ -33,8 +33,8 @@ fn adam_objectives(
     widths: &[usize],
     seeds: u64,
 ) -> Vec<f64> {
-    use cvxcnn::nonconvex::FullBatchSettings;
     use cvxcnn::arch::shared::sdp::{predict, train_shared_adam};
+    use cvxcnn::nonconvex::FullBatchSettings;
     let (lw, _) = head.sizes();
     let mut out = Vec::new();
     for &width in widths {

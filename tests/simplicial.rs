@@ -5,9 +5,9 @@
 mod common;
 
 use common::*;
+use cvxcnn::arch::shared::simplicial::triangulate_regions;
 use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::patterns::{enumerate_exact, Hyperplanes};
-use cvxcnn::arch::shared::simplicial::triangulate_regions;
 
 fn inverse(b: &[f64], h: usize) -> Vec<f64> {
     let m = faer::Mat::<f64>::from_fn(h, h, |i, j| b[i * h + j]);

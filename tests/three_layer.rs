@@ -3,12 +3,12 @@
 mod common;
 
 use common::*;
+use cvxcnn::arch::three_layer::{train_three_layer, ThreeLayerPatterns};
+use cvxcnn::arch::two_layer::train::{train, PatternChoice, Silent, TrainConfig};
 use cvxcnn::data::{Dataset, SampleShape, Targets};
 use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::program::Pooling;
 use cvxcnn::solver::IpmSettings;
-use cvxcnn::arch::three_layer::{train_three_layer, ThreeLayerPatterns};
-use cvxcnn::arch::two_layer::train::{train, PatternChoice, Silent, TrainConfig};
 
 fn dataset(x: &[f64], y: &[f64]) -> Dataset {
     let shape = SampleShape {
@@ -94,8 +94,8 @@ fn references_a1_a2_a3() {
 
 #[test]
 fn adam_never_below_the_three_layer_optimum() {
-    use cvxcnn::nonconvex::FullBatchSettings;
     use cvxcnn::arch::three_layer::train_three_layer_adam;
+    use cvxcnn::nonconvex::FullBatchSettings;
     let x = [
         0.1, -0.1, 0.6, 0.1, -0.5, 0.4, 1.3, 0.9, -0.7, -1.3, -0.6, 0.0, -2.3, -0.2, -1.2, -0.7,
     ];
@@ -142,8 +142,8 @@ const A3Y: [f64; 5] = [0.8, 0.2, 0.3, 0.4, -1.0];
 /// 2e-6 (conditional gradient, tolerance 1e-6) or 2e-4 (augmented Lagrangian, 1e-4), relative.
 #[test]
 fn first_order_solvers_bracket_the_references() {
-    use cvxcnn::arch::three_layer::{train_three_layer_with, ThreeLayerSolver};
     use cvxcnn::arch::three_layer::first_order::FirstOrderSettings;
+    use cvxcnn::arch::three_layer::{train_three_layer_with, ThreeLayerSolver};
     let spec = PatchSpec::one_d(2, 1, 0, false);
     for (name, x, y, beta, reference) in [
         ("A1", &A1X[..], &A1Y[..], 0.1, 0.12203594),
@@ -189,8 +189,8 @@ fn first_order_solvers_bracket_the_references() {
 /// Stopped after two rounds, far from the optimum, the bracket still holds.
 #[test]
 fn first_order_bracket_holds_when_stopped_early() {
-    use cvxcnn::arch::three_layer::{train_three_layer_with, ThreeLayerSolver};
     use cvxcnn::arch::three_layer::first_order::FirstOrderSettings;
+    use cvxcnn::arch::three_layer::{train_three_layer_with, ThreeLayerSolver};
     let spec = PatchSpec::one_d(2, 1, 0, false);
     let ds = dataset(&A3X, &A3Y);
     let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &spec).unwrap();
@@ -218,10 +218,10 @@ fn first_order_bracket_holds_when_stopped_early() {
 
 #[test]
 fn first_order_settings_and_targets_are_checked() {
-    use cvxcnn::arch::three_layer::{ThreeLayerPatterns, ThreeLayerProgram};
     use cvxcnn::arch::three_layer::first_order::{
         solve_three_layer_al, solve_three_layer_cg, FirstOrderSettings,
     };
+    use cvxcnn::arch::three_layer::{ThreeLayerPatterns, ThreeLayerProgram};
     let spec = PatchSpec::one_d(2, 1, 0, false);
     let ds = dataset(&A1X, &A1Y);
     let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &spec).unwrap();

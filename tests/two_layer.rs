@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use cvxcnn::arch::two_layer::train::{train, PatternChoice, Silent, TrainConfig, TrainOutcome};
 use cvxcnn::certify::Scope;
 use cvxcnn::data::Dataset;
 use cvxcnn::loss::Loss;
@@ -16,7 +17,6 @@ use cvxcnn::patterns::{
 };
 use cvxcnn::program::Pooling;
 use cvxcnn::solver::IpmSettings;
-use cvxcnn::arch::two_layer::train::{train, PatternChoice, Silent, TrainConfig, TrainOutcome};
 use std::collections::HashSet;
 
 fn config(spec: PatchSpec, beta: f64, pool: Pooling, patterns: PatternChoice) -> TrainConfig {

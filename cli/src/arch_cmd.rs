@@ -4,11 +4,11 @@
 
 use crate::cli::{parse_beta, parse_patterns, patch_spec, Arch, Head, Pool, TrainArgs};
 use crate::compare_cmd::CompareArgs;
+use cvxcnn::arch::linear::LinearHead;
+use cvxcnn::arch::local_pool::{LocalConfig, WindowPool};
 use cvxcnn::arch::{Architecture, Circular, Linear, LocalPool};
 use cvxcnn::data::Dataset;
 use cvxcnn::export::write_dir_atomically;
-use cvxcnn::arch::linear::LinearHead;
-use cvxcnn::arch::local_pool::{LocalConfig, WindowPool};
 use cvxcnn::nonconvex::FullBatchSettings;
 use cvxcnn::solver::IpmSettings;
 use cvxcnn::{Error, Result};

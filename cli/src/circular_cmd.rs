@@ -2,11 +2,11 @@
 
 use crate::cli::SolverArg;
 use crate::cli::{parse_beta, TrainArgs};
-use cvxcnn::arch::circular::{train_circular_exact, train_circular_first_order};
 use cvxcnn::arch::circular::{
     lower_bound_with_cone_test, path_norm_network, refine, single_frequency_network,
     DeepCircularCnn, RefineSettings,
 };
+use cvxcnn::arch::circular::{train_circular_exact, train_circular_first_order};
 use cvxcnn::data::Dataset;
 use cvxcnn::export::write_dir_atomically;
 use cvxcnn::solver::IpmSettings;

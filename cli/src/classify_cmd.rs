@@ -176,7 +176,9 @@ pub fn run_classifier(r: ClassifierRun<'_>) -> Result<()> {
         };
         let total = match cfg.solver {
             FirstOrder::AugmentedLagrangian | FirstOrder::Projected => cfg.al.limits.max_iter,
-            FirstOrder::Gated => cvxcnn::arch::two_layer::classifier::gated_limits(&cfg.al).max_iter,
+            FirstOrder::Gated => {
+                cvxcnn::arch::two_layer::classifier::gated_limits(&cfg.al).max_iter
+            }
         };
         let mut bar = SolveBar::new(total, r.quiet, &what);
         let o = solve_prepared(

@@ -1,18 +1,16 @@
 //! Argument parsing, data loading, progress display and output for the `cvxcnn` binary.
 
+use crate::report::{PatternReport, TrainReport};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use cvxcnn::data::{
-    builtin_mnist, read_cifar, read_idx, read_npy_pair, read_npz, Dataset, Targets, BUILTIN_MNIST,
-};
+use cvxcnn::arch::two_layer::train::{train, Observer, PatternChoice, TrainConfig};
+use cvxcnn::data::{read_any, Dataset, Targets, BUILTIN_MNIST};
 use cvxcnn::export::{to_safetensors, write_dir_atomically};
 use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::patterns::{
     count_text, enumerate_exact, general_position_count, rank_of, sample_gaussian, Hyperplanes,
 };
 use cvxcnn::program::Pooling;
-use crate::report::{PatternReport, TrainReport};
 use cvxcnn::solver::IpmSettings;
-use cvxcnn::arch::two_layer::train::{train, Observer, PatternChoice, TrainConfig};
 use cvxcnn::{Error, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -317,6 +315,33 @@ pub fn run() -> Result<()> {
     }
 }
 
+/// An error as the command line shows it: the library names values (`kernel`, `test_fraction`);
+/// where such a name is one of the command's flags, it is shown as the flag (`--kernel`).
+pub fn describe(e: &Error) -> String {
+    match e {
+        Error::Parameter { name, msg } if !name.starts_with('-') => {
+            let long = name.replace('_', "-");
+            if is_flag(&long) {
+                format!("--{long}: {msg}")
+            } else {
+                e.to_string()
+            }
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// Whether `long` is the long name of a flag of some subcommand.
+fn is_flag(long: &str) -> bool {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let found = cmd
+        .get_subcommands()
+        .flat_map(|s| s.get_arguments())
+        .any(|a| a.get_long() == Some(long));
+    found
+}
+
 fn parse_pair(flag: &str, s: &str) -> Result<(usize, Option<usize>)> {
     let bad = || Error::param(flag, format!("'{s}' is not N or NxM with whole numbers"));
     let parts: Vec<&str> = s.split(['x', 'X', '×']).collect();
@@ -385,67 +410,7 @@ pub(crate) fn parse_patterns(s: &str, seed: u64) -> Result<PatternChoice> {
 }
 
 pub(crate) fn load(d: &DataArgs) -> Result<Dataset> {
-    let ds = if d.data == BUILTIN_MNIST {
-        builtin_mnist()?
-    } else if d.data.contains(',') || d.data.ends_with(".bin") {
-        // CIFAR-10 binary batches, one or several (comma-separated).
-        let paths: Vec<&Path> = d.data.split(',').map(|p| Path::new(p.trim())).collect();
-        if d.labels.is_some() {
-            return Err(Error::param(
-                "--labels",
-                "CIFAR-10 batches hold their own labels",
-            ));
-        }
-        read_cifar(&paths)?
-    } else {
-        let path = Path::new(&d.data);
-        if !path.exists() {
-            return Err(Error::io(
-                path,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-            ));
-        }
-        let mut head = Vec::with_capacity(8);
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(
-                std::fs::File::open(path).map_err(|e| Error::io(path, e))?,
-                8,
-            ),
-            &mut head,
-        )
-        .map_err(|e| Error::io(path, e))?;
-        if head.starts_with(b"PK") || path.extension().is_some_and(|e| e == "npz") {
-            if d.labels.is_some() {
-                return Err(Error::param(
-                    "--labels",
-                    "only for IDX or .npy sample files; a .npz holds its own y",
-                ));
-            }
-            read_npz(path)?
-        } else if head.starts_with(b"\x93NUMPY") {
-            let labels = d.labels.as_ref().ok_or_else(|| {
-                Error::param(
-                    "--labels",
-                    format!(
-                        "{} is a .npy array of samples; give its targets with --labels FILE.npy",
-                        path.display()
-                    ),
-                )
-            })?;
-            read_npy_pair(path, labels)?
-        } else {
-            let labels = d.labels.as_ref().ok_or_else(|| {
-                Error::param(
-                    "--labels",
-                    format!(
-                        "{} is not a .npz archive; an IDX image file needs --labels FILE",
-                        path.display()
-                    ),
-                )
-            })?;
-            read_idx(path, labels)?
-        }
-    };
+    let ds = read_any(&d.data, d.labels.as_deref())?;
     let ds = match &d.classes {
         Some(c) => {
             let (a, b) = c

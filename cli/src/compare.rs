@@ -1,8 +1,8 @@
 //! The side-by-side report of `cvxcnn compare`: the convex solve beside non-convex restarts of
 //! the same network on the same objective, and its plots.
 
-use cvxcnn::nonconvex::{EpochRecord, NonconvexRun, NonconvexSettings, RunStatus};
 use crate::plot::{Curve, PlotSpec};
+use cvxcnn::nonconvex::{EpochRecord, NonconvexRun, NonconvexSettings, RunStatus};
 use serde::Serialize;
 
 /// The convex side.

@@ -5,9 +5,11 @@ use crate::classify_cmd::SolveBar;
 use crate::cli::{
     classifier_setup, load, scalar_config, set_threads, wants_classifier, Progress, TrainArgs,
 };
+use crate::compare::{CompareReport, ConvexSummary, RunSummary};
+use crate::plot::{render_png, render_svg};
 use clap::{Args, ValueEnum};
 use cvxcnn::arch::two_layer::classifier::{prepare_with, solve_prepared, FirstOrder};
-use crate::compare::{CompareReport, ConvexSummary, RunSummary};
+use cvxcnn::arch::two_layer::train::train;
 use cvxcnn::data::{Dataset, Targets};
 use cvxcnn::export::write_dir_atomically;
 use cvxcnn::loss::{accuracy, one_hot, Loss};
@@ -17,9 +19,7 @@ use cvxcnn::nonconvex::{
     NonconvexSettings, OptimizerKind, Schedule,
 };
 use cvxcnn::patches::{PatchSpec, Patches};
-use crate::plot::{render_png, render_svg};
 use cvxcnn::program::Pooling;
-use cvxcnn::arch::two_layer::train::train;
 use cvxcnn::{Error, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;

@@ -1,11 +1,11 @@
 //! `cvxcnn train --arch linear --head pool|fc`: linear CNNs (no ReLU), exact.
 
 use crate::cli::{parse_beta, patch_spec, Head, Pool, TrainArgs};
-use cvxcnn::data::{Dataset, Targets};
-use cvxcnn::export::write_dir_atomically;
 use cvxcnn::arch::linear::{
     solve_linear_fc, solve_linear_pool, LinearCnn, LinearFcSettings, LinearHead, LinearOperator,
 };
+use cvxcnn::data::{Dataset, Targets};
+use cvxcnn::export::write_dir_atomically;
 use cvxcnn::patches::Patches;
 use cvxcnn::{Error, Result};
 use safetensors::tensor::{Dtype, TensorView};

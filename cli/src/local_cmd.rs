@@ -2,9 +2,9 @@
 //! layer, with the ℓ1-squared output penalty (exact program).
 
 use crate::cli::{parse_beta, patch_spec, Pool, TrainArgs};
+use cvxcnn::arch::local_pool::{train_local, LocalConfig, WindowPool};
 use cvxcnn::data::{Dataset, Targets};
 use cvxcnn::export::{to_safetensors_with, write_dir_atomically};
-use cvxcnn::arch::local_pool::{train_local, LocalConfig, WindowPool};
 use cvxcnn::network::TwoLayerCnn;
 use cvxcnn::patches::Patches;
 use cvxcnn::program::Pooling;

@@ -18,7 +18,7 @@ fn main() {
     let code = match cli::run() {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", cli::describe(&e));
             2
         }
     };

@@ -1,8 +1,8 @@
 //! The JSON report of a training run (`report.json`).
 
+use cvxcnn::arch::two_layer::train::{Timings, TrainOutcome};
 use cvxcnn::certify::Certificate;
 use cvxcnn::recovery::PatternCheck;
-use cvxcnn::arch::two_layer::train::{Timings, TrainOutcome};
 use serde::Serialize;
 
 /// `report.json`. Objectives are on the scale `Σ_t ½(f_t − y_t)² + β Σ_i (‖c_i‖ + ‖c'_i‖)`

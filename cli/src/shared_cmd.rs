@@ -3,13 +3,13 @@
 //! when the patches have rank ≤ 4, a certified relaxation (lower bound) beyond.
 
 use crate::cli::{parse_beta, patch_spec, Pool, TrainArgs};
+use cvxcnn::arch::local_pool::tile_windows;
+use cvxcnn::arch::shared::sdp::{solve_shared_sdp, SharedHead};
 use cvxcnn::data::Dataset;
 use cvxcnn::export::{to_safetensors_with, write_dir_atomically};
-use cvxcnn::arch::local_pool::tile_windows;
 use cvxcnn::network::TwoLayerCnn;
 use cvxcnn::patches::Patches;
 use cvxcnn::program::Pooling;
-use cvxcnn::arch::shared::sdp::{solve_shared_sdp, SharedHead};
 use cvxcnn::solver::IpmSettings;
 use cvxcnn::{Error, Result};
 use std::path::PathBuf;

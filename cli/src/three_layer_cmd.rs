@@ -2,14 +2,14 @@
 //! layers, exact (all patterns; small instances).
 
 use crate::cli::{parse_beta, patch_spec, SolverArg, TrainArgs};
+use cvxcnn::arch::three_layer::first_order::FirstOrderSettings;
+use cvxcnn::arch::three_layer::{train_three_layer_with, ThreeLayerPatterns, ThreeLayerSolver};
+use cvxcnn::arch::two_layer::train::{train, PatternChoice, Silent, TrainConfig};
 use cvxcnn::data::Dataset;
 use cvxcnn::export::write_dir_atomically;
 use cvxcnn::patches::Patches;
 use cvxcnn::program::Pooling;
 use cvxcnn::solver::IpmSettings;
-use cvxcnn::arch::three_layer::{train_three_layer_with, ThreeLayerPatterns, ThreeLayerSolver};
-use cvxcnn::arch::three_layer::first_order::FirstOrderSettings;
-use cvxcnn::arch::two_layer::train::{train, PatternChoice, Silent, TrainConfig};
 use cvxcnn::{Error, Result};
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::HashMap;

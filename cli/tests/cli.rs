@@ -436,7 +436,7 @@ fn bad_inputs_fail_cleanly() {
         o_s,
         "--quiet",
     ]);
-    assert_bad(&o, "use --patterns sample:N", &out);
+    assert_bad(&o, "(sample:N)", &out);
 }
 
 #[test]

@@ -12,10 +12,14 @@
 //! `max ⟨y, v⟩ − ½‖v‖²` over `‖𝒜*v‖_dual ≤ β` (operator norm for the nuclear norm), and the
 //! scaled residual `v = (y − 𝒜Z)·min(1, β/‖𝒜*(y − 𝒜Z)‖)` is dual feasible.
 
+use crate::arch::traits::{Architecture, ConvexFit, Model};
+use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::nonconvex::FullBatchSettings;
 use crate::patches::Patches;
 use faer::Mat;
 use serde::Serialize;
+use std::time::Instant;
 
 /// The output head of a linear CNN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -177,7 +181,7 @@ pub fn solve_linear_pool(op: &LinearOperator, y: &[f64], beta: f64) -> Result<Li
     check(op, y, beta)?;
     if op.k != 1 {
         return Err(Error::param(
-            "--head",
+            "head",
             "the closed form is for the pooling head",
         ));
     }
@@ -446,4 +450,88 @@ pub fn train_linear_adam(
         filters: u,
         weights: w,
     })
+}
+
+// The Architecture interface.
+
+/// Linear CNNs (no activation).
+#[derive(Debug, Clone, Copy)]
+pub struct Linear {
+    /// First-layer geometry (no bias).
+    pub spec: crate::patches::PatchSpec,
+    /// Head.
+    pub head: LinearHead,
+    /// Average (true) or sum pooling for the pooling head.
+    pub average: bool,
+    /// `β`.
+    pub beta: f64,
+}
+
+struct LinearModel(LinearCnn, crate::patches::PatchSpec, f64);
+
+impl Model for LinearModel {
+    fn predict(&self, ds: &Dataset) -> Result<Vec<f64>> {
+        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.1)?;
+        self.0.predict(&p)
+    }
+    fn objective(&self, ds: &Dataset, y: &[f64]) -> Result<f64> {
+        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.1)?;
+        self.0.objective(&p, y, self.2)
+    }
+    fn width(&self) -> usize {
+        self.0.width()
+    }
+}
+
+impl Linear {
+    fn scale(&self, k: usize) -> f64 {
+        if self.average {
+            1.0 / k as f64
+        } else {
+            1.0
+        }
+    }
+}
+
+impl Architecture for Linear {
+    fn name(&self) -> String {
+        match self.head {
+            LinearHead::Pool => format!(
+                "linear, {} pooling",
+                if self.average { "avg" } else { "sum" }
+            ),
+            LinearHead::Fc => "linear, fully connected head".into(),
+        }
+    }
+    fn regularizer(&self) -> &'static str {
+        match self.head {
+            LinearHead::Pool => "ℓ2 (one filter)",
+            LinearHead::Fc => "nuclear norm",
+        }
+    }
+    fn fit(&self, ds: &Dataset, y: &[f64]) -> Result<(ConvexFit, Box<dyn Model>)> {
+        let t = Instant::now();
+        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
+        let scale = self.scale(p.k);
+        let op = LinearOperator::new(&p, self.head, scale);
+        let sol = match self.head {
+            LinearHead::Pool => solve_linear_pool(&op, y, self.beta)?,
+            LinearHead::Fc => solve_linear_fc(&op, y, self.beta, &LinearFcSettings::default())?,
+        };
+        let net = LinearCnn::from_z(&sol.z, op.h, op.k, self.head, scale)?;
+        let network_objective = net.objective(&p, y, self.beta)?;
+        let fit = ConvexFit {
+            objective: sol.objective,
+            network_objective,
+            lower_bound: sol.lower_bound,
+            exact: true,
+            seconds: t.elapsed().as_secs_f64(),
+        };
+        Ok((fit, Box::new(LinearModel(net, self.spec, self.beta))))
+    }
+    fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>> {
+        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
+        let net = train_linear_adam(&p, y, self.head, self.scale(p.k), self.beta, s)?;
+        Ok(Box::new(LinearModel(net, self.spec, self.beta)))
+    }
 }

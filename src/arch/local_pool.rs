@@ -17,18 +17,21 @@
 //! Recovery: `u = c/√‖c‖`, `w = ±√‖c‖ e_l`. With weight decay `(β/2)Σ(‖u‖² + ‖w‖₂²)` instead, the
 //! same networks give an upper bound (the exact weight-decay program is an SDP).
 
+use crate::arch::traits::{sq_loss, Architecture, ConvexFit, Model};
 use crate::certify::{certify, Certificate, Scope};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::program::maxpool::{groups_of, winner_matrix, MaxArrangement};
+use crate::nonconvex::FullBatchSettings;
 use crate::patches::{PatchSpec, Patches};
+use crate::patterns::PatternChoice;
 use crate::patterns::{enumerate_exact, sample_gaussian, Hyperplanes, PatternSet};
+use crate::program::maxpool::{groups_of, winner_matrix, MaxArrangement};
 use crate::program::{Block, ConvexSolution, Pooling, TwoLayerProgram};
 use crate::recovery::active_vars;
 use crate::solver::{solve_ipm, IpmSettings, SolveStatus};
-use crate::arch::two_layer::train::PatternChoice;
 use serde::Serialize;
 use std::collections::HashSet;
+use std::time::Instant;
 
 /// Pooling inside a window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -46,7 +49,7 @@ pub fn tile_windows(out_dims: (usize, usize), size: usize) -> Result<Vec<Vec<usi
     let (oh, ow) = out_dims;
     if size == 0 {
         return Err(Error::param(
-            "--windows",
+            "windows",
             "the window size must be at least 1",
         ));
     }
@@ -106,16 +109,16 @@ impl LocalArrangement {
 fn check_windows(windows: &[Vec<usize>], k: usize) -> Result<()> {
     let mut seen = vec![false; k];
     if windows.is_empty() {
-        return Err(Error::param("--windows", "no pooling window"));
+        return Err(Error::param("windows", "no pooling window"));
     }
     for w in windows {
         if w.is_empty() {
-            return Err(Error::param("--windows", "an empty pooling window"));
+            return Err(Error::param("windows", "an empty pooling window"));
         }
         for &p in w {
             if p >= k || seen[p] {
                 return Err(Error::param(
-                    "--windows",
+                    "windows",
                     format!("position {p} is outside the {k} positions or in two windows"),
                 ));
             }
@@ -523,5 +526,71 @@ mod tests {
         let w = tile_windows((3, 3), 2).unwrap();
         assert_eq!(w, vec![vec![0, 1, 3, 4], vec![2, 5], vec![6, 7], vec![8]]);
         assert!(tile_windows((2, 2), 0).is_err());
+    }
+}
+
+// The Architecture interface.
+
+/// Local pooling windows with the ℓ1-squared head.
+#[derive(Debug, Clone)]
+pub struct LocalPool {
+    /// Training settings.
+    pub cfg: LocalConfig,
+}
+
+struct LocalModel(LocalPoolCnn, f64);
+
+impl Model for LocalModel {
+    fn predict(&self, ds: &Dataset) -> Result<Vec<f64>> {
+        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.0.spec)?;
+        self.0.predict(&p)
+    }
+    fn objective(&self, ds: &Dataset, y: &[f64]) -> Result<f64> {
+        Ok(sq_loss(&self.predict(ds)?, y) + self.0.penalty_l1(self.1))
+    }
+    fn width(&self) -> usize {
+        self.0.width()
+    }
+}
+
+impl Architecture for LocalPool {
+    fn name(&self) -> String {
+        let w = self.cfg.window;
+        format!(
+            "two-layer, local {} pooling {w}×{w} windows, ℓ1² head",
+            match self.cfg.pool {
+                crate::arch::local_pool::WindowPool::Avg => "avg",
+                crate::arch::local_pool::WindowPool::Max => "max",
+            }
+        )
+    }
+    fn regularizer(&self) -> &'static str {
+        "group ℓ2 over (pattern, window) blocks"
+    }
+    fn fit(&self, ds: &Dataset, y: &[f64]) -> Result<(ConvexFit, Box<dyn Model>)> {
+        let t = Instant::now();
+        let o = train_local(ds, y, &self.cfg)?;
+        let fit = ConvexFit {
+            objective: o.objective,
+            network_objective: o.network_objective,
+            lower_bound: o.certificate.lower_bound,
+            exact: o.certificate.scope == crate::certify::Scope::Global,
+            seconds: t.elapsed().as_secs_f64(),
+        };
+        Ok((fit, Box::new(LocalModel(o.network, self.cfg.beta))))
+    }
+    fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>> {
+        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.cfg.spec)?;
+        let windows = tile_windows(p.out_dims, self.cfg.window)?;
+        let net = train_local_adam(
+            &p,
+            y,
+            &windows,
+            self.cfg.pool,
+            self.cfg.spec,
+            self.cfg.beta,
+            s,
+        )?;
+        Ok(Box::new(LocalModel(net, self.cfg.beta)))
     }
 }

@@ -131,7 +131,7 @@ pub fn certify_restricted(
     };
     let (gmax, count, complete) = resolve_max(&bounds, prog.beta, budget, &exact)?;
     let primal = prog.loss.value_grad(&f, &prog.y, prog.n(), None)
-        + prog.beta * crate::solver::group_norm_sum(x, h);
+        + prog.beta * crate::algebra::group_norm_sum(x, h);
     let dual = prog.dual_value(&v, gmax);
     Ok((
         RestrictedCertificate {

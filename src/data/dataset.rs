@@ -144,13 +144,13 @@ impl Dataset {
     pub fn binary(&self, negative: i64, positive: i64) -> Result<Dataset> {
         let Targets::Classes(y) = &self.targets else {
             return Err(Error::param(
-                "--classes",
+                "classes",
                 "the data set has real-valued targets, not class labels",
             ));
         };
         if negative == positive {
             return Err(Error::param(
-                "--classes",
+                "classes",
                 format!("the two classes must differ (got {negative},{positive})"),
             ));
         }
@@ -160,7 +160,7 @@ impl Dataset {
         for c in [negative, positive] {
             if !y.contains(&c) {
                 return Err(Error::param(
-                    "--classes",
+                    "classes",
                     format!("class {c} does not occur in the data"),
                 ));
             }
@@ -185,9 +185,9 @@ impl Dataset {
                 classes.dedup();
                 if classes.len() != 2 {
                     return Err(Error::param(
-                        "--classes",
+                        "classes",
                         format!(
-                            "a scalar-output network needs real targets or two classes; the data has {} classes ({}): pick two with --classes A,B",
+                            "a scalar-output network needs real targets or two classes; the data has {} classes ({}): pick two of them (A,B)",
                             classes.len(),
                             classes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")
                         ),

@@ -1,6 +1,7 @@
 //! Data sets and their readers: NumPy `.npz` and `.npy` pairs, MNIST IDX (raw or gzip), CIFAR-10
 //! binary batches, and the embedded MNIST subset.
 
+mod any;
 mod builtin;
 mod cifar;
 mod dataset;
@@ -8,6 +9,7 @@ mod idx;
 mod npz;
 mod prep;
 
+pub use any::{read_any, sniff_format, SourceFormat};
 pub use builtin::{builtin_mnist, BUILTIN_MNIST};
 pub use cifar::{read_cifar, read_cifar_bytes, CIFAR_RECORD};
 pub use dataset::{Dataset, SampleShape, Targets};

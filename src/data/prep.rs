@@ -22,7 +22,7 @@ impl Dataset {
     pub fn class_index(&self) -> Result<ClassIndex> {
         let Targets::Classes(y) = &self.targets else {
             return Err(Error::param(
-                "--loss",
+                "loss",
                 "classification needs class labels; the data set has real-valued targets",
             ));
         };
@@ -52,7 +52,7 @@ impl Dataset {
     pub fn split(&self, test_fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
         if !(0.0..1.0).contains(&test_fraction) {
             return Err(Error::param(
-                "--test-fraction",
+                "test_fraction",
                 format!("must be in [0, 1), got {test_fraction}"),
             ));
         }
@@ -68,7 +68,7 @@ impl Dataset {
         test.sort_unstable();
         if train.is_empty() {
             return Err(Error::param(
-                "--test-fraction",
+                "test_fraction",
                 format!("leaves no training samples out of {n}"),
             ));
         }

@@ -68,26 +68,26 @@ impl NonconvexSettings {
     /// Checks the settings.
     pub fn validate(&self) -> Result<()> {
         if self.width == 0 {
-            return Err(Error::param("--width", "must be at least 1"));
+            return Err(Error::param("width", "must be at least 1"));
         }
         if self.epochs == 0 {
-            return Err(Error::param("--epochs", "must be at least 1"));
+            return Err(Error::param("epochs", "must be at least 1"));
         }
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             return Err(Error::param(
-                "--lr",
+                "lr",
                 format!("must be positive and finite, got {}", self.lr),
             ));
         }
         if !(0.0..1.0).contains(&self.momentum) {
             return Err(Error::param(
-                "--momentum",
+                "momentum",
                 format!("must be in [0, 1), got {}", self.momentum),
             ));
         }
         if !(self.init_scale > 0.0 && self.init_scale.is_finite()) {
             return Err(Error::param(
-                "--init-scale",
+                "init_scale",
                 format!("must be positive and finite, got {}", self.init_scale),
             ));
         }
@@ -208,7 +208,7 @@ fn check_data(d: &NonconvexData<'_>) -> Result<()> {
     }
     if !(d.beta > 0.0 && d.beta.is_finite()) {
         return Err(Error::param(
-            "--beta",
+            "beta",
             format!("β must be positive and finite, got {}", d.beta),
         ));
     }

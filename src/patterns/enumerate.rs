@@ -169,9 +169,9 @@ pub fn enumerate_exact(
     let bound = general_position_count(hp.len(), r);
     if bound > max_patterns {
         return Err(Error::param(
-            "--patterns",
+            "patterns",
             format!(
-                "exact enumeration could give up to {bound} patterns ({} distinct hyperplanes in rank {r}), above the limit {max_patterns}; use --patterns sample:N",
+                "exact enumeration could give up to {bound} patterns ({} distinct hyperplanes in rank {r}), above the limit {max_patterns}; sample the patterns instead (sample:N)",
                 hp.len()
             ),
         ));

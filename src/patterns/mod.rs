@@ -20,3 +20,17 @@ pub use hyperplanes::Hyperplanes;
 pub use sample::{patterns_of_filters, sample_from_patches, sample_gaussian};
 pub(crate) use set::get_bit;
 pub use set::PatternSet;
+
+/// How the sign patterns are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatternChoice {
+    /// All patterns, enumerated exactly: the optimum is global.
+    Exact,
+    /// `draws` Gaussian filters, de-duplicated: the optimum is that of the restricted model.
+    Sample {
+        /// Number of Gaussian draws.
+        draws: usize,
+        /// Seed of the generator.
+        seed: u64,
+    },
+}

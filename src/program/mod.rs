@@ -14,6 +14,7 @@ pub mod maxpool;
 pub mod multi;
 pub mod operator;
 
+pub use crate::algebra::{dot, norm};
 use crate::error::{Error, Result};
 use crate::patches::Patches;
 use crate::patterns::{Hyperplanes, PatternSet};
@@ -134,18 +135,10 @@ pub(crate) fn check_beta(beta: f64) -> Result<()> {
         Ok(())
     } else {
         Err(Error::param(
-            "--beta",
+            "beta",
             format!("β must be positive and finite, got {beta}"),
         ))
     }
-}
-
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-pub(crate) fn norm(a: &[f64]) -> f64 {
-    dot(a, a).sqrt()
 }
 
 impl TwoLayerProgram {
@@ -169,7 +162,7 @@ impl TwoLayerProgram {
         }
         if pool == Pooling::Max {
             return Err(Error::param(
-                "--pool",
+                "pool",
                 "max pooling is assembled by crate::program::maxpool::max_program",
             ));
         }

@@ -44,7 +44,7 @@ impl MultiProgram {
     ) -> Result<Self> {
         if !(beta > 0.0 && beta.is_finite()) {
             return Err(Error::param(
-                "--beta",
+                "beta",
                 format!("β must be positive and finite, got {beta}"),
             ));
         }
@@ -127,7 +127,7 @@ impl MultiProgram {
             self.predict_z(x)
         };
         self.loss.value_grad(&f, &self.y, self.n(), None)
-            + self.beta * crate::solver::group_norm_sum(x, self.h())
+            + self.beta * crate::algebra::group_norm_sum(x, self.h())
     }
 
     /// Largest cone violation `max_b max_g (−s n_gᵀx_b)_+` over the blocks of an exact point,
@@ -143,7 +143,7 @@ impl MultiProgram {
                 self.op.cone_violation(self.block_info(b).0, c) * nc
             })
             .reduce(|| 0.0, f64::max);
-        crate::solver::relative_violation(abs, x, h)
+        crate::algebra::relative_violation(abs, x, h)
     }
 
     /// Number of non-zero blocks (filters of the recovered network).

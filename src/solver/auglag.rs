@@ -20,6 +20,7 @@ use super::driver::{Driver, IterLimits, IterObserver, IterRecord};
 use super::fista::{Fista, FistaSettings, SmoothPart};
 use super::loss_part::LossPart;
 use super::SolveStatus;
+use crate::algebra::relative_violation;
 use crate::program::multi::{relative_gap, MultiProgram};
 use crate::program::operator::{normals_adjoint_add, normals_times, row_chunks};
 use faer::{MatMut, MatRef};
@@ -373,19 +374,6 @@ fn multiplier_term(prog: &MultiProgram, cons: &mut Constraints, x: &[f64]) -> Ve
     out
 }
 
-/// An absolute violation relative to the largest block norm (0 for `x = 0`).
-pub fn relative_violation(abs: f64, x: &[f64], h: usize) -> f64 {
-    let big = x
-        .chunks(h.max(1))
-        .map(|b| b.iter().map(|v| v * v).sum::<f64>().sqrt())
-        .fold(0.0, f64::max);
-    if big > 0.0 {
-        abs / big
-    } else {
-        0.0
-    }
-}
-
 /// `(objective, dual bound)` at `x` from the multipliers' bounds.
 pub(crate) fn al_gap(prog: &MultiProgram, x: &[f64], mult: &[f64]) -> (f64, f64) {
     let f = prog.predict_exact(x);
@@ -393,7 +381,7 @@ pub(crate) fn al_gap(prog: &MultiProgram, x: &[f64], mult: &[f64]) -> (f64, f64)
     let bounds = multiplier_bounds(prog, &v, mult);
     let gmax = bounds.iter().copied().fold(0.0, f64::max);
     let primal = prog.loss.value_grad(&f, &prog.y, prog.n(), None)
-        + prog.beta * super::group_norm_sum(x, prog.h());
+        + prog.beta * crate::algebra::group_norm_sum(x, prog.h());
     (primal, prog.dual_value(&v, gmax))
 }
 

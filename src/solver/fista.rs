@@ -8,6 +8,8 @@
 //! non-increasing. A gradient restart (O'Donoghue & Candès) also resets the momentum when it points
 //! against the last step.
 
+use crate::algebra::group_norm_sum;
+
 /// The smooth part `f` of a composite objective.
 pub trait SmoothPart {
     /// `f(x)`; writes `∇f(x)` into `grad` when given.
@@ -78,13 +80,6 @@ pub struct Fista {
     xn: Vec<f64>,
     /// Current Lipschitz estimate, carried between runs (warm starts).
     pub lipschitz: f64,
-}
-
-/// `β Σ_b ‖x_b‖₂` over consecutive blocks of length `block`.
-pub fn group_norm_sum(x: &[f64], block: usize) -> f64 {
-    x.chunks(block.max(1))
-        .map(|b| b.iter().map(|v| v * v).sum::<f64>().sqrt())
-        .sum()
 }
 
 impl Fista {

@@ -61,7 +61,7 @@ pub fn gated_gap(prog: &MultiProgram, z: &[f64]) -> (f64, f64) {
         .map(|b| b.iter().map(|x| x * x).sum::<f64>().sqrt())
         .fold(0.0, f64::max);
     let primal = prog.loss.value_grad(&f, &prog.y, prog.n(), None)
-        + prog.beta * super::group_norm_sum(z, prog.h());
+        + prog.beta * crate::algebra::group_norm_sum(z, prog.h());
     (primal, prog.dual_value(&v, gmax))
 }
 

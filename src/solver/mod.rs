@@ -16,11 +16,10 @@ mod refit;
 mod status;
 mod working_set;
 
-pub use auglag::{multiplier_bounds, relative_violation, solve_auglag, AlSettings, AlSolution};
+pub use crate::algebra::{group_norm_sum, relative_violation};
+pub use auglag::{multiplier_bounds, solve_auglag, AlSettings, AlSolution};
 pub use driver::{Both, Driver, History, IterLimits, IterObserver, IterRecord, NoObserver};
-pub use fista::{
-    group_norm_sum, shrink, Fista, FistaInfo, FistaSettings, GroupShrink, Prox, SmoothPart,
-};
+pub use fista::{shrink, Fista, FistaInfo, FistaSettings, GroupShrink, Prox, SmoothPart};
 pub use gated::{solve_gated, GatedSolution};
 
 pub use block_socp::{solve_block_socp, SocpBlock, SocpSolution};

@@ -16,12 +16,13 @@
 //! projection multipliers `λ` give KKT multipliers `μ = Lλ` of the full program, which the
 //! certificate uses (`γ_b ≤ ‖a_b − G_bᵀμ_b‖`, MATH.md 3.2).
 
-use super::auglag::{al_gap, relative_violation, AlSolution};
+use super::auglag::{al_gap, AlSolution};
 use super::driver::{Driver, IterLimits, IterObserver, IterRecord};
 use super::fista::{Fista, FistaSettings, Prox};
 use super::loss_part::LossPart;
 use super::working_set::WorkingSets;
 use super::SolveStatus;
+use crate::algebra::relative_violation;
 use crate::program::multi::{relative_gap, MultiProgram};
 
 /// Most cutting-plane rounds of the final projection.

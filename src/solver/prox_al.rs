@@ -11,8 +11,8 @@
 
 use super::ipm::BlockNorm;
 use super::status::SolveStatus;
-use crate::arch::circular::{dft, idft_real};
 use crate::error::{Error, Result};
+use crate::fourier::{dft, idft_real};
 use crate::program::{dot, norm, ConvexSolution, TwoLayerProgram};
 use rustfft::num_complex::Complex;
 

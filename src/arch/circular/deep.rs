@@ -5,7 +5,7 @@
 //! The network is `f(X) = Σ_j w_j (X q_j)_+` with `q_j = a_{1j} ⊛ … ⊛ a_{(L−2)j} ⊛ b_j`,
 //! `‖a_{lj}‖ ≤ 1` and weight decay `(β/2) Σ_j (‖b_j‖² + w_j²)`.
 
-use crate::arch::circular::{
+use super::shallow::{
     build_program, check_layers, circular_conv, dft, fourier_blocks, solve_spectral,
     spectral_weights, unit_from_block,
 };
@@ -445,4 +445,35 @@ pub fn path_norm_network(
         }
     }
     Ok((objective, net))
+}
+
+/// The lower bound of MATH-DEEP.md section 2 for the circular CNN with `layers = L ≥ 3`
+/// (`L − 2` unit-norm circular layers before `b`): the optimum of the program with the weighted
+/// spectral group-ℓ1 penalty ([`spectral_weights`]), which is `≤` the non-convex optimum because
+/// `ρ_L ≥ g` for `p = 2/(L−1) ≤ 1`. For `L = 3` it is the exact optimum.
+pub fn circular_lower_bound(
+    x: &[f64],
+    d: usize,
+    y: &[f64],
+    beta: f64,
+    layers: usize,
+    ipm: &IpmSettings,
+) -> Result<f64> {
+    Ok(crate::arch::circular::lower_bound_with_cone_test(x, d, y, beta, layers, ipm)?.value)
+}
+
+/// The single-frequency upper bound of MATH-DEEP.md section 2 for `layers = L ≥ 3`: the
+/// program restricted to variables `c_{i,B,±}` that each lie in one real Fourier block `B` and in
+/// their pattern's cone, with cost `β κ_B ‖c_{i,B}‖` (= `β ρ_L(c)` for a single-block `c`).
+/// Every non-zero block is one unit with single-frequency first layers, so this value is attained
+/// by a network and bounds the non-convex optimum from above.
+pub fn circular_single_frequency_bound(
+    x: &[f64],
+    d: usize,
+    y: &[f64],
+    beta: f64,
+    layers: usize,
+    ipm: &IpmSettings,
+) -> Result<f64> {
+    Ok(crate::arch::circular::single_frequency_network(x, d, y, beta, layers, ipm)?.0)
 }

@@ -15,35 +15,12 @@
 
 use crate::data::SampleShape;
 use crate::error::{Error, Result};
+pub use crate::fourier::{dft, idft_real};
 use crate::patches::{PatchSpec, Patches};
 use crate::patterns::{enumerate_exact, Hyperplanes};
 use crate::program::{ConvexSolution, Pooling, TwoLayerProgram};
 use crate::solver::{solve_ipm_with, BlockNorm, IpmSettings, SolveStatus};
 use rustfft::num_complex::Complex;
-use rustfft::FftPlanner;
-
-/// `Fz` (unnormalized forward DFT).
-pub fn dft(z: &[f64]) -> Vec<Complex<f64>> {
-    let mut buf: Vec<Complex<f64>> = z.iter().map(|&v| Complex::new(v, 0.0)).collect();
-    if !buf.is_empty() {
-        FftPlanner::<f64>::new()
-            .plan_fft_forward(buf.len())
-            .process(&mut buf);
-    }
-    buf
-}
-
-/// The real part of `F⁻¹ s` (`(1/d) Σ_k s_k e^{2πi kt/d}`).
-pub fn idft_real(s: &[Complex<f64>]) -> Vec<f64> {
-    let d = s.len();
-    let mut buf = s.to_vec();
-    if d > 0 {
-        FftPlanner::<f64>::new()
-            .plan_fft_inverse(d)
-            .process(&mut buf);
-    }
-    buf.iter().map(|c| c.re / d as f64).collect()
-}
 
 /// `‖Fz‖₁`, the sum of the spectrum's moduli.
 pub fn spectral_l1(z: &[f64]) -> f64 {
@@ -285,21 +262,6 @@ pub fn spectral_weights(d: usize, beta: f64, layers: usize) -> Vec<f64> {
         .collect()
 }
 
-/// The lower bound of MATH-DEEP.md section 2 for the circular CNN with `layers = L ≥ 3`
-/// (`L − 2` unit-norm circular layers before `b`): the optimum of the program with the weighted
-/// spectral group-ℓ1 penalty ([`spectral_weights`]), which is `≤` the non-convex optimum because
-/// `ρ_L ≥ g` for `p = 2/(L−1) ≤ 1`. For `L = 3` it is the exact optimum.
-pub fn circular_lower_bound(
-    x: &[f64],
-    d: usize,
-    y: &[f64],
-    beta: f64,
-    layers: usize,
-    ipm: &IpmSettings,
-) -> Result<f64> {
-    Ok(crate::arch::circular::lower_bound_with_cone_test(x, d, y, beta, layers, ipm)?.value)
-}
-
 /// The real Fourier blocks of `R^d` with orthonormal bases (`dim × d` row-major) and their
 /// `κ_B` for `L` layers: DC, Nyquist (even `d`), and the cos/sin pairs `1 ≤ s < d/2`.
 pub fn fourier_blocks(d: usize, layers: usize) -> Vec<(Vec<f64>, f64)> {
@@ -323,26 +285,10 @@ pub fn fourier_blocks(d: usize, layers: usize) -> Vec<(Vec<f64>, f64)> {
     out
 }
 
-/// The single-frequency upper bound of MATH-DEEP.md section 2 for `layers = L ≥ 3`: the
-/// program restricted to variables `c_{i,B,±}` that each lie in one real Fourier block `B` and in
-/// their pattern's cone, with cost `β κ_B ‖c_{i,B}‖` (= `β ρ_L(c)` for a single-block `c`).
-/// Every non-zero block is one unit with single-frequency first layers, so this value is attained
-/// by a network and bounds the non-convex optimum from above.
-pub fn circular_single_frequency_bound(
-    x: &[f64],
-    d: usize,
-    y: &[f64],
-    beta: f64,
-    layers: usize,
-    ipm: &IpmSettings,
-) -> Result<f64> {
-    Ok(crate::arch::circular::single_frequency_network(x, d, y, beta, layers, ipm)?.0)
-}
-
 pub(crate) fn check_layers(layers: usize) -> Result<()> {
     if layers < 3 {
         return Err(Error::param(
-            "--layers",
+            "layers",
             format!("circular CNNs have L ≥ 3 layers, got {layers}"),
         ));
     }

@@ -21,13 +21,13 @@
 //! face is tried), so every run reports the bracket `[lower bound, recovered network]`.
 
 use crate::arch::shared::cp_factor::cp_factorize;
+pub use crate::arch::shared::network::{predict, refit, train_shared_adam, SharedHead};
+use crate::arch::shared::simplicial::triangulate_regions;
 use crate::error::{Error, Result};
-use crate::program::maxpool::{winner_matrix, MaxArrangement};
 use crate::patches::Patches;
 use crate::patterns::{enumerate_exact, general_position_count, rank_of, Hyperplanes};
 use crate::program::dot;
-pub use crate::arch::shared::network::{predict, refit, train_shared_adam, SharedHead};
-use crate::arch::shared::simplicial::triangulate_regions;
+use crate::program::maxpool::{winner_matrix, MaxArrangement};
 use crate::solver::{IpmSettings, SolveStatus};
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{
@@ -115,7 +115,7 @@ pub fn simplicial_cones(
     let bound = general_position_count(hp.len(), h);
     if bound > MAX_REGIONS {
         return Err(Error::param(
-            "--kernel",
+            "kernel",
             format!(
                 "the shared-filter SDP enumerates every pattern region exactly: up to {bound} regions ({} distinct hyperplanes, patch rank {h}), above the limit {MAX_REGIONS}; use a smaller filter, fewer samples or a larger stride",
                 hp.len()

@@ -81,7 +81,7 @@ fn candidate_rays(hp: &Hyperplanes, max_rays: u128) -> Result<Rays> {
     let count = if h == 1 { 1 } else { choose(ng, h - 1) };
     if count > max_rays {
         return Err(Error::param(
-            "--kernel",
+            "kernel",
             format!(
                 "triangulating the pattern regions needs {count} hyperplane intersections ({ng} hyperplanes, filter size {h}), above the limit {max_rays}"
             ),

@@ -32,12 +32,12 @@
 //! residual, so the bracket `[lower bound, recovered network]` holds however early a solver
 //! stops.
 
+use super::program::ThreeLayerProgram;
 use crate::cones::nnls::{project_rows, NnlsWork};
 use crate::error::{Error, Result};
 use crate::patches::Patches;
 use crate::program::{dot, norm};
 use crate::solver::{momentum_step, shrink, SolveStatus};
-use crate::arch::three_layer::ThreeLayerProgram;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
@@ -821,7 +821,8 @@ pub fn solve_three_layer_cg(
         let gram = faer::Mat::<f64>::from_fn(na, na, |i, j| dot(&phi[i], &phi[j]));
         let rhs: Vec<f64> = phi.iter().map(|ph| dot(ph, y) - beta).collect();
         let scale = rhs.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-        changes += crate::solver::nonneg_qp::nonneg_qp(gram.as_ref(), &rhs, &mut weights, 1e-12 * scale)?;
+        changes +=
+            crate::solver::nonneg_qp::nonneg_qp(gram.as_ref(), &rhs, &mut weights, 1e-12 * scale)?;
         f = vec![0.0; n];
         for (ph, w) in phi.iter().zip(&weights) {
             if *w > 0.0 {

@@ -2,22 +2,22 @@
 //! patterns, a first-order solver, projection onto the pattern cones, recovery of a standard
 //! CNN, and the restricted certificate with a fresh-batch estimate.
 
-use crate::cones::project;
-use crate::data::Dataset;
-use crate::error::{Error, Result};
-use crate::loss::{accuracy, one_hot, Loss};
-use crate::program::multi::MultiProgram;
-use crate::network::TwoLayerCnn;
-use crate::program::operator::PatternOperator;
-use crate::patches::{PatchSpec, Patches};
-use crate::patterns::{
-    patterns_of_filters, sample_from_patches, sample_gaussian, Hyperplanes, PatternSet,
-};
-use crate::program::Pooling;
 pub use crate::certify::scale::beta_max;
 use crate::certify::scale::{
     certify_restricted, fresh_estimate, FreshEstimate, RestrictedCertificate,
 };
+use crate::cones::project;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::loss::{accuracy, one_hot, Loss};
+use crate::network::TwoLayerCnn;
+use crate::patches::{PatchSpec, Patches};
+use crate::patterns::{
+    patterns_of_filters, sample_from_patches, sample_gaussian, Hyperplanes, PatternSet,
+};
+use crate::program::multi::MultiProgram;
+use crate::program::operator::PatternOperator;
+use crate::program::Pooling;
 use crate::solver::{
     solve_auglag, solve_gated, solve_projected, AlSettings, IterLimits, IterObserver,
     ProjectedSettings, SolveStatus,
@@ -71,19 +71,19 @@ impl ClassifierConfig {
     pub fn validate(&self) -> Result<()> {
         if !(self.beta > 0.0 && self.beta.is_finite()) {
             return Err(Error::param(
-                "--beta",
+                "beta",
                 format!("β must be positive and finite, got {}", self.beta),
             ));
         }
         if self.draws == 0 {
-            return Err(Error::param("--patterns", "sample:N needs N ≥ 1"));
+            return Err(Error::param("patterns", "sample:N needs N ≥ 1"));
         }
         if self.al.limits.tol.is_nan()
             || self.al.limits.tol <= 0.0
             || self.al.violation_tol.is_nan()
             || self.al.violation_tol <= 0.0
         {
-            return Err(Error::param("--tol", "tolerances must be positive"));
+            return Err(Error::param("tol", "tolerances must be positive"));
         }
         Ok(())
     }
@@ -214,7 +214,7 @@ pub fn prepare_with(
     let set = if let Some(g) = gates {
         if g.is_empty() || g.len() % patches.h != 0 {
             return Err(Error::param(
-                "--patterns",
+                "patterns",
                 format!(
                     "gates: {} values are not rows of the filter size h = {}",
                     g.len(),

@@ -4,30 +4,18 @@
 use crate::certify::{beta_max, certify, Certificate, Scope};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::program::maxpool::{max_program, MaxArrangement};
 use crate::network::TwoLayerCnn;
+pub use crate::observe::{Observer, Silent};
 use crate::patches::{PatchSpec, Patches};
+pub use crate::patterns::PatternChoice;
 use crate::patterns::{
     enumerate_exact, general_position_count, rank_of, sample_gaussian, Hyperplanes,
 };
+use crate::program::maxpool::{max_program, MaxArrangement};
 use crate::program::{Pooling, TwoLayerProgram};
 use crate::recovery::{check_patterns, prune, recover, PatternCheck};
 use crate::solver::{refit_support, solve_ipm, IpmSettings, SolveStatus};
 use std::time::Instant;
-
-/// How the sign patterns are chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PatternChoice {
-    /// All patterns, enumerated exactly: the optimum is global.
-    Exact,
-    /// `draws` Gaussian filters, de-duplicated: the optimum is that of the restricted model.
-    Sample {
-        /// Number of Gaussian draws.
-        draws: usize,
-        /// Seed of the generator.
-        seed: u64,
-    },
-}
 
 /// Settings of a training run.
 #[derive(Debug, Clone, Copy)]
@@ -53,13 +41,13 @@ impl TrainConfig {
     pub fn validate(&self) -> Result<()> {
         if !(self.beta > 0.0 && self.beta.is_finite()) {
             return Err(Error::param(
-                "--beta",
+                "beta",
                 format!("β must be positive and finite, got {}", self.beta),
             ));
         }
         if let PatternChoice::Sample { draws, .. } = self.patterns {
             if draws == 0 {
-                return Err(Error::param("--patterns", "sample:N needs N ≥ 1"));
+                return Err(Error::param("patterns", "sample:N needs N ≥ 1"));
             }
         }
         if self.ipm.tol.is_nan() || self.ipm.tol <= 0.0 {
@@ -71,18 +59,6 @@ impl TrainConfig {
         Ok(())
     }
 }
-
-/// Receives progress of a long run (the library never prints).
-pub trait Observer {
-    /// A stage starts.
-    fn stage(&mut self, _name: &str) {}
-    /// Progress inside the current stage.
-    fn progress(&mut self, _done: usize, _total: usize) {}
-}
-
-/// An observer that ignores everything.
-pub struct Silent;
-impl Observer for Silent {}
 
 /// Seconds spent per stage.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
