@@ -77,6 +77,7 @@ fn main() -> cvxcnn::Result<()> {
             head,
             average: false,
             beta,
+            tol: 1e-9,
         })
     };
     let archs = vec![
@@ -97,7 +98,8 @@ fn main() -> cvxcnn::Result<()> {
     println!("| architecture | implicit regularizer | train acc. | test acc. | filters | objective | time (s) |");
     println!("|---|---|---|---|---|---|---|");
     for arch in archs {
-        let (fit, model) = arch.fit(&train_ds, &ytr)?;
+        let fitted = arch.fit(&train_ds, &mut cvxcnn::observe::Silent)?;
+        let (fit, model) = (fitted.report.convex(), fitted.model);
         println!(
             "| {} | {} | {:.1}% | {:.1}% | {} | {:.4} | {:.2} |",
             arch.name(),

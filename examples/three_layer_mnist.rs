@@ -73,6 +73,7 @@ fn main() -> cvxcnn::Result<()> {
             solver: ThreeLayerSolver::Ipm(ipm),
             max_blocks: 1 << 20,
             patterns,
+            also_two_layer: false,
         }),
         Box::new(ThreeLayer {
             spec,
@@ -80,6 +81,7 @@ fn main() -> cvxcnn::Result<()> {
             solver: ThreeLayerSolver::Al(FirstOrderSettings::default()),
             max_blocks: 1 << 20,
             patterns,
+            also_two_layer: false,
         }),
         Box::new(ThreeLayer {
             spec,
@@ -90,6 +92,7 @@ fn main() -> cvxcnn::Result<()> {
             }),
             max_blocks: 1 << 20,
             patterns,
+            also_two_layer: false,
         }),
     ];
     println!(
@@ -103,7 +106,8 @@ fn main() -> cvxcnn::Result<()> {
     );
     println!("|---|---|---|---|---|---|---|---|");
     for (arch, solver) in archs.into_iter().zip(["ipm", "ipm", "al", "cg"]) {
-        let (fit, model) = arch.fit(&train_ds, &ytr)?;
+        let fitted = arch.fit(&train_ds, &mut cvxcnn::observe::Silent)?;
+        let (fit, model) = (fitted.report.convex(), fitted.model);
         println!(
             "| {} | {solver} | {:.1}% | {:.1}% | {} | {:.6} | {:.1e} | {:.2} |",
             arch.name(),

@@ -12,11 +12,13 @@
 //! (`--pool avg`) over all spatial positions. The header's `__metadata__` holds `format`
 //! (`cvxcnn`), `arch`, `pool`, `input_shape`, `kernel`, `stride`, `padding` and `bias`.
 
+use crate::arch::traits::Fit;
 use crate::data::SampleShape;
 use crate::error::{Error, Result};
 use crate::network::TwoLayerCnn;
 use crate::patches::PatchSpec;
 use crate::program::Pooling;
+use crate::tensors::ModelTensors;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
 use std::path::Path;
@@ -31,87 +33,44 @@ fn from_bytes(b: &[u8]) -> Vec<f64> {
         .collect()
 }
 
+/// Serialises a model's tensors (float64, little-endian) and metadata to safetensors bytes: the
+/// one serializer of every architecture.
+pub fn serialize(t: &ModelTensors) -> Result<Vec<u8>> {
+    let err = |e: safetensors::SafeTensorError| Error::Solver(format!("safetensors: {e}"));
+    let bytes: Vec<Vec<u8>> = t.tensors.iter().map(|x| to_bytes(&x.data)).collect();
+    let mut views = Vec::with_capacity(t.tensors.len());
+    for (x, b) in t.tensors.iter().zip(&bytes) {
+        views.push((
+            x.name.clone(),
+            TensorView::new(Dtype::F64, x.shape.clone(), b).map_err(err)?,
+        ));
+    }
+    let meta: HashMap<String, String> = t.metadata.clone().into_iter().collect();
+    safetensors::tensor::serialize(views, Some(meta)).map_err(err)
+}
+
+/// The files of a fit, as they are written: `report.json`, `model.safetensors` (when the fit is
+/// a network) and the model's own further files (the classifier's `model.json`).
+pub fn fit_files(fit: &Fit) -> Result<Vec<(String, Vec<u8>)>> {
+    let report = serde_json::to_vec_pretty(&fit.report)
+        .map_err(|e| Error::Solver(format!("report: {e}")))?;
+    let mut files = vec![("report.json".to_string(), report)];
+    if let Some(t) = fit.model.tensors()? {
+        files.push(("model.safetensors".to_string(), serialize(&t)?));
+    }
+    files.extend(fit.model.extra_files()?);
+    Ok(files)
+}
+
 /// Serialises a two-layer CNN to safetensors bytes (layout in the module docs).
 pub fn to_safetensors(net: &TwoLayerCnn) -> Result<Vec<u8>> {
-    to_safetensors_with(net, &[])
+    serialize(&net.tensors(&[]))
 }
 
 /// [`to_safetensors`] with metadata entries added or replaced (e.g. `arch` and `windows` of a
 /// local-pooling network, whose `fc.weight` is `(L, m)`: window `l`'s weights).
 pub fn to_safetensors_with(net: &TwoLayerCnn, extra: &[(&str, String)]) -> Result<Vec<u8>> {
-    let m = net.width();
-    let h = net.filter_len();
-    let s = &net.spec;
-    let c = net.shape.channels;
-    let kk = c * s.kernel_h * s.kernel_w;
-    let mut weight = Vec::with_capacity(m * kk);
-    let mut bias = Vec::with_capacity(m);
-    for j in 0..m {
-        let u = net.filter(j);
-        weight.extend_from_slice(&u[..kk]);
-        if s.bias {
-            bias.push(u[h - 1]);
-        }
-    }
-    let wshape = if net.shape.one_d {
-        vec![m, c, s.kernel_w]
-    } else {
-        vec![m, c, s.kernel_h, s.kernel_w]
-    };
-    let wb = to_bytes(&weight);
-    let bb = to_bytes(&bias);
-    let fb = to_bytes(&net.weights);
-    let outs = net.outputs.max(1);
-    let err = |e: safetensors::SafeTensorError| Error::Solver(format!("safetensors: {e}"));
-    let mut tensors = vec![
-        (
-            "conv.weight".to_string(),
-            TensorView::new(Dtype::F64, wshape, &wb).map_err(err)?,
-        ),
-        (
-            "fc.weight".to_string(),
-            TensorView::new(Dtype::F64, vec![outs, m], &fb).map_err(err)?,
-        ),
-    ];
-    if s.bias {
-        tensors.push((
-            "conv.bias".to_string(),
-            TensorView::new(Dtype::F64, vec![m], &bb).map_err(err)?,
-        ));
-    }
-    let input_shape = if net.shape.one_d {
-        format!("[{}, {}]", c, net.shape.width)
-    } else {
-        format!("[{}, {}, {}]", c, net.shape.height, net.shape.width)
-    };
-    let (kernel, stride, padding) = if net.shape.one_d {
-        (
-            format!("{}", s.kernel_w),
-            format!("{}", s.stride_w),
-            format!("{}", s.pad_w),
-        )
-    } else {
-        (
-            format!("[{}, {}]", s.kernel_h, s.kernel_w),
-            format!("[{}, {}]", s.stride_h, s.stride_w),
-            format!("[{}, {}]", s.pad_h, s.pad_w),
-        )
-    };
-    let meta: HashMap<String, String> = [
-        ("format", "cvxcnn".to_string()),
-        ("arch", "two-layer".to_string()),
-        ("pool", net.pool.name().to_string()),
-        ("input_shape", input_shape),
-        ("kernel", kernel),
-        ("stride", stride),
-        ("padding", padding),
-        ("bias", s.bias.to_string()),
-    ]
-    .into_iter()
-    .chain(extra.iter().cloned())
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    safetensors::tensor::serialize(tensors, Some(meta)).map_err(err)
+    serialize(&net.tensors(extra))
 }
 
 fn parse_list(s: &str) -> Option<Vec<usize>> {
@@ -237,7 +196,7 @@ pub fn from_safetensors(bytes: &[u8], name: &Path) -> Result<TwoLayerCnn> {
 /// Writes `files` into directory `dir` so that `dir` appears complete or not at all: everything
 /// goes into a fresh sibling temporary directory, which is then renamed to `dir` (an existing
 /// `dir` is replaced only after the new one is complete).
-pub fn write_dir_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+pub fn write_dir_atomically<S: AsRef<str>>(dir: &Path, files: &[(S, Vec<u8>)]) -> Result<()> {
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -263,7 +222,7 @@ pub fn write_dir_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()>
     std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
     let result = (|| {
         for (name, bytes) in files {
-            let p = tmp.join(name);
+            let p = tmp.join(name.as_ref());
             std::fs::write(&p, bytes).map_err(|e| Error::io(&p, e))?;
         }
         if dir.exists() {

@@ -32,5 +32,6 @@ pub mod patterns;
 pub mod program;
 pub mod recovery;
 pub mod solver;
+pub mod tensors;
 
 pub use error::{Error, Result};

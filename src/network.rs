@@ -9,6 +9,7 @@ use crate::data::SampleShape;
 use crate::error::{Error, Result};
 use crate::patches::PatchSpec;
 use crate::program::Pooling;
+use crate::tensors::ModelTensors;
 use serde::Serialize;
 
 /// A two-layer CNN `f_c(x) = Σ_j W_cj · pool_k (conv(x, u_j) + b_j)_+`, `c = 1..C`.
@@ -154,5 +155,63 @@ impl TwoLayerCnn {
         }
         let n = f.len() / self.outputs.max(1);
         Ok(loss.value_grad(&f, y, n, None) + self.penalty(beta))
+    }
+}
+
+impl TwoLayerCnn {
+    /// The weights in PyTorch layout (see [`crate::export`]) with the header metadata, plus the
+    /// `extra` entries (added or replacing).
+    pub fn tensors(&self, extra: &[(&str, String)]) -> ModelTensors {
+        let m = self.width();
+        let h = self.filter_len();
+        let s = &self.spec;
+        let c = self.shape.channels;
+        let kk = c * s.kernel_h * s.kernel_w;
+        let mut weight = Vec::with_capacity(m * kk);
+        let mut bias = Vec::with_capacity(m);
+        for j in 0..m {
+            let u = self.filter(j);
+            weight.extend_from_slice(&u[..kk]);
+            if s.bias {
+                bias.push(u[h - 1]);
+            }
+        }
+        let wshape = if self.shape.one_d {
+            vec![m, c, s.kernel_w]
+        } else {
+            vec![m, c, s.kernel_h, s.kernel_w]
+        };
+        let outs = self.outputs.max(1);
+        let mut t = ModelTensors::new("two-layer");
+        t.push("conv.weight", wshape, weight);
+        t.push("fc.weight", vec![outs, m], self.weights.clone());
+        if s.bias {
+            t.push("conv.bias", vec![m], bias);
+        }
+        let (input_shape, kernel, stride, padding) = if self.shape.one_d {
+            (
+                format!("[{}, {}]", c, self.shape.width),
+                format!("{}", s.kernel_w),
+                format!("{}", s.stride_w),
+                format!("{}", s.pad_w),
+            )
+        } else {
+            (
+                format!("[{}, {}, {}]", c, self.shape.height, self.shape.width),
+                format!("[{}, {}]", s.kernel_h, s.kernel_w),
+                format!("[{}, {}]", s.stride_h, s.stride_w),
+                format!("[{}, {}]", s.pad_h, s.pad_w),
+            )
+        };
+        t.meta("pool", self.pool.name())
+            .meta("input_shape", input_shape)
+            .meta("kernel", kernel)
+            .meta("stride", stride)
+            .meta("padding", padding)
+            .meta("bias", s.bias.to_string());
+        for (k, v) in extra {
+            t.meta(k, v.clone());
+        }
+        t
     }
 }

@@ -1,15 +1,40 @@
 //! Progress of long runs, reported to an observer (the library never prints). The command line
 //! shows it as progress bars; the default methods ignore everything.
 
+use serde::Serialize;
+
 /// Receives progress of a long run (the library never prints).
 pub trait Observer {
     /// A stage starts.
     fn stage(&mut self, _name: &str) {}
     /// Progress inside the current stage.
     fn progress(&mut self, _done: usize, _total: usize) {}
+    /// A first-order solver finished an iteration; returning `false` asks it to stop.
+    fn iteration(&mut self, _rec: &IterRecord) -> bool {
+        true
+    }
 }
 
 /// An observer that ignores everything.
 pub struct Silent;
 
 impl Observer for Silent {}
+
+/// What a solver reports after an iteration.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct IterRecord {
+    /// Iteration number (outer iterations for the augmented Lagrangian).
+    pub iter: usize,
+    /// Total inner (proximal-gradient) iterations so far.
+    pub inner: usize,
+    /// Objective at the current point.
+    pub objective: f64,
+    /// Largest relative cone-constraint violation (0 for unconstrained programs).
+    pub violation: f64,
+    /// Relative duality gap, when computed at this iteration.
+    pub gap: Option<f64>,
+    /// Seconds since the start.
+    pub elapsed: f64,
+    /// Penalty parameter `δ` of the augmented Lagrangian (0 for unconstrained solvers).
+    pub penalty: f64,
+}

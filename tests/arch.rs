@@ -11,6 +11,7 @@ use cvxcnn::arch::two_layer::train::{PatternChoice, TrainConfig};
 use cvxcnn::arch::{Architecture, Circular, Linear, LocalPool, TwoLayer};
 use cvxcnn::data::{Dataset, SampleShape, Targets};
 use cvxcnn::nonconvex::FullBatchSettings;
+use cvxcnn::observe::Silent;
 use cvxcnn::patches::PatchSpec;
 use cvxcnn::program::Pooling;
 use cvxcnn::solver::IpmSettings;
@@ -85,6 +86,7 @@ fn every_architecture_through_one_interface() {
                 head: LinearHead::Fc,
                 average: false,
                 beta: 0.05,
+                tol: 1e-9,
             }),
             g.clone(),
             0.01,
@@ -95,6 +97,7 @@ fn every_architecture_through_one_interface() {
                 path_norm: false,
                 beta: 0.1,
                 ipm,
+                first_order: None,
                 seed: 0,
             }),
             b1(),
@@ -107,6 +110,7 @@ fn every_architecture_through_one_interface() {
                 solver: cvxcnn::arch::three_layer::ThreeLayerSolver::Ipm(ipm),
                 max_blocks: 1 << 20,
                 patterns: cvxcnn::arch::three_layer::ThreeLayerPatterns::Exact,
+                also_two_layer: false,
             }),
             a1(),
             0.01,
@@ -117,6 +121,7 @@ fn every_architecture_through_one_interface() {
                 path_norm: false,
                 beta: 0.1,
                 ipm,
+                first_order: None,
                 seed: 0,
             }),
             b1(),
@@ -125,7 +130,8 @@ fn every_architecture_through_one_interface() {
     ];
     for (arch, ds, lr) in cases {
         let y = ds.scalar_targets().unwrap();
-        let (fit, model) = arch.fit(&ds, &y).unwrap();
+        let fitted = arch.fit(&ds, &mut Silent).unwrap();
+        let (fit, model) = (fitted.report.convex(), fitted.model);
         let own = model.objective(&ds, &y).unwrap();
         assert!(
             rel(own, fit.network_objective) < 1e-9,

@@ -12,11 +12,13 @@
 //! `max ⟨y, v⟩ − ½‖v‖²` over `‖𝒜*v‖_dual ≤ β` (operator norm for the nuclear norm), and the
 //! scaled residual `v = (y − 𝒜Z)·min(1, β/‖𝒜*(y − 𝒜Z)‖)` is dual feasible.
 
-use crate::arch::traits::{Architecture, ConvexFit, Model};
+use crate::arch::traits::{sign_accuracy_of, Architecture, Fit, Model, Report, EXACT_GAP};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::nonconvex::FullBatchSettings;
+use crate::observe::Observer;
 use crate::patches::Patches;
+use crate::tensors::ModelTensors;
 use faer::Mat;
 use serde::Serialize;
 use std::time::Instant;
@@ -465,21 +467,66 @@ pub struct Linear {
     pub average: bool,
     /// `β`.
     pub beta: f64,
+    /// Tolerance of the nuclear-norm solver (fully connected head).
+    pub tol: f64,
 }
 
-struct LinearModel(LinearCnn, crate::patches::PatchSpec, f64);
+struct LinearModel {
+    net: LinearCnn,
+    spec: crate::patches::PatchSpec,
+    beta: f64,
+    channels: usize,
+    one_d: bool,
+    average: bool,
+}
 
 impl Model for LinearModel {
     fn predict(&self, ds: &Dataset) -> Result<Vec<f64>> {
-        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.1)?;
-        self.0.predict(&p)
+        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
+        self.net.predict(&p)
     }
     fn objective(&self, ds: &Dataset, y: &[f64]) -> Result<f64> {
-        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.1)?;
-        self.0.objective(&p, y, self.2)
+        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
+        self.net.objective(&p, y, self.beta)
     }
     fn width(&self) -> usize {
-        self.0.width()
+        self.net.width()
+    }
+    /// `conv.weight` as PyTorch's Conv weight without bias, `fc.weight` `(1, m)` for the pooling
+    /// head or `(1, m·K)` for the fully connected head, flattened filter-major like
+    /// `torch.flatten(conv(x), 1)`.
+    fn tensors(&self) -> Result<Option<ModelTensors>> {
+        let (net, spec) = (&self.net, &self.spec);
+        let m = net.width();
+        let c = self.channels;
+        let wshape = if self.one_d {
+            vec![m, c, spec.kernel_w]
+        } else {
+            vec![m, c, spec.kernel_h, spec.kernel_w]
+        };
+        let mut t = ModelTensors::new("linear");
+        t.push("conv.weight", wshape, net.filters.clone());
+        t.push("fc.weight", vec![1, net.weights.len()], net.weights.clone());
+        t.meta("head", head_name(net.head))
+            .meta("pool", if self.average { "avg" } else { "sum" })
+            .meta("kernel", format!("[{}, {}]", spec.kernel_h, spec.kernel_w))
+            .meta("stride", format!("[{}, {}]", spec.stride_h, spec.stride_w))
+            .meta("padding", format!("[{}, {}]", spec.pad_h, spec.pad_w))
+            .meta(
+                "network",
+                match net.head {
+                    LinearHead::Pool => "f(x) = fc(pool(conv(x))), no activation",
+                    LinearHead::Fc => "f(x) = fc(flatten(conv(x))), no activation",
+                },
+            );
+        Ok(Some(t))
+    }
+}
+
+fn head_name(h: LinearHead) -> &'static str {
+    match h {
+        LinearHead::Pool => "pool",
+        LinearHead::Fc => "fc",
     }
 }
 
@@ -509,29 +556,75 @@ impl Architecture for Linear {
             LinearHead::Fc => "nuclear norm",
         }
     }
-    fn fit(&self, ds: &Dataset, y: &[f64]) -> Result<(ConvexFit, Box<dyn Model>)> {
+    fn fit(&self, ds: &Dataset, obs: &mut dyn Observer) -> Result<Fit> {
+        if self.spec.bias {
+            return Err(Error::param(
+                "bias",
+                "linear CNNs have no bias (a bias would pass through the pooling as a constant)",
+            ));
+        }
+        let y = ds.scalar_targets()?;
         let t = Instant::now();
+        obs.stage("linear program");
         let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
         let scale = self.scale(p.k);
         let op = LinearOperator::new(&p, self.head, scale);
         let sol = match self.head {
-            LinearHead::Pool => solve_linear_pool(&op, y, self.beta)?,
-            LinearHead::Fc => solve_linear_fc(&op, y, self.beta, &LinearFcSettings::default())?,
+            LinearHead::Pool => solve_linear_pool(&op, &y, self.beta)?,
+            LinearHead::Fc => solve_linear_fc(
+                &op,
+                &y,
+                self.beta,
+                &LinearFcSettings {
+                    tol: self.tol,
+                    ..LinearFcSettings::default()
+                },
+            )?,
         };
         let net = LinearCnn::from_z(&sol.z, op.h, op.k, self.head, scale)?;
-        let network_objective = net.objective(&p, y, self.beta)?;
-        let fit = ConvexFit {
-            objective: sol.objective,
-            network_objective,
-            lower_bound: sol.lower_bound,
-            exact: true,
-            seconds: t.elapsed().as_secs_f64(),
+        let network_objective = net.objective(&p, &y, self.beta)?;
+        let f = net.predict(&p)?;
+        let mut r = Report::new(self, "linear", y.len(), self.beta);
+        r.bracket(sol.objective, network_objective, sol.lower_bound, EXACT_GAP);
+        r.duality_gap = sol.objective - sol.lower_bound;
+        r.relative_gap = r.duality_gap / sol.objective.max(1e-300);
+        r.converged = r.relative_gap <= EXACT_GAP.max(self.tol);
+        r.status = "optimal".into();
+        r.filters = net.width();
+        r.train_accuracy = sign_accuracy_of(ds, &y, &f);
+        r.notes.push(match self.head {
+            LinearHead::Pool => "objective: ½Σ(f−y)² + β‖z‖₂ with z = Σ_j w_j u_j (group ℓ2; one filter suffices), the global optimum of weight decay",
+            LinearHead::Fc => "objective: ½Σ(f−y)² + β‖Z‖_* with Z = Σ_j u_j w_jᵀ (nuclear norm), the global optimum of weight decay; filters from the SVD of Z",
+        }.into());
+        r.detail("head", head_name(self.head))
+            .detail("pool", if self.average { "avg" } else { "sum" })
+            .detail("positions", p.k)
+            .detail("filter_size", p.h)
+            .detail("iterations", sol.iterations);
+        r.seconds = t.elapsed().as_secs_f64();
+        let model = LinearModel {
+            net,
+            spec: self.spec,
+            beta: self.beta,
+            channels: ds.shape.channels,
+            one_d: ds.shape.one_d,
+            average: self.average,
         };
-        Ok((fit, Box::new(LinearModel(net, self.spec, self.beta))))
+        Ok(Fit {
+            report: r,
+            model: Box::new(model),
+        })
     }
     fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>> {
         let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
         let net = train_linear_adam(&p, y, self.head, self.scale(p.k), self.beta, s)?;
-        Ok(Box::new(LinearModel(net, self.spec, self.beta)))
+        Ok(Box::new(LinearModel {
+            net,
+            spec: self.spec,
+            beta: self.beta,
+            channels: ds.shape.channels,
+            one_d: ds.shape.one_d,
+            average: self.average,
+        }))
     }
 }

@@ -17,11 +17,13 @@
 //! Recovery: `u = c/√‖c‖`, `w = ±√‖c‖ e_l`. With weight decay `(β/2)Σ(‖u‖² + ‖w‖₂²)` instead, the
 //! same networks give an upper bound (the exact weight-decay program is an SDP).
 
-use crate::arch::traits::{sq_loss, Architecture, ConvexFit, Model};
+use crate::arch::traits::{sign_accuracy_of, sq_loss, Architecture, Fit, Model, Report, EXACT_GAP};
 use crate::certify::{certify, Certificate, Scope};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::network::TwoLayerCnn;
 use crate::nonconvex::FullBatchSettings;
+use crate::observe::Observer;
 use crate::patches::{PatchSpec, Patches};
 use crate::patterns::PatternChoice;
 use crate::patterns::{enumerate_exact, sample_gaussian, Hyperplanes, PatternSet};
@@ -29,9 +31,9 @@ use crate::program::maxpool::{groups_of, winner_matrix, MaxArrangement};
 use crate::program::{Block, ConvexSolution, Pooling, TwoLayerProgram};
 use crate::recovery::active_vars;
 use crate::solver::{solve_ipm, IpmSettings, SolveStatus};
+use crate::tensors::ModelTensors;
 use serde::Serialize;
 use std::collections::HashSet;
-use std::time::Instant;
 
 /// Pooling inside a window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -538,7 +540,7 @@ pub struct LocalPool {
     pub cfg: LocalConfig,
 }
 
-struct LocalModel(LocalPoolCnn, f64);
+struct LocalModel(LocalPoolCnn, f64, crate::data::SampleShape);
 
 impl Model for LocalModel {
     fn predict(&self, ds: &Dataset) -> Result<Vec<f64>> {
@@ -551,6 +553,49 @@ impl Model for LocalModel {
     fn width(&self) -> usize {
         self.0.width()
     }
+    /// The tensors of a two-layer model with `L` outputs (`fc.weight` `(L, m)`: the weights of
+    /// window `l` in row `l`); the metadata lists the windows as position lists.
+    fn tensors(&self) -> Result<Option<ModelTensors>> {
+        let net = &self.0;
+        let (m, l) = (net.width(), net.windows.len());
+        let mut weights = vec![0.0; l * m];
+        for j in 0..m {
+            for w in 0..l {
+                weights[w * m + j] = net.weights[j * l + w];
+            }
+        }
+        let as_cnn = TwoLayerCnn {
+            shape: self.2,
+            spec: net.spec,
+            pool: match net.pool {
+                WindowPool::Avg => Pooling::Avg,
+                WindowPool::Max => Pooling::Max,
+            },
+            filters: net.filters.clone(),
+            outputs: l,
+            weights,
+        };
+        let windows = serde_json::to_string(&net.windows)
+            .map_err(|e| Error::Solver(format!("windows: {e}")))?;
+        Ok(Some(as_cnn.tensors(&[
+            ("arch", "two-layer-local".to_string()),
+            ("head", "l1".to_string()),
+            ("windows", windows),
+            (
+                "network",
+                "f(x) = sum_l fc.weight[l] . pool_{k in windows[l]} relu(conv(x))_k".to_string(),
+            ),
+        ])))
+    }
+}
+
+impl LocalPool {
+    fn pool_name(&self) -> &'static str {
+        match self.cfg.pool {
+            WindowPool::Avg => "avg",
+            WindowPool::Max => "max",
+        }
+    }
 }
 
 impl Architecture for LocalPool {
@@ -558,26 +603,43 @@ impl Architecture for LocalPool {
         let w = self.cfg.window;
         format!(
             "two-layer, local {} pooling {w}×{w} windows, ℓ1² head",
-            match self.cfg.pool {
-                crate::arch::local_pool::WindowPool::Avg => "avg",
-                crate::arch::local_pool::WindowPool::Max => "max",
-            }
+            self.pool_name()
         )
     }
     fn regularizer(&self) -> &'static str {
         "group ℓ2 over (pattern, window) blocks"
     }
-    fn fit(&self, ds: &Dataset, y: &[f64]) -> Result<(ConvexFit, Box<dyn Model>)> {
-        let t = Instant::now();
-        let o = train_local(ds, y, &self.cfg)?;
-        let fit = ConvexFit {
-            objective: o.objective,
-            network_objective: o.network_objective,
-            lower_bound: o.certificate.lower_bound,
-            exact: o.certificate.scope == crate::certify::Scope::Global,
-            seconds: t.elapsed().as_secs_f64(),
-        };
-        Ok((fit, Box::new(LocalModel(o.network, self.cfg.beta))))
+    fn fit(&self, ds: &Dataset, obs: &mut dyn Observer) -> Result<Fit> {
+        let y = ds.scalar_targets()?;
+        obs.stage("local pooling program");
+        let o = train_local(ds, &y, &self.cfg)?;
+        let patches = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.cfg.spec)?;
+        let f = o.network.predict(&patches)?;
+        let c = &o.certificate;
+        let mut r = Report::new(self, "two-layer", y.len(), self.cfg.beta);
+        r.bracket(o.objective, o.network_objective, c.lower_bound, EXACT_GAP);
+        r.duality_gap = c.duality_gap;
+        r.relative_gap = c.relative_gap;
+        r.converged = c.relative_gap <= EXACT_GAP;
+        r.certificate = c.scope.into();
+        r.status = o.status.name().into();
+        r.filters = o.network.width();
+        r.train_accuracy = sign_accuracy_of(ds, &y, &f);
+        r.seconds = o.seconds;
+        r.notes.push("objective: ½Σ(f−y)² + (β/2)Σ_j(‖u_j‖² + ‖w_j‖₁²) (ℓ1-squared output penalty; exact group lasso over (pattern, window) blocks, MATH-DEEP.md section 3); with weight decay on w instead, this network is an upper bound".into());
+        r.detail("head", "l1")
+            .detail("pool", self.pool_name())
+            .detail("window", self.cfg.window)
+            .detail("windows", &o.network.windows)
+            .detail("positions", patches.k)
+            .detail("filter_size", patches.h)
+            .detail("pattern_mode", self.cfg.patterns.text())
+            .detail("patterns", o.patterns)
+            .detail("blocks", o.blocks);
+        Ok(Fit {
+            report: r,
+            model: Box::new(LocalModel(o.network, self.cfg.beta, ds.shape)),
+        })
     }
     fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>> {
         let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.cfg.spec)?;
@@ -591,6 +653,6 @@ impl Architecture for LocalPool {
             self.cfg.beta,
             s,
         )?;
-        Ok(Box::new(LocalModel(net, self.cfg.beta)))
+        Ok(Box::new(LocalModel(net, self.cfg.beta, ds.shape)))
     }
 }

@@ -16,7 +16,7 @@ pub use circular::Circular;
 pub use linear::Linear;
 pub use local_pool::LocalPool;
 #[cfg(feature = "sdp")]
-pub use shared::SharedLocal;
+pub use shared::{Shared, SharedHeadChoice};
 pub use three_layer::ThreeLayer;
 pub use traits::{Architecture, ConvexFit, Model};
-pub use two_layer::TwoLayer;
+pub use two_layer::{BetaChoice, Classifier, ModelInfo, TwoLayer};

@@ -1,23 +1,43 @@
-//! The contract every architecture family implements, defined once beside no implementation:
-//! an [`Architecture`] fits (convex training, recovery, certificate) and runs the non-convex
-//! baseline; a [`Model`] is the network it returns.
+//! The contract every architecture family implements, defined once beside no implementation.
+//!
+//! The one road from a description to a certified model: an [`Architecture`] (a validated
+//! description: geometry, β, patterns, solver) is [`fit`](Architecture::fit) on a
+//! [`Dataset`]; the [`Fit`] holds the [`Report`] (one schema for every family) and the
+//! [`Model`], which predicts, evaluates its own objective and hands its weights to
+//! [`crate::export`]. The same architecture also runs the non-convex baseline (Adam on the same
+//! network and objective) for `compare`.
 
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::nonconvex::FullBatchSettings;
+use crate::observe::Observer;
+use crate::tensors::ModelTensors;
+use serde::{Deserialize, Serialize};
 
 /// A trained network of any architecture.
 pub trait Model: Send {
-    /// Predictions for the samples of `ds` (one output).
+    /// Predictions for the samples of `ds`: output `c` of sample `t` at `c·n + t`.
     fn predict(&self, ds: &Dataset) -> Result<Vec<f64>>;
-    /// The architecture's training objective (loss summed over samples + its penalty).
+    /// Outputs per sample.
+    fn outputs(&self) -> usize {
+        1
+    }
+    /// The architecture's training objective (loss summed over samples + its penalty) for
+    /// scalar targets `y`.
     fn objective(&self, ds: &Dataset, y: &[f64]) -> Result<f64>;
     /// Units (filters) with non-zero weight.
     fn width(&self) -> usize;
+    /// The weights in PyTorch layout with their metadata (written as `model.safetensors`);
+    /// `None` for a fit that is a bound rather than a network (the gated relaxation).
+    fn tensors(&self) -> Result<Option<ModelTensors>>;
+    /// Further files a model needs to be used again (the classifier's `model.json`).
+    fn extra_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(Vec::new())
+    }
 }
 
-/// The convex side of a run.
-#[derive(Debug, Clone, serde::Serialize)]
+/// The convex side of a run, in numbers (what `compare` sets beside the non-convex runs).
+#[derive(Debug, Clone, Serialize)]
 pub struct ConvexFit {
     /// Convex optimum (exact) or upper bound attained by the network (bracketed).
     pub objective: f64,
@@ -32,19 +52,211 @@ pub struct ConvexFit {
     pub seconds: f64,
 }
 
-/// An architecture: its name, the regularizer weight decay turns into, convex training and the
-/// non-convex baseline.
-pub trait Architecture {
+/// What the certificate of a fit covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CertificateScope {
+    /// Every pattern was enumerated: `lower_bound` bounds every network of the architecture.
+    Global,
+    /// Sampled patterns: `lower_bound` holds for networks whose filters use those patterns.
+    Restricted,
+    /// Lower and upper bounds on the non-convex optimum (deep circular CNNs, SDP relaxations).
+    Bounds,
+}
+
+/// `report.json`: the same top-level keys for every architecture and mode; what is specific to
+/// one family is added beside them (`details`, flattened), never nested differently.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    /// Report format version (2: one schema for every architecture).
+    pub version: u32,
+    /// Architecture family (`two-layer`, `classifier`, `local-pool`, `linear`, `circular`,
+    /// `three-layer`, `shared`).
+    pub arch: String,
+    /// The architecture in words.
+    pub name: String,
+    /// The implicit convex regularizer, in words.
+    pub regularizer: String,
+    /// Data source as given (set by the caller).
+    pub data: String,
+    /// Training samples.
+    pub n: usize,
+    /// Weight decay `β` (the last one of a path).
+    pub beta: f64,
+    /// Convex optimum (or the upper bound a network attains).
+    pub objective: f64,
+    /// The recovered network's own objective.
+    pub network_objective: f64,
+    /// Certified lower bound.
+    pub lower_bound: f64,
+    /// `network_objective − lower_bound`.
+    pub duality_gap: f64,
+    /// `duality_gap / network_objective`.
+    pub relative_gap: f64,
+    /// What the bound covers.
+    pub certificate: CertificateScope,
+    /// Solver status (`optimal`, `solved`, `time limit`, ...).
+    pub status: String,
+    /// Whether the certificate closed (relative gap within the solver's tolerance).
+    pub converged: bool,
+    /// Units of the recovered network.
+    pub filters: usize,
+    /// Training accuracy (class labels, or signs of two classes).
+    pub train_accuracy: Option<f64>,
+    /// Accuracy on the held-out part.
+    pub test_accuracy: Option<f64>,
+    /// Wall time of the fit, seconds.
+    pub seconds: f64,
+    /// Which number is which.
+    pub notes: Vec<String>,
+    /// Fields of this architecture and mode.
+    #[serde(flatten)]
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The keys of [`Report`] that `details` must not repeat.
+const REPORT_KEYS: [&str; 21] = [
+    "version",
+    "arch",
+    "name",
+    "regularizer",
+    "data",
+    "n",
+    "beta",
+    "objective",
+    "network_objective",
+    "lower_bound",
+    "duality_gap",
+    "relative_gap",
+    "certificate",
+    "status",
+    "converged",
+    "filters",
+    "train_accuracy",
+    "test_accuracy",
+    "seconds",
+    "notes",
+    "details",
+];
+
+impl Report {
+    /// A report with the common numbers; gap fields follow from the two objectives.
+    pub fn new(arch: &dyn Architecture, family: &str, n: usize, beta: f64) -> Self {
+        Report {
+            version: 2,
+            arch: family.to_string(),
+            name: arch.name(),
+            regularizer: arch.regularizer().to_string(),
+            data: String::new(),
+            n,
+            beta,
+            objective: f64::NAN,
+            network_objective: f64::NAN,
+            lower_bound: f64::NAN,
+            duality_gap: f64::NAN,
+            relative_gap: f64::NAN,
+            certificate: CertificateScope::Global,
+            status: String::new(),
+            converged: false,
+            filters: 0,
+            train_accuracy: None,
+            test_accuracy: None,
+            seconds: 0.0,
+            notes: Vec::new(),
+            details: serde_json::Map::new(),
+        }
+    }
+
+    /// Sets the objectives and the bound; the gaps follow (`tol`: the relative gap under which
+    /// the fit counts as converged).
+    pub fn bracket(&mut self, objective: f64, network_objective: f64, lower_bound: f64, tol: f64) {
+        self.objective = objective;
+        self.network_objective = network_objective;
+        self.lower_bound = lower_bound;
+        self.duality_gap = (network_objective - lower_bound).max(0.0);
+        self.relative_gap = self.duality_gap / network_objective.abs().max(1e-300);
+        self.converged = self.relative_gap <= tol;
+    }
+
+    /// Adds a field of this family (one that is not a common key; those are ignored).
+    pub fn detail(&mut self, key: &str, value: impl Serialize) -> &mut Self {
+        debug_assert!(!REPORT_KEYS.contains(&key), "{key} is a common key");
+        if !REPORT_KEYS.contains(&key) {
+            self.details.insert(
+                key.to_string(),
+                serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+            );
+        }
+        self
+    }
+
+    /// Adds every field of a serialisable struct (a map) as details, skipping common keys.
+    pub fn details_from(&mut self, value: impl Serialize) -> &mut Self {
+        if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(value) {
+            for (k, v) in m {
+                if !REPORT_KEYS.contains(&k.as_str()) {
+                    self.details.insert(k, v);
+                }
+            }
+        }
+        self
+    }
+
+    /// The numbers `compare` needs.
+    pub fn convex(&self) -> ConvexFit {
+        ConvexFit {
+            objective: self.objective,
+            network_objective: self.network_objective,
+            lower_bound: self.lower_bound,
+            exact: self.certificate == CertificateScope::Global && self.converged,
+            seconds: self.seconds,
+        }
+    }
+}
+
+/// A fitted architecture: the report and the model.
+pub struct Fit {
+    /// Everything the fit measured.
+    pub report: Report,
+    /// The recovered network.
+    pub model: Box<dyn Model>,
+}
+
+/// An architecture: a validated description (geometry, β, patterns, solver) that fits itself
+/// to data, certifies the result, and trains the same network non-convexly for comparison.
+pub trait Architecture: Send + Sync {
     /// Name for reports.
     fn name(&self) -> String;
     /// The implicit convex regularizer, in words.
     fn regularizer(&self) -> &'static str;
-    /// Convex training, recovery and certificate on `ds` with scalar targets `y`.
-    fn fit(&self, ds: &Dataset, y: &[f64]) -> Result<(ConvexFit, Box<dyn Model>)>;
-    /// One non-convex run (Adam on the same network and objective) from a seeded start.
+    /// Convex training, recovery and certificate on `ds` with its own targets; progress goes
+    /// to `obs`.
+    fn fit(&self, ds: &Dataset, obs: &mut dyn Observer) -> Result<Fit>;
+    /// One non-convex run (Adam on the same network and objective) from a seeded start, on
+    /// scalar targets `y`.
     fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>>;
 }
 
+/// `½ Σ (f − y)²`.
 pub(crate) fn sq_loss(f: &[f64], y: &[f64]) -> f64 {
     f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum()
+}
+
+/// Sign accuracy of `f` when the targets are two classes (class labels, or all ±1).
+pub(crate) fn sign_accuracy_of(ds: &Dataset, y: &[f64], f: &[f64]) -> Option<f64> {
+    let labels = matches!(ds.targets, crate::data::Targets::Classes(_))
+        || (!y.is_empty() && y.iter().all(|v| *v == 1.0 || *v == -1.0));
+    labels.then(|| crate::loss::sign_accuracy(f, y))
+}
+
+/// The relative gap under which an exact (interior-point) fit counts as converged.
+pub(crate) const EXACT_GAP: f64 = 1e-6;
+
+impl From<crate::certify::Scope> for CertificateScope {
+    fn from(s: crate::certify::Scope) -> Self {
+        match s {
+            crate::certify::Scope::Global => CertificateScope::Global,
+            crate::certify::Scope::Restricted => CertificateScope::Restricted,
+        }
+    }
 }

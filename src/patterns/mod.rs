@@ -34,3 +34,13 @@ pub enum PatternChoice {
         seed: u64,
     },
 }
+
+impl PatternChoice {
+    /// `exact` or `sample:N`, as written on the command line and in reports.
+    pub fn text(&self) -> String {
+        match self {
+            PatternChoice::Exact => "exact".into(),
+            PatternChoice::Sample { draws, .. } => format!("sample:{draws}"),
+        }
+    }
+}

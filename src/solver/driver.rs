@@ -5,6 +5,7 @@
 //! with an error: the last point is returned.
 
 use super::SolveStatus;
+pub use crate::observe::IterRecord;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -27,25 +28,6 @@ impl Default for IterLimits {
             tol: 1e-4,
         }
     }
-}
-
-/// What a solver reports after an iteration.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct IterRecord {
-    /// Iteration number (outer iterations for the augmented Lagrangian).
-    pub iter: usize,
-    /// Total inner (proximal-gradient) iterations so far.
-    pub inner: usize,
-    /// Objective at the current point.
-    pub objective: f64,
-    /// Largest relative cone-constraint violation (0 for unconstrained programs).
-    pub violation: f64,
-    /// Relative duality gap, when computed at this iteration.
-    pub gap: Option<f64>,
-    /// Seconds since the start.
-    pub elapsed: f64,
-    /// Penalty parameter `δ` of the augmented Lagrangian (0 for unconstrained solvers).
-    pub penalty: f64,
 }
 
 /// Receives iteration records; returns `false` to stop the solver.

@@ -8,11 +8,15 @@ pub mod shallow;
 pub use deep::*;
 pub use shallow::*;
 
-use crate::arch::traits::{Architecture, ConvexFit, Model};
+use crate::arch::traits::{
+    sign_accuracy_of, Architecture, CertificateScope, Fit, Model, Report, EXACT_GAP,
+};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::nonconvex::FullBatchSettings;
+use crate::observe::Observer;
 use crate::solver::IpmSettings;
+use crate::tensors::ModelTensors;
 use std::time::Instant;
 
 // The Architecture interface.
@@ -28,6 +32,9 @@ pub struct Circular {
     pub beta: f64,
     /// Interior-point settings.
     pub ipm: IpmSettings,
+    /// The first-order solver (augmented Lagrangian, spectral prox) instead of the interior
+    /// point, for `L = 3` with weight decay.
+    pub first_order: Option<crate::solver::ProxAlSettings>,
     /// Seed of the refinement (L ≥ 4).
     pub seed: u64,
 }
@@ -51,6 +58,25 @@ impl Model for CircularModel {
     }
     fn width(&self) -> usize {
         self.net.width()
+    }
+    /// `a` (m, L − 2, d), `b` (m, d), `w` (m,), with the formula in the metadata.
+    fn tensors(&self) -> Result<Option<ModelTensors>> {
+        let net = &self.net;
+        let (m, d, l) = (net.width(), net.d, net.layers);
+        let mut t = ModelTensors::new("circular");
+        t.push("a", vec![m, l - 2, d], net.a.clone())
+            .push("b", vec![m, d], net.b.clone())
+            .push("w", vec![m], net.w.clone());
+        t.meta("layers", l.to_string())
+            .meta(
+                "regularizer",
+                if self.path_norm { "path-norm" } else { "weight-decay" },
+            )
+            .meta(
+                "network",
+                "f(x) = sum_j w_j relu(x . (a_j1 (*) ... (*) a_j(L-2) (*) b_j)), (a (*) b)_t = sum_s a_s b_{(t-s) mod d}",
+            );
+        Ok(Some(t))
     }
 }
 
@@ -84,29 +110,56 @@ impl Architecture for Circular {
             "weighted spectral group ℓ1 (lower bound) / single-frequency units (upper bound)"
         }
     }
-    fn fit(&self, ds: &Dataset, y: &[f64]) -> Result<(ConvexFit, Box<dyn Model>)> {
+    fn fit(&self, ds: &Dataset, obs: &mut dyn Observer) -> Result<Fit> {
         let t = Instant::now();
         let d = Self::signals(ds)?;
+        let y = ds.scalar_targets()?;
+        let mut r = Report::new(self, "circular", y.len(), self.beta);
+        r.detail("layers", self.layers).detail("d", d).detail(
+            "penalty",
+            if self.path_norm {
+                "path-norm"
+            } else {
+                "weight-decay"
+            },
+        );
         let model = |net| CircularModel {
             net,
             beta: self.beta,
             path_norm: self.path_norm,
         };
-        if self.path_norm {
-            let (opt, net) = path_norm_network(&ds.x, d, y, self.beta, self.layers, &self.ipm)?;
+        let m = if self.path_norm {
+            obs.stage("path-norm program");
+            let (opt, net) = path_norm_network(&ds.x, d, &y, self.beta, self.layers, &self.ipm)?;
             let m = model(net);
-            let own = m.objective(ds, y)?;
-            let fit = ConvexFit {
-                objective: opt,
-                network_objective: own,
-                lower_bound: opt.min(own),
-                exact: true,
-                seconds: t.elapsed().as_secs_f64(),
+            let own = m.objective(ds, &y)?;
+            r.bracket(opt, own, opt.min(own), EXACT_GAP);
+            r.status = "optimal".into();
+            r.notes.push("objective: ½Σ(f−y)² + β Σ_j ‖F(w_j q_j)‖₁ (spectral path norm, unnormalized DFT), exact for every L (MATH-DEEP.md section 2); the network's extra layers are identity filters".into());
+            m
+        } else if self.layers == 3 {
+            obs.stage("circular program");
+            let o = match &self.first_order {
+                Some(s) => train_circular_first_order(&ds.x, d, &y, self.beta, s)?,
+                None => train_circular_exact(&ds.x, d, &y, self.beta, &self.ipm)?,
             };
-            return Ok((fit, Box::new(m)));
-        }
-        if self.layers == 3 {
-            let o = train_circular_exact(&ds.x, d, y, self.beta, &self.ipm)?;
+            let lb = if o.dual_objective.is_finite() {
+                o.dual_objective.min(o.objective)
+            } else {
+                f64::NEG_INFINITY
+            };
+            let tol = self.first_order.map_or(EXACT_GAP, |s| s.tol.max(EXACT_GAP));
+            r.bracket(o.objective, o.network_objective, lb, tol);
+            r.status = o.status.name().into();
+            r.detail("patterns", o.patterns).detail(
+                "solver",
+                if self.first_order.is_some() {
+                    "al (FISTA, spectral prox)"
+                } else {
+                    "ipm"
+                },
+            );
+            r.notes.push("objective: ½Σ(f−y)² + (β/d)Σ‖F z‖₁ (unnormalized DFT), the global optimum of ½Σ(f−y)² + (β/2)Σ(‖b‖² + w²) with ‖a‖ ≤ 1; lower_bound: the solver's dual objective".into());
             let net = DeepCircularCnn {
                 d,
                 layers: 3,
@@ -114,39 +167,48 @@ impl Architecture for Circular {
                 b: o.network.b,
                 w: o.network.w,
             };
-            let fit = ConvexFit {
-                objective: o.objective,
-                network_objective: o.network_objective,
-                lower_bound: o.dual_objective.min(o.objective),
-                exact: true,
-                seconds: t.elapsed().as_secs_f64(),
-            };
-            return Ok((fit, Box::new(model(net))));
-        }
-        let lb = lower_bound_with_cone_test(&ds.x, d, y, self.beta, self.layers, &self.ipm)?;
-        let (ub, ub_net) =
-            single_frequency_network(&ds.x, d, y, self.beta, self.layers, &self.ipm)?;
-        let mut best = (ub_net.clone(), ub_net.objective(&ds.x, y, self.beta)?);
-        for k in 0..4 {
-            let s = RefineSettings {
-                iters: 5000,
-                lr: 0.01,
-                noise: 0.2,
-                seed: self.seed.wrapping_add(k),
-            };
-            let (net, v) = refine(&ds.x, y, self.beta, &ub_net, &s)?;
-            if v < best.1 {
-                best = (net, v);
+            model(net)
+        } else {
+            obs.stage("lower bound (spectral group ℓ1)");
+            let lb = lower_bound_with_cone_test(&ds.x, d, &y, self.beta, self.layers, &self.ipm)?;
+            obs.stage("upper bound (single-frequency units)");
+            let (ub, ub_net) =
+                single_frequency_network(&ds.x, d, &y, self.beta, self.layers, &self.ipm)?;
+            // Local refinement from the upper-bound network: a few seeded perturbed restarts.
+            obs.stage("refinement");
+            let mut best = (ub_net.clone(), ub_net.objective(&ds.x, &y, self.beta)?);
+            for k in 0..4 {
+                let s = RefineSettings {
+                    iters: 5000,
+                    lr: 0.01,
+                    noise: 0.2,
+                    seed: self.seed.wrapping_add(k),
+                };
+                let (net, v) = refine(&ds.x, &y, self.beta, &ub_net, &s)?;
+                if v < best.1 {
+                    best = (net, v);
+                }
             }
-        }
-        let fit = ConvexFit {
-            objective: ub,
-            network_objective: best.1,
-            lower_bound: lb.value,
-            exact: lb.cone_test,
-            seconds: t.elapsed().as_secs_f64(),
+            r.bracket(ub, best.1, lb.value, EXACT_GAP);
+            r.certificate = if lb.cone_test {
+                CertificateScope::Global
+            } else {
+                CertificateScope::Bounds
+            };
+            r.status = if lb.cone_test { "optimal" } else { "bounds" }.into();
+            r.detail("cone_test", lb.cone_test)
+                .detail("upper_bound", ub)
+                .detail("bound_gap", (ub - lb.value) / ub);
+            r.notes.push("L ≥ 4: lower_bound from the weighted spectral group-ℓ1 relaxation (exact only when cone_test passes), upper_bound (= objective) from single-frequency units (attained by a network), network_objective: the best network after local refinement from the upper-bound network (MATH-DEEP.md section 2); the optimum lies in [lower_bound, network_objective]".into());
+            model(best.0)
         };
-        Ok((fit, Box::new(model(best.0))))
+        r.filters = m.width();
+        r.train_accuracy = sign_accuracy_of(ds, &y, &m.predict(ds)?);
+        r.seconds = t.elapsed().as_secs_f64();
+        Ok(Fit {
+            report: r,
+            model: Box::new(m),
+        })
     }
     fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>> {
         use rand::SeedableRng;

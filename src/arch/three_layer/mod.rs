@@ -22,13 +22,17 @@ pub mod program;
 pub use network::ThreeLayerCnn;
 pub use program::{ThreeLayerBlock, ThreeLayerPatterns, ThreeLayerProgram};
 
-use crate::arch::traits::{Architecture, ConvexFit, Model};
+use crate::arch::traits::{
+    sign_accuracy_of, Architecture, CertificateScope, Fit, Model, Report, EXACT_GAP,
+};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::nonconvex::FullBatchSettings;
+use crate::observe::Observer;
 use crate::patches::Patches;
 use crate::program::{dot, norm};
 use crate::solver::{solve_block_socp, IpmSettings, SocpBlock, SolveStatus};
+use crate::tensors::ModelTensors;
 use std::time::Instant;
 
 /// The three-layer program's blocks and solution.
@@ -295,7 +299,7 @@ pub fn train_three_layer_adam(
 
 // The Architecture interface.
 
-/// The three-layer CNN with two ReLU layers (MATH-DEEP.md section 1), exact patterns.
+/// The three-layer CNN with two ReLU layers (MATH-DEEP.md section 1).
 #[derive(Debug, Clone, Copy)]
 pub struct ThreeLayer {
     /// First-layer geometry.
@@ -303,30 +307,70 @@ pub struct ThreeLayer {
     /// `β`.
     pub beta: f64,
     /// Interior point (exact, small) or the first-order working-set solver (real data).
-    pub solver: crate::arch::three_layer::ThreeLayerSolver,
+    pub solver: ThreeLayerSolver,
     /// Refuse programs with more blocks than this.
     pub max_blocks: usize,
     /// Exact or sampled patterns.
-    pub patterns: crate::arch::three_layer::ThreeLayerPatterns,
+    pub patterns: ThreeLayerPatterns,
+    /// Also solve the two-layer program (sum pooling, same first layer) for comparison.
+    pub also_two_layer: bool,
 }
 
-struct ThreeLayerModel(
-    crate::arch::three_layer::ThreeLayerCnn,
-    crate::patches::PatchSpec,
-    f64,
-);
+struct ThreeLayerModel {
+    net: ThreeLayerCnn,
+    spec: crate::patches::PatchSpec,
+    beta: f64,
+    channels: usize,
+    one_d: bool,
+}
 
 impl Model for ThreeLayerModel {
     fn predict(&self, ds: &Dataset) -> Result<Vec<f64>> {
-        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.1)?;
-        self.0.predict(&p)
+        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
+        self.net.predict(&p)
     }
     fn objective(&self, ds: &Dataset, y: &[f64]) -> Result<f64> {
-        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.1)?;
-        self.0.objective(&p, y, self.2)
+        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
+        self.net.objective(&p, y, self.beta)
     }
     fn width(&self) -> usize {
-        self.0.width()
+        self.net.width()
+    }
+    /// `conv.weight` `(2m, c, k…)`: channels `2j, 2j+1` are sub-network `j`'s filters;
+    /// `mix.weight` `(m, 2)`; `fc.weight` `(1, m)`.
+    fn tensors(&self) -> Result<Option<ModelTensors>> {
+        let (net, spec) = (&self.net, &self.spec);
+        let m = net.width();
+        let c = self.channels;
+        let wshape = if self.one_d {
+            vec![2 * m, c, spec.kernel_w]
+        } else {
+            vec![2 * m, c, spec.kernel_h, spec.kernel_w]
+        };
+        let mut t = ModelTensors::new("three-layer");
+        t.push("conv.weight", wshape, net.u.clone())
+            .push("mix.weight", vec![m, 2], net.w2.clone())
+            .push("fc.weight", vec![1, m], net.w3.clone());
+        t.meta("kernel", format!("[{}, {}]", spec.kernel_h, spec.kernel_w))
+            .meta("stride", format!("[{}, {}]", spec.stride_h, spec.stride_w))
+            .meta("padding", format!("[{}, {}]", spec.pad_h, spec.pad_w))
+            .meta(
+                "network",
+                "f(x) = sum_j fc[j] sum_k relu(mix[j,0] relu(conv_2j(x))_k + mix[j,1] relu(conv_2j+1(x))_k)",
+            );
+        Ok(Some(t))
+    }
+}
+
+impl ThreeLayer {
+    fn model(&self, net: ThreeLayerCnn, ds: &Dataset) -> ThreeLayerModel {
+        ThreeLayerModel {
+            net,
+            spec: self.spec,
+            beta: self.beta,
+            channels: ds.shape.channels,
+            one_d: ds.shape.one_d,
+        }
     }
 }
 
@@ -337,32 +381,85 @@ impl Architecture for ThreeLayer {
     fn regularizer(&self) -> &'static str {
         "group ℓ2 over S-blocks and P-blocks (pairs of first-layer patterns and a second-layer pattern)"
     }
-    fn fit(&self, ds: &Dataset, y: &[f64]) -> Result<(ConvexFit, Box<dyn Model>)> {
+    fn fit(&self, ds: &Dataset, obs: &mut dyn Observer) -> Result<Fit> {
         let t = Instant::now();
+        let y = ds.scalar_targets()?;
+        obs.stage("three-layer program");
         let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
-        let o = crate::arch::three_layer::train_three_layer_with(
+        let o = train_three_layer_with(
             &p,
-            y,
+            &y,
             self.beta,
             self.patterns,
             &self.solver,
             self.max_blocks,
         )?;
-        let fit = ConvexFit {
-            objective: o.objective,
-            network_objective: o.network_objective,
-            lower_bound: o.dual_objective.min(o.objective),
-            exact: true,
-            seconds: t.elapsed().as_secs_f64(),
+        let seconds = t.elapsed().as_secs_f64();
+        let ipm = match self.solver {
+            ThreeLayerSolver::Ipm(s) => s,
+            _ => IpmSettings::default(),
         };
-        Ok((
-            fit,
-            Box::new(ThreeLayerModel(o.network, self.spec, self.beta)),
-        ))
+        let two = if self.also_two_layer {
+            obs.stage("two-layer program (for comparison)");
+            let cfg = crate::arch::two_layer::train::TrainConfig {
+                spec: self.spec,
+                pool: crate::program::Pooling::Sum,
+                beta: self.beta,
+                patterns: match self.patterns {
+                    ThreeLayerPatterns::Exact => crate::patterns::PatternChoice::Exact,
+                    ThreeLayerPatterns::Sample { draws, seed, .. } => {
+                        crate::patterns::PatternChoice::Sample { draws, seed }
+                    }
+                },
+                ipm,
+                max_exact_patterns: self.max_blocks as u128,
+                prune: true,
+            };
+            Some(crate::arch::two_layer::train::train(ds, &y, &cfg, obs)?.objective)
+        } else {
+            None
+        };
+        let (solver_name, tol) = match self.solver {
+            ThreeLayerSolver::Ipm(_) => ("ipm", EXACT_GAP),
+            ThreeLayerSolver::Al(s) => ("al", s.tol),
+            ThreeLayerSolver::Cg(s) => ("cg", s.tol.max(EXACT_GAP)),
+        };
+        let mut r = Report::new(self, "three-layer", y.len(), self.beta);
+        r.bracket(o.objective, o.network_objective, o.dual_objective, tol);
+        r.certificate = if self.patterns == ThreeLayerPatterns::Exact {
+            CertificateScope::Global
+        } else {
+            CertificateScope::Restricted
+        };
+        r.status = o.status.name().into();
+        r.filters = o.network.width();
+        r.seconds = seconds;
+        let m = self.model(o.network, ds);
+        r.train_accuracy = sign_accuracy_of(ds, &y, &m.predict(ds)?);
+        r.detail("positions", p.k)
+            .detail("filter_size", p.h)
+            .detail(
+                "pattern_mode",
+                match self.patterns {
+                    ThreeLayerPatterns::Exact => "exact".to_string(),
+                    ThreeLayerPatterns::Sample { draws, .. } => format!("sample:{draws}"),
+                },
+            )
+            .detail("s_blocks", o.s_blocks)
+            .detail("p_blocks", o.p_blocks)
+            .detail("sub_networks", m.width())
+            .detail("solver", solver_name)
+            .detail("first_order", &o.first_order)
+            .detail("two_layer_objective", two);
+        r.notes.push("objective: ½Σ(f−y)² + β Σ‖z‖ over S- and P-blocks (MATH-DEEP.md section 1), the global optimum of ½Σ(f−y)² + (β/2)Σ_j(‖w2_j‖² + w3_j²) with ‖U_j‖_F ≤ 1 and two channels per sub-network; lower_bound: a certified lower bound on the program's optimum (ipm: the interior-point dual objective; cg, al: the dual value of the residual scaled into the dual feasible set); relative_gap: (network_objective − lower_bound)/network_objective; first_order (cg, al): rounds, master active-set changes (cg) or multiplier updates (al), FISTA steps (al), atoms (cg) or working-set blocks (al), cone violation (al), dual excess max_b γ_b/β − 1; two_layer_objective (with also two-layer): the two-layer optimum on the same data, β and first layer".into());
+        Ok(Fit {
+            report: r,
+            model: Box::new(m),
+        })
     }
     fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>> {
         let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
         let net = crate::arch::three_layer::train_three_layer_adam(&p, y, self.beta, s)?;
-        Ok(Box::new(ThreeLayerModel(net, self.spec, self.beta)))
+        Ok(Box::new(self.model(net, ds)))
     }
 }

@@ -3,10 +3,13 @@
 //! ([`classifier`]: sampled patterns, first-order solvers, certificates).
 
 pub mod classifier;
+pub mod classify;
 pub mod train;
 
-use self::train::{train, Silent, TrainConfig};
-use crate::arch::traits::{Architecture, ConvexFit, Model};
+pub use classify::{BetaChoice, Classifier, ModelInfo};
+
+use self::train::{train, TrainConfig};
+use crate::arch::traits::{sign_accuracy_of, Architecture, Fit, Model, Report, EXACT_GAP};
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::network::TwoLayerCnn;
@@ -14,12 +17,13 @@ use crate::nonconvex::{
     to_network, train_nonconvex, FullBatchSettings, NonconvexData, NonconvexSettings,
     OptimizerKind, PoolOp, Schedule, Unobserved,
 };
+use crate::observe::Observer;
 use crate::patches::Patches;
-use std::time::Instant;
+use crate::tensors::ModelTensors;
 
 // The Architecture interface.
 
-/// The two-layer CNN with global sum, average or max pooling.
+/// The two-layer CNN with global sum, average or max pooling and one output.
 #[derive(Debug, Clone, Copy)]
 pub struct TwoLayer {
     /// Training settings.
@@ -38,6 +42,9 @@ impl Model for TwoLayerModel {
     fn width(&self) -> usize {
         self.0.width()
     }
+    fn tensors(&self) -> Result<Option<ModelTensors>> {
+        Ok(Some(self.0.tensors(&[])))
+    }
 }
 
 impl Architecture for TwoLayer {
@@ -50,17 +57,67 @@ impl Architecture for TwoLayer {
             _ => "group ℓ2 over sign patterns",
         }
     }
-    fn fit(&self, ds: &Dataset, y: &[f64]) -> Result<(ConvexFit, Box<dyn Model>)> {
-        let t = Instant::now();
-        let o = train(ds, y, &self.cfg, &mut Silent)?;
-        let fit = ConvexFit {
-            objective: o.objective,
-            network_objective: o.network_objective,
-            lower_bound: o.certificate.lower_bound,
-            exact: o.certificate.scope == crate::certify::Scope::Global,
-            seconds: t.elapsed().as_secs_f64(),
-        };
-        Ok((fit, Box::new(TwoLayerModel(o.network, self.cfg.beta))))
+    fn fit(&self, ds: &Dataset, obs: &mut dyn Observer) -> Result<Fit> {
+        let y = ds.scalar_targets()?;
+        let o = train(ds, &y, &self.cfg, obs)?;
+        let c = &o.certificate;
+        let mut r = Report::new(self, "two-layer", o.n, self.cfg.beta);
+        r.bracket(o.objective, o.network_objective, c.lower_bound, EXACT_GAP);
+        r.duality_gap = c.duality_gap;
+        r.relative_gap = c.relative_gap;
+        r.converged = c.relative_gap <= EXACT_GAP;
+        r.certificate = c.scope.into();
+        r.status = o.status.name().into();
+        r.filters = o.network.width();
+        r.train_accuracy = sign_accuracy_of(ds, &y, &o.network.predict(&ds.x)?);
+        r.seconds = o.seconds;
+        r.notes.push(match c.scope {
+            crate::certify::Scope::Global => "all sign patterns were enumerated: lower_bound is a lower bound on the training objective of every two-layer network of this architecture, of any width; duality_gap bounds how far network_objective is from the global optimum",
+            crate::certify::Scope::Restricted => "patterns were sampled: lower_bound holds only for networks whose filters have the sampled patterns (the restricted model); the global optimum may be lower",
+        }.to_string());
+        let s = &o.network.spec;
+        let one_d = o.network.shape.one_d;
+        let axes = |a: usize, b: usize| if one_d { vec![b] } else { vec![a, b] };
+        r.detail("pool", o.network.pool.name())
+            .detail("loss", "squared")
+            .detail("solver", "ipm")
+            .detail("kernel", axes(s.kernel_h, s.kernel_w))
+            .detail("stride", axes(s.stride_h, s.stride_w))
+            .detail("padding", axes(s.pad_h, s.pad_w))
+            .detail("bias", s.bias)
+            .detail("beta_max", o.beta_max)
+            .detail("pattern_mode", self.cfg.patterns.text())
+            .detail(
+                "seed",
+                match self.cfg.patterns {
+                    crate::patterns::PatternChoice::Sample { seed, .. } => Some(seed),
+                    crate::patterns::PatternChoice::Exact => None,
+                },
+            )
+            .detail("positions", o.k)
+            .detail("filter_size", o.h)
+            .detail("hyperplanes", o.hyperplanes)
+            .detail("rank", o.rank)
+            .detail("patterns", o.patterns)
+            .detail("blocks", o.blocks)
+            .detail(
+                "pattern_bound",
+                crate::patterns::count_text(o.pattern_bound_rows),
+            )
+            .detail(
+                "objective_mismatch",
+                (o.network_objective - o.objective).abs() / o.objective.abs().max(1e-300),
+            )
+            .detail("gamma_residual", c.gamma_residual)
+            .detail("filters_before_pruning", o.filters_before_pruning)
+            .detail("iterations", o.iterations)
+            .detail("constraint_violation", o.constraint_violation)
+            .detail("pattern_check", o.pattern_check)
+            .detail("timings", o.timings);
+        Ok(Fit {
+            report: r,
+            model: Box::new(TwoLayerModel(o.network, self.cfg.beta)),
+        })
     }
     fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>> {
         let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.cfg.spec)?;

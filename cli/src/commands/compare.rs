@@ -1,82 +1,28 @@
-//! `cvxcnn compare`: the convex solve beside non-convex restarts (SGD/Adam) of the same network
-//! on the same data and objective; a table, compare.json and plots.
+//! `cvxcnn compare`: the convex fit beside non-convex restarts (SGD/Adam) of the same network on
+//! the same objective, as a table, compare.json and plots. The two-layer CNN with global pooling
+//! uses the minibatch trainer (train/test split, accuracies); every other architecture its own
+//! full-batch Adam baseline through the [`Architecture`] interface.
 
-use crate::classify_cmd::SolveBar;
-use crate::cli::{
-    classifier_setup, load, scalar_config, set_threads, wants_classifier, Progress, TrainArgs,
-};
+use crate::args::{Arch, CompareArgs, Head, OptimizerArg, ScheduleArg, TrainArgs};
 use crate::compare::{CompareReport, ConvexSummary, RunSummary};
+use crate::flags::{architecture, classifier, load, set_threads, two_layer, wants_classifier};
 use crate::plot::{render_png, render_svg};
-use clap::{Args, ValueEnum};
-use cvxcnn::arch::two_layer::classifier::{prepare_with, solve_prepared, FirstOrder};
-use cvxcnn::arch::two_layer::train::train;
+use crate::progress::{Progress, RunBar};
+use cvxcnn::arch::traits::{CertificateScope, Model};
+use cvxcnn::arch::two_layer::classifier::FirstOrder;
+use cvxcnn::arch::two_layer::classify::labels_of;
+use cvxcnn::arch::{Architecture, BetaChoice, Classifier};
 use cvxcnn::data::{Dataset, Targets};
 use cvxcnn::export::write_dir_atomically;
 use cvxcnn::loss::{accuracy, one_hot, Loss};
-use cvxcnn::network::TwoLayerCnn;
 use cvxcnn::nonconvex::{
-    accuracy_against, to_network, train_nonconvex, EpochObserver, EpochRecord, NonconvexData,
+    accuracy_against, to_network, train_nonconvex, FullBatchSettings, NonconvexData,
     NonconvexSettings, OptimizerKind, Schedule,
 };
 use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::program::Pooling;
 use cvxcnn::{Error, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum OptimizerArg {
-    /// SGD with heavy-ball momentum (--momentum).
-    Sgd,
-    /// Adam (β₁ = 0.9, β₂ = 0.999, ε = 1e-8).
-    Adam,
-}
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ScheduleArg {
-    /// The same learning rate in every epoch.
-    Constant,
-    /// Cosine annealing to zero over the epochs.
-    Cosine,
-}
-
-#[derive(Args, Debug)]
-pub(crate) struct CompareArgs {
-    #[command(flatten)]
-    pub(crate) train: TrainArgs,
-    /// Non-convex restarts per optimizer and width (seeds --first-seed, --first-seed + 1, …).
-    #[arg(long, default_value_t = 5)]
-    pub(crate) restarts: usize,
-    /// Optimizers: sgd, adam, or both (sgd,adam).
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "adam")]
-    pub(crate) optimizer: Vec<OptimizerArg>,
-    /// Filters per output of the non-convex networks, one or several (4,16,64) [default: the
-    /// convex network's largest number of filters on one output, at least 2].
-    #[arg(long, value_delimiter = ',')]
-    pub(crate) width: Vec<usize>,
-    /// Passes over the training data per run.
-    #[arg(long, default_value_t = 50)]
-    pub(crate) epochs: usize,
-    /// Learning rate on the mean objective (loss/n + (β/2n)‖θ‖², PyTorch's convention)
-    /// [default: adam 1e-2, sgd 1e-3].
-    #[arg(long, allow_hyphen_values = true)]
-    pub(crate) lr: Option<f64>,
-    /// Minibatch size (0: the whole training set).
-    #[arg(long, default_value_t = 64)]
-    pub(crate) batch_size: usize,
-    /// Momentum of SGD.
-    #[arg(long, default_value_t = 0.9, allow_hyphen_values = true)]
-    pub(crate) momentum: f64,
-    /// Learning-rate schedule.
-    #[arg(long, value_enum, default_value = "constant")]
-    pub(crate) schedule: ScheduleArg,
-    /// Scale of the random initialisation (filters N(0, s²/h), output weights N(0, s²/m)).
-    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
-    pub(crate) init_scale: f64,
-    /// Seed of the first restart.
-    #[arg(long, default_value_t = 0)]
-    pub(crate) first_seed: u64,
-}
 
 /// Everything the non-convex runs need, from either kind of convex run.
 struct Side {
@@ -91,13 +37,13 @@ struct Side {
     pool: Pooling,
     classes: bool,
     convex: ConvexSummary,
-    convex_net: TwoLayerCnn,
+    widest: usize,
 }
 
 /// The convex solve of the scalar-output program (interior point) on the training part.
 fn convex_scalar(a: &TrainArgs, ds: Dataset) -> Result<Side> {
     let classes = matches!(ds.targets, Targets::Classes(_)) || a.data.classes.is_some();
-    let (cfg, beta, pattern_text) = scalar_config(a, &ds)?;
+    let arch = two_layer(a, &ds)?;
     // Targets before the split, so that a test part with one class keeps its ±1 coding.
     let mut ds = ds;
     ds.targets = Targets::Real(ds.scalar_targets()?);
@@ -105,135 +51,126 @@ fn convex_scalar(a: &TrainArgs, ds: Dataset) -> Result<Side> {
     let y = train_ds.scalar_targets()?;
     let y_test = test_ds.scalar_targets()?;
     let mut progress = Progress::new(a.quiet);
-    let o = train(&train_ds, &y, &cfg, &mut progress);
+    let fit = arch.fit(&train_ds, &mut progress);
     progress.finish();
-    let o = o?;
-    let acc = |net: &TwoLayerCnn, d: &Dataset, y: &[f64]| -> Result<Option<f64>> {
+    let fit = fit?;
+    let model = fit.model.as_ref();
+    let acc = |d: &Dataset, y: &[f64]| -> Result<Option<f64>> {
         if !classes || d.n() == 0 {
             return Ok(None);
         }
-        Ok(Some(accuracy_against(&net.predict(&d.x)?, y, d.n(), 1)))
+        Ok(Some(accuracy_against(&model.predict(d)?, y, d.n(), 1)))
     };
+    let r = &fit.report;
     let convex = ConvexSummary {
-        objective: o.objective,
-        seconds: o.seconds,
-        train_accuracy: acc(&o.network, &train_ds, &y)?,
-        test_accuracy: acc(&o.network, &test_ds, &y_test)?,
-        filters: o.network.width(),
-        exact: pattern_text == "exact",
-        relative_gap: o.certificate.relative_gap,
+        objective: r.objective,
+        seconds: r.seconds,
+        train_accuracy: acc(&train_ds, &y)?,
+        test_accuracy: acc(&test_ds, &y_test)?,
+        filters: r.filters,
+        exact: r.certificate == CertificateScope::Global,
+        relative_gap: r.relative_gap,
         solver: "ipm".into(),
     };
     Ok(Side {
+        widest: widest_output(model)?,
         train: train_ds,
         test: test_ds,
         y,
         y_test,
         outputs: 1,
         loss: Loss::Squared,
-        beta,
-        spec: cfg.spec,
-        pool: cfg.pool,
+        beta: arch.cfg.beta,
+        spec: arch.cfg.spec,
+        pool: arch.cfg.pool,
         classes,
         convex,
-        convex_net: o.network,
     })
 }
 
 /// The convex solve of the classifier program (first-order) on the training part.
 fn convex_classifier(a: &TrainArgs, ds: Dataset) -> Result<Side> {
-    let s = classifier_setup(a, ds)?;
-    if s.betas.len() != 1 {
+    let arch = classifier(a, &ds)?;
+    let beta = match &arch.betas {
+        BetaChoice::List(b) if b.len() == 1 => b[0],
+        _ => {
+            return Err(Error::param(
+                "--beta",
+                "compare takes one value of β (the non-convex runs need one objective)",
+            ))
+        }
+    };
+    let data = arch.split(&ds)?;
+    // The split is done: the fit trains on the training part as it is.
+    let inner = Classifier {
+        test_fraction: 0.0,
+        standardize: false,
+        ..arch.clone()
+    };
+    let mut progress = Progress::new(a.quiet);
+    let fit = inner.fit(&data.train, &mut progress);
+    progress.finish();
+    let fit = fit?;
+    let model = fit.model.as_ref();
+    if model.tensors()?.is_none() {
         return Err(Error::param(
-            "--beta",
-            "compare takes one value of β (the non-convex runs need one objective)",
-        ));
-    }
-    let mut cfg = s.cfg;
-    cfg.beta = s.betas[0];
-    let index = |d: &Dataset| -> Result<Vec<usize>> {
-        d.class_index_with(&s.classes)?
-            .into_iter()
-            .enumerate()
-            .map(|(t, c)| c.ok_or_else(|| Error::Data(format!("sample {t}: unknown label"))))
-            .collect()
-    };
-    let labels = index(&s.train)?;
-    let test_labels = index(&s.test)?;
-    let c = s.classes.len();
-    let prep = prepare_with(&s.train, &labels, c, &cfg, s.gates.as_deref())?;
-    let total = match cfg.solver {
-        FirstOrder::Gated => cvxcnn::arch::two_layer::classifier::gated_limits(&cfg.al).max_iter,
-        _ => cfg.al.limits.max_iter,
-    };
-    let mut bar = SolveBar::new(total, a.quiet, "convex");
-    let o = solve_prepared(&prep, &s.train, &labels, &cfg, None, &mut bar);
-    bar.finish();
-    let o = o?;
-    let net = o.network.clone().ok_or_else(|| {
-        Error::param(
             "--solver",
             "the gated relaxation is not a ReLU network; compare needs proj or al",
-        )
-    })?;
-    let test_accuracy = if s.test.n() > 0 {
-        Some(accuracy(&net.predict(&s.test.x)?, &test_labels))
+        ));
+    }
+    let labels = labels_of(&data.train, &data.classes, "training")?;
+    let test_labels = labels_of(&data.test, &data.classes, "test")?;
+    let test_accuracy = if data.test.n() > 0 {
+        Some(accuracy(&model.predict(&data.test)?, &test_labels))
     } else {
         None
     };
+    let r = &fit.report;
+    let c = data.classes.len();
     let convex = ConvexSummary {
-        objective: o.objective,
-        seconds: o.seconds,
-        train_accuracy: Some(o.train_accuracy),
+        objective: r.objective,
+        seconds: r.seconds,
+        train_accuracy: r.train_accuracy,
         test_accuracy,
-        filters: o.filters,
+        filters: r.filters,
         exact: false,
-        relative_gap: o.certificate.relative_gap,
-        solver: match cfg.solver {
+        relative_gap: r.relative_gap,
+        solver: match arch.cfg.solver {
             FirstOrder::Projected => "proj".into(),
             FirstOrder::AugmentedLagrangian => "al".into(),
             FirstOrder::Gated => "gated".into(),
         },
     };
     Ok(Side {
+        widest: widest_output(model)?,
         y: one_hot(&labels, c),
         y_test: one_hot(&test_labels, c),
-        train: s.train,
-        test: s.test,
+        train: data.train,
+        test: data.test,
         outputs: c,
-        loss: cfg.loss,
-        beta: cfg.beta,
-        spec: cfg.spec,
-        pool: cfg.pool,
+        loss: arch.cfg.loss,
+        beta,
+        spec: arch.cfg.spec,
+        pool: arch.cfg.pool,
         classes: true,
         convex,
-        convex_net: net,
     })
 }
 
-/// One bar over all epochs of all runs.
-struct RunBar {
-    bar: Option<ProgressBar>,
-    base: u64,
-}
-
-impl EpochObserver for RunBar {
-    fn epoch(&mut self, r: &EpochRecord, _total: usize) -> bool {
-        if let Some(b) = &self.bar {
-            b.set_position(self.base + r.epoch as u64);
-            b.set_message(format!("objective {:.6e}", r.objective));
-        }
-        true
-    }
-}
-
-fn widest_output(net: &TwoLayerCnn) -> usize {
-    let m = net.width();
-    let c = net.outputs.max(1);
-    (0..c)
-        .map(|o| (0..m).filter(|&j| net.weights[o * m + j] != 0.0).count())
-        .max()
-        .unwrap_or(0)
+/// The most filters feeding one output (`fc.weight` is `(C, m)`).
+fn widest_output(model: &dyn Model) -> Result<usize> {
+    let Some(t) = model.tensors()? else {
+        return Ok(0);
+    };
+    Ok(match t.get("fc.weight") {
+        Some(fc) if fc.shape.len() == 2 && fc.shape[1] > 0 => fc
+            .data
+            .chunks(fc.shape[1])
+            .map(|row| row.iter().filter(|v| **v != 0.0).count())
+            .max()
+            .unwrap_or(0),
+        _ => model.width(),
+    })
 }
 
 fn pct(a: Option<f64>) -> String {
@@ -280,21 +217,24 @@ pub(crate) fn cmd_compare(c: CompareArgs) -> Result<()> {
     if c.restarts == 0 {
         return Err(Error::param("--restarts", "must be at least 1"));
     }
-    if a.head == Some(crate::cli::Head::Shared) && (a.windows.is_none() || !cfg!(feature = "sdp")) {
+    if a.head == Some(Head::Shared) && (a.windows.is_none() || !cfg!(feature = "sdp")) {
         return Err(Error::param(
             "--head",
             "compare trains shared-filter networks with --windows W in builds with --features sdp only (cvxcnn train --head shared)",
         ));
     }
-    if matches!(a.head, Some(crate::cli::Head::L1)) && a.windows.is_none() {
+    if matches!(a.head, Some(Head::L1)) && a.windows.is_none() {
         return Err(Error::param(
             "--head",
             "--head l1 needs --windows W (the local pooling window)",
         ));
     }
     let ds = load(&a.data)?;
-    if let Some(arch) = crate::arch_cmd::architecture(a, &ds)? {
-        return crate::arch_cmd::compare_generic(&c, arch.as_ref(), &ds);
+    let global_two_layer =
+        a.arch == Arch::TwoLayer && a.windows.is_none() && a.head != Some(Head::Shared);
+    if !global_two_layer {
+        let arch = architecture(a, &ds)?;
+        return compare_generic(&c, arch.as_ref(), &ds);
     }
     // Bad non-convex settings fail before the convex solve, not after it.
     let given: Vec<usize> = if c.width.is_empty() {
@@ -310,7 +250,7 @@ pub(crate) fn cmd_compare(c: CompareArgs) -> Result<()> {
         convex_scalar(a, ds)?
     };
     let widths = if c.width.is_empty() {
-        vec![widest_output(&side.convex_net).max(2)]
+        vec![side.widest.max(2)]
     } else {
         c.width.clone()
     };
@@ -335,16 +275,7 @@ pub(crate) fn cmd_compare(c: CompareArgs) -> Result<()> {
         test: test_patches.as_ref().map(|p| (p, side.y_test.as_slice())),
     };
     let plan = plan_runs(&c, &widths)?;
-    let bar = (!a.quiet).then(|| {
-        let b = ProgressBar::new((plan.len() * c.epochs) as u64);
-        b.set_style(
-            ProgressStyle::with_template(
-                "non-convex [{elapsed_precise}] {bar:30} {pos}/{len} epochs {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        b
-    });
+    let bar = RunBar::shared(plan.len() * c.epochs, a.quiet);
     let convex_obj = side.convex.objective;
     let mut runs = Vec::with_capacity(plan.len());
     for (i, s) in plan.iter().enumerate() {
@@ -509,4 +440,122 @@ fn print_table(r: &CompareReport) {
             }
         );
     }
+}
+
+/// `compare` through the architecture interface: the convex fit, then full-batch Adam from
+/// `--restarts` seeds at each `--width` for `--epochs` steps at `--lr`; writes compare.json.
+pub(crate) fn compare_generic(
+    c: &CompareArgs,
+    arch: &dyn Architecture,
+    ds: &Dataset,
+) -> Result<()> {
+    let a = &c.train;
+    let y = ds.scalar_targets()?;
+    let widths = if c.width.is_empty() {
+        vec![1, 4]
+    } else {
+        c.width.clone()
+    };
+    if widths.contains(&0) || c.epochs == 0 {
+        return Err(Error::param(
+            "--width",
+            "widths and --epochs must be at least 1",
+        ));
+    }
+    let lr = c.lr.unwrap_or(1e-2);
+    if !(lr > 0.0 && lr.is_finite()) {
+        return Err(Error::param("--lr", format!("must be positive, got {lr}")));
+    }
+    let mut progress = Progress::new(a.quiet);
+    let fitted = arch.fit(ds, &mut progress);
+    progress.finish();
+    let fitted = fitted?;
+    let fit = fitted.report.convex();
+    let model = fitted.model;
+    let mut runs = Vec::new();
+    let mut below = 0;
+    for &width in &widths {
+        for k in 0..c.restarts {
+            let seed = c.first_seed + k as u64;
+            let s = FullBatchSettings {
+                width,
+                iters: c.epochs,
+                lr,
+                seed,
+            };
+            let t = std::time::Instant::now();
+            let net = arch.nonconvex(ds, &y, &s)?;
+            let objective = net.objective(ds, &y)?;
+            let secs = t.elapsed().as_secs_f64();
+            // Only an exact optimum (or the certified lower bound) bounds every network.
+            if objective < fit.lower_bound * (1.0 - 1e-6) {
+                below += 1;
+            }
+            runs.push(serde_json::json!({
+                "seed": seed, "width": width, "optimizer": "adam (full batch)",
+                "iterations": c.epochs, "lr": lr, "objective": objective,
+                "filters": net.width(), "seconds": secs,
+            }));
+        }
+    }
+    let best = runs
+        .iter()
+        .filter_map(|r| r["objective"].as_f64())
+        .fold(f64::INFINITY, f64::min);
+    let report = serde_json::json!({
+        "arch": arch.name(), "regularizer": arch.regularizer(), "data": a.data.data,
+        "n": y.len(),
+        "convex": {
+            "objective": fit.objective, "network_objective": fit.network_objective,
+            "lower_bound": fit.lower_bound, "exact": fit.exact, "filters": model.width(),
+            "seconds": fit.seconds,
+        },
+        "runs": runs,
+        "best_nonconvex": best,
+        "runs_below_lower_bound": below,
+        "notes": ["objectives: loss summed over the samples + the architecture's penalty, the scale of `cvxcnn train`'s report; no run can go below lower_bound (a certified bound), and runs_below_lower_bound counts any that did"],
+    });
+    let json =
+        serde_json::to_vec_pretty(&report).map_err(|e| Error::Solver(format!("report: {e}")))?;
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("cvxcnn-compare"));
+    write_dir_atomically(&out, &[("compare.json", json)])?;
+    if !a.quiet {
+        println!(
+            "{} (regularizer: {}), n = {}",
+            arch.name(),
+            arch.regularizer(),
+            y.len()
+        );
+        println!(
+            "convex          {:.10}  ({}; network {:.10}, lower bound {:.10}, {:.2} s)",
+            fit.objective,
+            if fit.exact {
+                "global optimum"
+            } else {
+                "not certified global"
+            },
+            fit.network_objective,
+            fit.lower_bound,
+            fit.seconds
+        );
+        // For bracketed fits the refined network, not the upper bound, is the convex side's best.
+        let reference = fit.objective.min(fit.network_objective);
+        println!("| width | seed | objective | / convex side |");
+        println!("|---|---|---|---|");
+        for r in report["runs"].as_array().into_iter().flatten() {
+            let v = r["objective"].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "| {} | {} | {v:.10} | {:.6} |",
+                r["width"],
+                r["seed"],
+                v / reference
+            );
+        }
+        println!("best non-convex {best:.10}; runs below the lower bound: {below}");
+        println!("written         {}/compare.json", out.display());
+    }
+    Ok(())
 }

@@ -1,0 +1,30 @@
+//! `cvxcnn train`: flags → a validated architecture → fit (convex program, recovery,
+//! certificate) → report and model files → summary. The same road for every architecture.
+
+use crate::args::TrainArgs;
+use crate::flags::{architecture, load, set_threads};
+use crate::output::print_summary;
+use crate::progress::Progress;
+use cvxcnn::export::{fit_files, write_dir_atomically};
+use cvxcnn::Result;
+use std::path::PathBuf;
+
+/// Runs `cvxcnn train`.
+pub(crate) fn cmd_train(a: TrainArgs) -> Result<()> {
+    set_threads(a.threads)?;
+    let ds = load(&a.data)?;
+    let arch = architecture(&a, &ds)?;
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("cvxcnn-out"));
+    let mut progress = Progress::new(a.quiet);
+    let fit = arch.fit(&ds, &mut progress);
+    progress.finish();
+    let mut fit = fit?;
+    fit.report.data = a.data.data.clone();
+    let files = fit_files(&fit)?;
+    write_dir_atomically(&out, &files)?;
+    if !a.quiet {
+        let names: Vec<String> = files.into_iter().map(|(k, _)| k).collect();
+        print_summary(&fit.report, &out, &names);
+    }
+    Ok(())
+}

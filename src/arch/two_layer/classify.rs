@@ -1,0 +1,346 @@
+//! The multi-output classifier as an [`Architecture`]: class labels in, a held-out test part, an
+//! optional input standardization, one β or a warm-started path of them, sampled patterns and a
+//! first-order solver ([`super::classifier`]), and a model that `eval` and `predict` can load
+//! again (`model.safetensors` beside `model.json`).
+
+use super::classifier::{
+    beta_max, gated_limits, prepare_with, solve_prepared, ClassifierConfig, ClassifierOutcome,
+    FirstOrder,
+};
+use crate::arch::traits::{Architecture, CertificateScope, Fit, Model, Report};
+use crate::data::{Dataset, Normalization};
+use crate::error::{Error, Result};
+use crate::loss::{accuracy, Loss};
+use crate::network::TwoLayerCnn;
+use crate::nonconvex::FullBatchSettings;
+use crate::observe::{IterRecord, Observer};
+use crate::solver::IterObserver;
+use crate::tensors::ModelTensors;
+use serde::{Deserialize, Serialize};
+
+/// Values of `β` of a classifier run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BetaChoice {
+    /// These values, solved in order with warm starts (the last one's model is kept).
+    List(Vec<f64>),
+    /// `N` values from just below `β_max` (where the network is zero) down to `β_max/100`,
+    /// geometrically.
+    Path(usize),
+}
+
+/// What is saved beside the weights (`model.json`) so that a model can be used again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Original class label of every output.
+    pub classes: Vec<i64>,
+    /// Input normalization applied before the network.
+    pub normalization: Normalization,
+    /// Loss the model was trained with.
+    pub loss: Loss,
+}
+
+/// The two-layer CNN with one output per class, trained on sampled patterns by a first-order
+/// solver with a restricted certificate.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    /// Solver, patterns, geometry and loss (`cfg.beta` is set from `betas`).
+    pub cfg: ClassifierConfig,
+    /// `β` values.
+    pub betas: BetaChoice,
+    /// Fraction of the data held out for testing (seeded by `cfg.seed`).
+    pub test_fraction: f64,
+    /// Standardize each input channel with the training part's statistics.
+    pub standardize: bool,
+    /// Filters (`rows × h`, row-major) whose patterns replace sampled ones.
+    pub gates: Option<Vec<f64>>,
+}
+
+struct ClassifierModel {
+    net: Option<TwoLayerCnn>,
+    info: ModelInfo,
+}
+
+impl Model for ClassifierModel {
+    fn predict(&self, ds: &Dataset) -> Result<Vec<f64>> {
+        let net = self.net.as_ref().ok_or_else(|| {
+            Error::Solver("the gated relaxation is a bound, not a ReLU network".into())
+        })?;
+        net.predict(&ds.x)
+    }
+    fn outputs(&self) -> usize {
+        self.info.classes.len()
+    }
+    fn objective(&self, _ds: &Dataset, _y: &[f64]) -> Result<f64> {
+        Err(Error::param(
+            "targets",
+            "the classifier's objective takes class labels, not scalar targets",
+        ))
+    }
+    fn width(&self) -> usize {
+        self.net.as_ref().map_or(0, |n| n.width())
+    }
+    fn tensors(&self) -> Result<Option<ModelTensors>> {
+        Ok(self.net.as_ref().map(|n| n.tensors(&[])))
+    }
+    fn extra_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let json = serde_json::to_vec_pretty(&self.info)
+            .map_err(|e| Error::Solver(format!("model: {e}")))?;
+        Ok(vec![("model.json".into(), json)])
+    }
+}
+
+/// Class indices of `ds` against the model's `classes`.
+pub fn labels_of(ds: &Dataset, classes: &[i64], what: &str) -> Result<Vec<usize>> {
+    ds.class_index_with(classes)?
+        .into_iter()
+        .enumerate()
+        .map(|(t, c)| {
+            c.ok_or_else(|| {
+                Error::Data(format!(
+                    "{what} sample {t} has a label the model does not know"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Forwards the solver's iterations to an [`Observer`] and keeps them.
+struct Iterations<'a> {
+    obs: &'a mut dyn Observer,
+    history: Vec<IterRecord>,
+}
+
+impl IterObserver for Iterations<'_> {
+    fn record(&mut self, rec: &IterRecord) -> bool {
+        self.history.push(*rec);
+        self.obs.iteration(rec)
+    }
+}
+
+/// A classifier's data after the split and the normalization.
+#[derive(Debug, Clone)]
+pub struct ClassifierData {
+    /// Training part (normalized).
+    pub train: Dataset,
+    /// Test part (normalized).
+    pub test: Dataset,
+    /// Class label of every output.
+    pub classes: Vec<i64>,
+    /// The normalization applied (statistics of the training part).
+    pub normalization: Normalization,
+}
+
+impl Classifier {
+    /// Splits `ds` into training and test parts (seeded; none held out at a test fraction of
+    /// 0) and normalizes both with the training part's statistics.
+    pub fn split(&self, ds: &Dataset) -> Result<ClassifierData> {
+        let ci = ds.class_index()?;
+        let (mut train, mut test) = if self.test_fraction == 0.0 {
+            (ds.clone(), ds.head(0))
+        } else {
+            ds.split(self.test_fraction, self.cfg.seed)?
+        };
+        let normalization = if self.standardize {
+            Normalization::standardize_from(&train)
+        } else {
+            Normalization::None
+        };
+        normalization.apply(&mut train)?;
+        normalization.apply(&mut test)?;
+        Ok(ClassifierData {
+            train,
+            test,
+            classes: ci.labels,
+            normalization,
+        })
+    }
+
+    /// The `β` values for the training part (a path needs `β_max`, the largest dual-constraint
+    /// value at the zero network).
+    fn betas(&self, train: &Dataset, classes: &[i64]) -> Result<Vec<f64>> {
+        let betas = match &self.betas {
+            BetaChoice::List(b) => b.clone(),
+            BetaChoice::Path(n) => {
+                if *n == 0 {
+                    return Err(Error::param("beta", "a path needs at least one value"));
+                }
+                let labels = labels_of(train, classes, "training")?;
+                let prep = prepare_with(
+                    train,
+                    &labels,
+                    classes.len(),
+                    &self.cfg,
+                    self.gates.as_deref(),
+                )?;
+                let bmax = beta_max(&prep.prog, 30.0)?;
+                // Geometric from just below β_max (where the network is zero) to β_max/100.
+                (0..*n)
+                    .map(|j| {
+                        let t = if *n == 1 {
+                            1.0
+                        } else {
+                            j as f64 / (*n - 1) as f64
+                        };
+                        0.9 * bmax * (0.01f64 / 0.9).powf(t)
+                    })
+                    .collect()
+            }
+        };
+        if betas.is_empty() {
+            return Err(Error::param("beta", "no value of β given"));
+        }
+        if let Some(b) = betas.iter().find(|b| !(**b > 0.0 && b.is_finite())) {
+            return Err(Error::param(
+                "beta",
+                format!("β must be positive and finite, got {b}"),
+            ));
+        }
+        Ok(betas)
+    }
+
+    /// The iteration count a progress display should expect per `β`.
+    pub fn iterations(&self) -> usize {
+        match self.cfg.solver {
+            FirstOrder::AugmentedLagrangian | FirstOrder::Projected => self.cfg.al.limits.max_iter,
+            FirstOrder::Gated => gated_limits(&self.cfg.al).max_iter,
+        }
+    }
+}
+
+impl Architecture for Classifier {
+    fn name(&self) -> String {
+        format!(
+            "two-layer classifier, global {} pooling",
+            self.cfg.pool.name()
+        )
+    }
+    fn regularizer(&self) -> &'static str {
+        "group ℓ2 over sampled sign patterns, per output"
+    }
+    fn fit(&self, ds: &Dataset, obs: &mut dyn Observer) -> Result<Fit> {
+        let ClassifierData {
+            train,
+            test,
+            classes,
+            normalization,
+        } = self.split(ds)?;
+        let betas = self.betas(&train, &classes)?;
+        let train_labels = labels_of(&train, &classes, "training")?;
+        let test_labels = labels_of(&test, &classes, "test")?;
+        let mut cfg = self.cfg.clone();
+        cfg.beta = betas[0];
+        let mut prep = prepare_with(
+            &train,
+            &train_labels,
+            classes.len(),
+            &cfg,
+            self.gates.as_deref(),
+        )?;
+        let mut warm: Option<Vec<f64>> = None;
+        let mut last: Option<(ClassifierOutcome, Option<f64>, f64)> = None;
+        let mut path_rows = Vec::new();
+        let mut history = Vec::new();
+        for (step, &beta) in betas.iter().enumerate() {
+            cfg.beta = beta;
+            prep.prog.beta = beta;
+            obs.stage(&if betas.len() > 1 {
+                format!("β = {beta:.4e} ({}/{})", step + 1, betas.len())
+            } else {
+                match cfg.solver {
+                    FirstOrder::AugmentedLagrangian => "augmented Lagrangian".to_string(),
+                    FirstOrder::Gated => "gated FISTA".to_string(),
+                    FirstOrder::Projected => "projected FISTA".to_string(),
+                }
+            });
+            obs.progress(0, self.iterations());
+            let mut it = Iterations {
+                obs: &mut *obs,
+                history: Vec::new(),
+            };
+            let o = solve_prepared(&prep, &train, &train_labels, &cfg, warm.as_deref(), &mut it)?;
+            history = it.history;
+            let test_acc = match &o.network {
+                Some(net) if test.n() > 0 => Some(accuracy(&net.predict(&test.x)?, &test_labels)),
+                _ => None,
+            };
+            path_rows.push(serde_json::json!({
+                "beta": beta, "objective": o.objective, "relative_gap": o.certificate.relative_gap,
+                "filters": o.filters, "train_accuracy": o.train_accuracy, "test_accuracy": test_acc,
+                "status": o.status, "seconds": o.seconds,
+            }));
+            warm = Some(o.point.clone());
+            last = Some((o, test_acc, beta));
+        }
+        let Some((o, test_acc, beta)) = last else {
+            return Err(Error::param("beta", "no value of β given"));
+        };
+        let mut r = Report::new(self, "two-layer", train.n(), beta);
+        let network_objective = o.network_objective.unwrap_or(f64::NAN);
+        r.bracket(
+            o.objective,
+            o.network_objective.unwrap_or(o.objective),
+            o.certificate.dual,
+            cfg.al.limits.tol,
+        );
+        r.network_objective = network_objective;
+        r.relative_gap = o.certificate.relative_gap;
+        r.converged = o.network.is_some() && o.certificate.relative_gap <= cfg.al.limits.tol;
+        r.certificate = CertificateScope::Restricted;
+        r.status = o.status.name().into();
+        r.filters = o.filters;
+        r.train_accuracy = Some(o.train_accuracy);
+        r.test_accuracy = test_acc;
+        r.seconds = o.seconds;
+        r.notes = vec![
+            "objective: convex objective of the solver's point after projection onto the pattern cones (a feasible point); network_objective: the recovered CNN's own objective (equal up to rounding)".into(),
+            "restricted_certificate.relative_gap (= relative_gap): duality gap of the RESTRICTED program (sampled patterns only); it certifies optimality among networks whose filters use those patterns".into(),
+            "fresh: dual constraints checked on a fresh batch of sampled patterns; gamma_over_beta > 1 means the global optimum is lower, and fresh.dual bounds the program over both pattern sets".into(),
+            "losses are summed over samples (not averaged)".into(),
+            "solver_history: the first-order solver's iterates of the last β (seconds since the solve began, after timings.patterns + operator; objective of the iterate; its relative cone violation)".into(),
+        ];
+        r.details_from(&o);
+        r.detail("mode", "classifier")
+            .detail("restricted_certificate", &o.certificate)
+            .detail("n_train", train.n())
+            .detail("n_test", test.n())
+            .detail("classes", &classes)
+            .detail("loss", cfg.loss)
+            .detail("spec", cfg.spec)
+            .detail("pool", cfg.pool.name())
+            .detail("draws", cfg.draws)
+            .detail("seed", cfg.seed)
+            .detail(
+                "solver_history",
+                history
+                    .iter()
+                    .map(|h| serde_json::json!({"seconds": h.elapsed, "objective": h.objective, "violation": h.violation}))
+                    .collect::<Vec<_>>(),
+            );
+        if path_rows.len() > 1 {
+            r.detail("path", path_rows);
+        }
+        let model = ClassifierModel {
+            net: o.network,
+            info: ModelInfo {
+                classes,
+                normalization,
+                loss: cfg.loss,
+            },
+        };
+        Ok(Fit {
+            report: r,
+            model: Box::new(model),
+        })
+    }
+    fn nonconvex(
+        &self,
+        _ds: &Dataset,
+        _y: &[f64],
+        _s: &FullBatchSettings,
+    ) -> Result<Box<dyn Model>> {
+        Err(Error::param(
+            "arch",
+            "the classifier's non-convex baseline runs through compare's multi-output trainer",
+        ))
+    }
+}
