@@ -586,9 +586,8 @@ fn three_layer(a: &TrainArgs, ds: &Dataset) -> Result<ThreeLayer> {
     })
 }
 
-/// `--head shared`: weight decay on a vector of output weights per filter (the SDP; needs the
-/// `sdp` feature).
-#[cfg(feature = "sdp")]
+/// `--head shared`: weight decay on a vector of output weights per filter (the SDP; without
+/// the `sdp` feature its fit says how to get it).
 fn shared(a: &TrainArgs, ds: &Dataset) -> Result<Box<dyn Architecture>> {
     use cvxcnn::arch::{Shared, SharedHeadChoice};
     let spec = patch_spec(&a.patch, ds, false)?;
@@ -615,13 +614,4 @@ fn shared(a: &TrainArgs, ds: &Dataset) -> Result<Box<dyn Architecture>> {
         beta: beta(a)?,
         ipm: ipm(a),
     }))
-}
-
-/// `--head shared` without the `sdp` feature: how to get it.
-#[cfg(not(feature = "sdp"))]
-fn shared(_a: &TrainArgs, _ds: &Dataset) -> Result<Box<dyn Architecture>> {
-    Err(Error::param(
-        "--head",
-        "--head shared needs the SDP solver: build with `cargo build --release --features sdp` (links OpenBLAS: apt-get install libopenblas-dev libgfortran-12-dev)",
-    ))
 }

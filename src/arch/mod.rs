@@ -15,7 +15,6 @@ pub mod two_layer;
 pub use circular::Circular;
 pub use linear::Linear;
 pub use local_pool::LocalPool;
-#[cfg(feature = "sdp")]
 pub use shared::{Shared, SharedHeadChoice};
 pub use three_layer::ThreeLayer;
 pub use traits::{Architecture, ConvexFit, Model};

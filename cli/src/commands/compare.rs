@@ -217,7 +217,7 @@ pub(crate) fn cmd_compare(c: CompareArgs) -> Result<()> {
     if c.restarts == 0 {
         return Err(Error::param("--restarts", "must be at least 1"));
     }
-    if a.head == Some(Head::Shared) && (a.windows.is_none() || !cfg!(feature = "sdp")) {
+    if a.head == Some(Head::Shared) && a.windows.is_none() {
         return Err(Error::param(
             "--head",
             "compare trains shared-filter networks with --windows W in builds with --features sdp only (cvxcnn train --head shared)",

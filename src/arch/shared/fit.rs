@@ -3,6 +3,7 @@
 
 use super::sdp::{predict, solve_shared_sdp, train_shared_adam, SharedHead};
 use crate::arch::local_pool::tile_windows;
+use super::{Shared, SharedHeadChoice};
 use crate::arch::traits::{sq_loss, Architecture, CertificateScope, Fit, Model, Report, EXACT_GAP};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -14,35 +15,6 @@ use crate::program::Pooling;
 use crate::solver::IpmSettings;
 use crate::tensors::ModelTensors;
 use std::time::Instant;
-
-/// What the vector of output weights of a filter feeds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SharedHeadChoice {
-    /// One output per class (sum pooling; one-hot targets from the class labels).
-    Classes,
-    /// One output weight per local pooling window of `window` positions (per axis), max or
-    /// average pooling inside a window; scalar targets.
-    Windows {
-        /// Window size (see [`tile_windows`]).
-        window: usize,
-        /// Max (true) or average pooling.
-        max: bool,
-    },
-}
-
-/// Weight decay on the vector of output weights of each filter: the SDP over simplicial cones,
-/// exact for patch rank ≤ 4 (MATH-DEEP.md section 3; cargo feature `sdp`).
-#[derive(Debug, Clone)]
-pub struct Shared {
-    /// First-layer geometry.
-    pub spec: PatchSpec,
-    /// The head.
-    pub head: SharedHeadChoice,
-    /// `β`.
-    pub beta: f64,
-    /// Interior-point settings.
-    pub ipm: IpmSettings,
-}
 
 struct SharedModel {
     head: SharedHead,
