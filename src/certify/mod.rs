@@ -221,3 +221,100 @@ pub fn certify(
         scope,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cones::cone_gamma;
+    use crate::patterns::Hyperplanes;
+    use crate::program::operator::Sides;
+    use crate::program::tests::{
+        gaussian, hand_program, patterns_of, random_patches, ALL_ON, ON_OFF,
+    };
+    use crate::program::Pooling;
+    use faer::Mat;
+
+    /// On the on/off block (`A = (1, 1)`, cone `{u₀ + u₁ ≥ 0, u₁ ≤ 0}`) `γ(v) = |v|`:
+    /// `max{u₀ + u₁ : u in the cone, ‖u‖ ≤ 1} = 1` at `(1, 0)` and `min = 0`, so one side gives
+    /// `|v|` and the other 0. With the all-on block (`A = (1, 2)` inside its cone) `γ(1) = √5`.
+    #[test]
+    fn gamma_by_hand() {
+        let prog = hand_program(&[ON_OFF], 3.0, 0.5);
+        for (v, want) in [(1.0, 1.0), (-1.0, 1.0), (2.0, 2.0), (0.0, 0.0)] {
+            let g = gamma(&prog, &[v]).unwrap();
+            assert!((g.value - want).abs() < 1e-8, "γ({v}) = {}", g.value);
+        }
+        let prog = hand_program(&[ON_OFF, ALL_ON], 3.0, 0.5);
+        let g = gamma(&prog, &[1.0]).unwrap();
+        assert!((g.value - 5f64.sqrt()).abs() < 1e-12);
+        assert_eq!(g.block, Some(1));
+    }
+
+    /// `β_max = γ(y) = 3`. Above it the zero network is certified optimal (bound `½y² = 4.5`,
+    /// gap 0); below it (β = ½) the zero network's gap is `4.5 − (4.5 − ½(½ − 3)²) = 3.125`.
+    #[test]
+    fn zero_network_above_and_below_beta_max() {
+        let prog = hand_program(&[ON_OFF], 3.0, 3.5);
+        assert!((beta_max(&prog).unwrap() - 3.0).abs() < 1e-8);
+        let c = certify(&prog, &[0.0], 4.5, Scope::Global, &[]).unwrap();
+        assert!(
+            c.duality_gap.abs() < 1e-8 && c.lower_bound <= 4.5 + 1e-12,
+            "{c:?}"
+        );
+        assert!((c.gamma_residual - 3.0).abs() < 1e-8);
+        let prog = hand_program(&[ON_OFF], 3.0, 0.5);
+        let c = certify(&prog, &[0.0], 4.5, Scope::Restricted, &[]).unwrap();
+        assert!((c.duality_gap - 3.125).abs() < 1e-8, "{c:?}");
+        assert_eq!(c.scope.name(), "restricted");
+    }
+
+    /// `β = ½`: at the optimum `c = (2.5, 0)` (objective 1.375) the residual ½ has `γ = β` and
+    /// the gap is 0; at `c = (1, 0)` (objective `½·2² + ½ = 2.5`) the residual 2 is scaled to ½,
+    /// the bound is 1.375 and the gap `1.125` (relative 0.45). Malformed extra dual points are
+    /// ignored.
+    #[test]
+    fn certificates_by_hand() {
+        let prog = hand_program(&[ON_OFF], 3.0, 0.5);
+        let c = certify(&prog, &[2.5], 1.375, Scope::Global, &[]).unwrap();
+        assert!(c.duality_gap.abs() < 1e-8, "{c:?}");
+        assert!((c.gamma_residual - 0.5).abs() < 1e-8);
+        let extra = vec![vec![f64::NAN], vec![1.0, 2.0]];
+        let c = certify(&prog, &[1.0], 2.5, Scope::Global, &extra).unwrap();
+        assert!((c.lower_bound - 1.375).abs() < 1e-8, "{c:?}");
+        assert!((c.duality_gap - 1.125).abs() < 1e-8);
+        assert!((c.relative_gap - 0.45).abs() < 1e-8);
+        assert!((c.gamma_residual - 2.0).abs() < 1e-8);
+    }
+
+    /// `γ` from the conic sub-problems (Clarabel) equals `max_b max_± ‖Π_{C_b}(±A_bᵀv)‖` from
+    /// the active-set cone projection, on random data.
+    #[test]
+    fn gamma_agrees_with_the_cone_projection() {
+        let (n, f) = (4, 3);
+        let (p, _) = random_patches(n, 7, f, 51);
+        let hp = Hyperplanes::from_patches(&p);
+        let filters: Vec<Vec<f64>> = (0..15).map(|s| gaussian(f, 5100 + s)).collect();
+        let (set, _) = patterns_of(&hp, &filters);
+        let prog = TwoLayerProgram::new(&p, hp, &set, &vec![0.0; n], 1.0, Pooling::Sum).unwrap();
+        let normals = Mat::<f64>::from_fn(prog.hyperplanes.len(), f, |g, j| {
+            prog.hyperplanes.normal(g)[j]
+        });
+        for case in 0..5u64 {
+            let v = gaussian(n, 5200 + case);
+            let mut want: f64 = 0.0;
+            for b in 0..prog.blocks.len() {
+                let g = prog.adjoint_block(b, &v);
+                let s = Sides(&prog.blocks[b].bits);
+                for sign in [1.0, -1.0] {
+                    let a: Vec<f64> = g.iter().map(|x| sign * x).collect();
+                    want = want.max(cone_gamma(normals.as_ref(), s, &a).unwrap());
+                }
+            }
+            let got = gamma(&prog, &v).unwrap().value;
+            assert!(
+                (got - want).abs() < 1e-7 * want.max(1.0),
+                "case {case}: {got} vs {want}"
+            );
+        }
+    }
+}

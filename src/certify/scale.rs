@@ -194,3 +194,95 @@ pub fn beta_max(prog: &MultiProgram, budget: f64) -> Result<f64> {
     };
     Ok(resolve_max(&bounds, 0.0, budget, &exact)?.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::patterns::Hyperplanes;
+    use crate::program::multi::tests::hand_multi;
+    use crate::program::tests::{hand_patches, one_sample_optimum, patterns_of, ALL_ON, ON_OFF};
+
+    /// At zero with `y = (3, −3)`: `V = −y`; the on/off block reaches `γ = 3` (one side per
+    /// output), the all-on block `3√5`.
+    #[test]
+    fn beta_max_by_hand() {
+        let prog = hand_multi(&[ON_OFF], &[3.0, -3.0], 0.5);
+        assert!((beta_max(&prog, f64::INFINITY).unwrap() - 3.0).abs() < 1e-10);
+        let prog = hand_multi(&[ON_OFF, ALL_ON], &[3.0, -3.0], 0.5);
+        let want = 3.0 * 5f64.sqrt();
+        assert!((beta_max(&prog, f64::INFINITY).unwrap() - want).abs() < 1e-10);
+    }
+
+    /// At the optimum `c_{0,0} = c'_{0,1} = (2.5, 0)` (objective 2.75) the gap is 0 and
+    /// `γ/β = 1`; at zero (objective 9) `γ = 3`, `V` is scaled by `1/6` and the bound is
+    /// `−½‖V/6‖² − ⟨V/6, y⟩ = −0.25 + 3 = 2.75`.
+    #[test]
+    fn restricted_certificates_by_hand() {
+        let prog = hand_multi(&[ON_OFF], &[3.0, -3.0], 0.5);
+        let x = [2.5, 0.0, 0.0, 0.0, 0.0, 0.0, 2.5, 0.0];
+        let (c, v) = certify_restricted(&prog, &x, &[0.0; 8], f64::INFINITY).unwrap();
+        assert!(
+            (c.primal - 2.75).abs() < 1e-14 && (c.dual - 2.75).abs() < 1e-9,
+            "{c:?}"
+        );
+        assert!((c.gamma_over_beta - 1.0).abs() < 1e-9 && c.complete);
+        assert!((v[0] + 0.5).abs() < 1e-15 && (v[1] - 0.5).abs() < 1e-15);
+        let (c, _) = certify_restricted(&prog, &[0.0; 8], &[0.0; 8], f64::INFINITY).unwrap();
+        assert!(
+            (c.primal - 9.0).abs() < 1e-14 && (c.dual - 2.75).abs() < 1e-9,
+            "{c:?}"
+        );
+        assert!((c.gamma_over_beta - 6.0).abs() < 1e-9);
+        assert!((c.relative_gap - 6.25 / 9.0).abs() < 1e-9);
+    }
+
+    /// A fresh batch with the all-on pattern at the on/off optimum (`V = (−½, ½)`): each output
+    /// reaches `‖(½, 1)‖ = √5/2`, i.e. `γ/β = √5`, and the bound with `V` scaled by
+    /// `β/γ = 1/√5` is `−½‖sV‖² − ⟨sV, y⟩`. With one sample, `sV = (−β/√5, β/√5)` is the dual
+    /// optimum of the program over both patterns, so the bound equals that optimum.
+    #[test]
+    fn fresh_batch_by_hand() {
+        let prog = hand_multi(&[ON_OFF], &[3.0, -3.0], 0.5);
+        let x = [2.5, 0.0, 0.0, 0.0, 0.0, 0.0, 2.5, 0.0];
+        let (c, v) = certify_restricted(&prog, &x, &[0.0; 8], f64::INFINITY).unwrap();
+        let p = hand_patches();
+        let hp = Hyperplanes::from_patches(&p);
+        let (set, _) = patterns_of(&hp, &[ALL_ON.to_vec()]);
+        let fresh = PatternOperator::new(&p, &hp, &set, 1.0).unwrap();
+        let e = fresh_estimate(&prog, &fresh, &v, &c, f64::INFINITY).unwrap();
+        let r5 = 5f64.sqrt();
+        assert_eq!(e.patterns, 1);
+        assert!((e.gamma_over_beta - r5).abs() < 1e-9, "{e:?}");
+        let s = 1.0 / r5;
+        let want = -(0.25 * s * s) + 3.0 * s;
+        assert!((e.dual - want).abs() < 1e-9, "{} vs {want}", e.dual);
+        assert!((e.dual - 2.0 * one_sample_optimum(r5, 3.0, 0.5)).abs() < 1e-9);
+    }
+
+    /// The search returns the largest exact value once no remaining bound can beat it; bounds
+    /// at or below the floor are returned as they are (clipped at the floor); past the time
+    /// budget the largest remaining bound stands in.
+    #[test]
+    fn resolve_max_semantics() {
+        let bounds = [5.0, 1.0, 3.0];
+        let exact = |b: usize| -> Result<f64> { Ok(bounds[b] / 2.0) };
+        assert_eq!(
+            resolve_max(&bounds, 0.0, f64::INFINITY, &exact).unwrap().0,
+            2.5
+        );
+        assert_eq!(
+            resolve_max(&bounds, 10.0, f64::INFINITY, &exact).unwrap(),
+            (5.0, 0, true)
+        );
+        assert_eq!(
+            resolve_max(&bounds, 0.0, -1.0, &exact).unwrap(),
+            (5.0, 0, false)
+        );
+        let r = resolve_max(&bounds, 0.0, f64::INFINITY, &exact).unwrap();
+        assert!(r.2 && r.1 >= 2);
+        assert_eq!(
+            unconstrained_bounds(&[3.0, 4.0, 0.0, 1.0], 2),
+            vec![5.0, 1.0, 5.0, 1.0]
+        );
+    }
+}

@@ -195,4 +195,143 @@ mod tests {
         let gamma = cone_gamma(n.as_ref(), Sides(&[0]), &[2.0, 0.0]).unwrap();
         assert!((gamma - 2f64.sqrt()).abs() < 1e-8);
     }
+
+    use crate::program::tests::gaussian;
+
+    /// Unit rows `n_g` (`G × h`) from seeded Gaussians.
+    fn unit_rows(g: usize, h: usize, seed: u64) -> Mat<f64> {
+        let v = gaussian(g * h, seed);
+        Mat::<f64>::from_fn(g, h, |r, c| {
+            let row = &v[r * h..(r + 1) * h];
+            row[c] / row.iter().map(|x| x * x).sum::<f64>().sqrt()
+        })
+    }
+
+    /// The sides of the region of `u0` (bit `g` set iff `n_gᵀu0 > 0`).
+    fn sides_of(n: &Mat<f64>, u0: &[f64]) -> u64 {
+        (0..n.nrows()).fold(0u64, |w, g| {
+            let d: f64 = (0..n.ncols()).map(|c| n[(g, c)] * u0[c]).sum();
+            if d > 0.0 {
+                w | (1 << g)
+            } else {
+                w
+            }
+        })
+    }
+
+    /// Projection onto a cone in the plane by brute force: the nearest feasible point among
+    /// `a`, `0` and the projections of `a` onto the rays along `±n_g^⊥`, clamped at 0.
+    fn brute_force_2d(n: &Mat<f64>, bits: u64, a: [f64; 2]) -> [f64; 2] {
+        let rows: Vec<[f64; 2]> = (0..n.nrows())
+            .map(|g| {
+                let s = if bits >> g & 1 == 1 { 1.0 } else { -1.0 };
+                [s * n[(g, 0)], s * n[(g, 1)]]
+            })
+            .collect();
+        let feasible = |u: [f64; 2]| rows.iter().all(|r| r[0] * u[0] + r[1] * u[1] >= -1e-12);
+        let mut cands = vec![a, [0.0, 0.0]];
+        for r in &rows {
+            for d in [[-r[1], r[0]], [r[1], -r[0]]] {
+                let t = (a[0] * d[0] + a[1] * d[1]).max(0.0);
+                cands.push([t * d[0], t * d[1]]);
+            }
+        }
+        let dist = |u: &[f64; 2]| (u[0] - a[0]).powi(2) + (u[1] - a[1]).powi(2);
+        cands
+            .into_iter()
+            .filter(|u| feasible(*u))
+            .min_by(|x, y| dist(x).total_cmp(&dist(y)))
+            .unwrap()
+    }
+
+    /// Against brute force in the plane, on random cones of 1 to 5 facets with random sides
+    /// (some of them just `{0}` or a ray), and `γ = ‖Π(a)‖`.
+    #[test]
+    fn matches_brute_force_in_the_plane() {
+        for case in 0..300u64 {
+            let g = 1 + (case % 5) as usize;
+            let n = unit_rows(g, 2, 1000 + case);
+            let bits = (gaussian(1, 2000 + case)[0].abs() * 1e6) as u64 & ((1 << g) - 1);
+            let av = gaussian(2, 3000 + case);
+            let a = [av[0], av[1]];
+            let p = project(n.as_ref(), Sides(&[bits]), &a, 1e-12).unwrap();
+            let want = brute_force_2d(&n, bits, a);
+            for (x, w) in p.point.iter().zip(want) {
+                assert!(
+                    (x - w).abs() < 1e-9,
+                    "case {case}: {:?} vs {want:?}",
+                    p.point
+                );
+            }
+            let gamma = cone_gamma(n.as_ref(), Sides(&[bits]), &a).unwrap();
+            assert!((gamma - (want[0].hypot(want[1]))).abs() < 1e-9);
+        }
+    }
+
+    /// Moreau/KKT conditions on random cones in `R^4` with 40 facets: `p` is feasible,
+    /// `pᵀ(a − p) = 0`, `(a − p)ᵀc ≤ 0` for feasible `c`, `aᵀc/‖c‖ ≤ γ = ‖p‖`, and projecting
+    /// `p` again returns `p`.
+    #[test]
+    fn projection_meets_the_moreau_conditions() {
+        let h = 4;
+        for case in 0..20u64 {
+            let n = unit_rows(40, h, 4000 + case);
+            let u0 = gaussian(h, 5000 + case);
+            let bits = sides_of(&n, &u0);
+            let s = Sides(std::slice::from_ref(&bits));
+            let a = gaussian(h, 6000 + case);
+            let p = project(n.as_ref(), s, &a, 1e-12).unwrap();
+            let na = a.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let r: Vec<f64> = a.iter().zip(&p.point).map(|(x, y)| x - y).collect();
+            let feasible = |c: &[f64]| {
+                (0..40).all(|g| s.get(g) * (0..h).map(|j| n[(g, j)] * c[j]).sum::<f64>() >= 0.0)
+            };
+            let worst = (0..40)
+                .map(|g| -s.get(g) * (0..h).map(|j| n[(g, j)] * p.point[j]).sum::<f64>())
+                .fold(0.0f64, f64::max);
+            assert!(worst <= 1e-10 * na, "case {case}: violation {worst}");
+            let pr: f64 = p.point.iter().zip(&r).map(|(x, y)| x * y).sum();
+            assert!(pr.abs() <= 1e-10 * na * na, "case {case}: pᵀ(a − p) = {pr}");
+            let gamma = cone_gamma(n.as_ref(), s, &a).unwrap();
+            let np = p.point.iter().map(|v| v * v).sum::<f64>().sqrt();
+            assert!((gamma - np).abs() <= 1e-10 * na);
+            let mut tested = 0;
+            let nu = u0.iter().map(|v| v * v).sum::<f64>().sqrt();
+            for k in 0..400u64 {
+                let noise = gaussian(h, 7000 + 1000 * case + k);
+                // Noise from 1.5‖u0‖ down to 0.015‖u0‖, so that narrow cones are sampled too.
+                let scale = 1.5 * nu * 0.1f64.powi((k % 3) as i32);
+                let c: Vec<f64> = u0.iter().zip(&noise).map(|(x, e)| x + scale * e).collect();
+                if !feasible(&c) {
+                    continue;
+                }
+                tested += 1;
+                let rc: f64 = r.iter().zip(&c).map(|(x, y)| x * y).sum();
+                let nc = c.iter().map(|v| v * v).sum::<f64>().sqrt();
+                assert!(rc <= 1e-10 * na * nc, "case {case}: (a − p)ᵀc = {rc}");
+                let ac: f64 = a.iter().zip(&c).map(|(x, y)| x * y).sum();
+                assert!(ac / nc <= gamma + 1e-10 * na);
+            }
+            assert!(tested >= 20, "case {case}: {tested} feasible samples");
+            let again = project(n.as_ref(), s, &p.point, 1e-12).unwrap();
+            for (x, y) in again.point.iter().zip(&p.point) {
+                assert!((x - y).abs() <= 1e-10 * na);
+            }
+        }
+    }
+
+    /// Zero and points inside the cone are returned unchanged, with no facet in the working
+    /// set.
+    #[test]
+    fn zero_and_interior_points_are_fixed() {
+        let n = unit_rows(10, 3, 8000);
+        let u0 = gaussian(3, 8001);
+        let bits = sides_of(&n, &u0);
+        let s = Sides(std::slice::from_ref(&bits));
+        let p = project(n.as_ref(), s, &u0, 1e-12).unwrap();
+        assert_eq!(p.point, u0);
+        assert_eq!((p.violation, p.working_set), (0.0, 0));
+        let z = project(n.as_ref(), s, &[0.0; 3], 1e-12).unwrap();
+        assert_eq!(z.point, vec![0.0; 3]);
+    }
 }

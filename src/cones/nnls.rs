@@ -311,4 +311,99 @@ mod tests {
             }
         }
     }
+
+    /// Projection onto `{x : Wx ≥ 0}` by brute force: the projection lies in the relative
+    /// interior of a face, so it is the projection of `v` onto the null space of some
+    /// independent set of at most `h` rows; the nearest feasible such point is the answer.
+    fn brute_force(w: &[f64], h: usize, v: &[f64]) -> Vec<f64> {
+        let m = w.len() / h;
+        let row = |r: usize| &w[r * h..(r + 1) * h];
+        let dotv = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+        let mut best: Option<(f64, Vec<f64>)> = None;
+        for mask in 0u32..(1 << m) {
+            if mask.count_ones() as usize > h {
+                continue;
+            }
+            // Orthonormal basis of the chosen rows (Gram–Schmidt), skipping dependent sets.
+            let mut q: Vec<Vec<f64>> = Vec::new();
+            let mut independent = true;
+            for r in (0..m).filter(|r| mask >> r & 1 == 1) {
+                let mut b = row(r).to_vec();
+                for e in &q {
+                    let c = dotv(&b, e);
+                    b.iter_mut().zip(e).for_each(|(x, y)| *x -= c * y);
+                }
+                let nb = dotv(&b, &b).sqrt();
+                if nb < 1e-9 {
+                    independent = false;
+                    break;
+                }
+                q.push(b.iter().map(|x| x / nb).collect());
+            }
+            if !independent {
+                continue;
+            }
+            let mut x = v.to_vec();
+            for e in &q {
+                let c = dotv(v, e);
+                x.iter_mut().zip(e).for_each(|(xi, ei)| *xi -= c * ei);
+            }
+            if (0..m).any(|r| dotv(row(r), &x) < -1e-12) {
+                continue;
+            }
+            let d: f64 = x.iter().zip(v).map(|(a, b)| (a - b) * (a - b)).sum();
+            if best.as_ref().is_none_or(|(bd, _)| d < *bd) {
+                best = Some((d, x));
+            }
+        }
+        best.unwrap().1
+    }
+
+    /// Against brute force over active sets on random cones (2 to 4 dimensions, up to 8 rows),
+    /// cold and warm-started.
+    #[test]
+    fn matches_brute_force_over_active_sets() {
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(11);
+        for trial in 0..120 {
+            let h = 2 + trial % 3;
+            let m = 3 + trial % 6;
+            let mut w = Vec::new();
+            for _ in 0..m {
+                let r: Vec<f64> = (0..h).map(|_| rng.random::<f64>() - 0.5).collect();
+                let n = r.iter().map(|a| a * a).sum::<f64>().sqrt();
+                w.extend(r.iter().map(|a| a / n));
+            }
+            let mut lam = vec![0.0; m];
+            let mut work = NnlsWork::default();
+            for warm in 0..3 {
+                let v: Vec<f64> = (0..h).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect();
+                let mut p = v.clone();
+                assert!(project_rows(&w, h, &mut lam, &mut work, &mut p, 1000));
+                let want = brute_force(&w, h, &v);
+                for (a, b) in p.iter().zip(&want) {
+                    assert!(
+                        (a - b).abs() < 1e-9,
+                        "trial {trial}/{warm}: {p:?} vs {want:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// `v = 0` projects to 0 with zero multipliers, whatever the warm start.
+    #[test]
+    fn zero_vector_projects_to_zero() {
+        let w = [1.0, 0.0, 0.0, 1.0];
+        let mut lam = vec![0.5, 2.0];
+        let mut v = [0.0, 0.0];
+        assert!(project_rows(
+            &w,
+            2,
+            &mut lam,
+            &mut NnlsWork::default(),
+            &mut v,
+            10
+        ));
+        assert_eq!((v, lam), ([0.0, 0.0], vec![0.0, 0.0]));
+    }
 }

@@ -265,4 +265,74 @@ mod tests {
             }
         }
     }
+
+    use crate::program::tests::{gaussian, patterns_of, random_patches, raw_conv};
+    use crate::program::ConvexSolution;
+
+    /// Winners of the region of a random filter `u` are `argmax_k x_{t,k}ᵀu` computed from the
+    /// raw signals, or none when every value is negative.
+    #[test]
+    fn winners_are_the_argmax_of_each_sample() {
+        let (n, len, f) = (4, 6, 2);
+        let (p, x) = random_patches(n, len, f, 31);
+        let arr = MaxArrangement::new(&p);
+        let hp = Hyperplanes::from_patches(&arr.rows);
+        let mut bits = vec![0u64; hp.len().div_ceil(64).max(1)];
+        let mut seen_none = false;
+        for s in 0..60 {
+            let u = gaussian(f, 3100 + s);
+            hp.signs_of(&u, &mut bits);
+            let got = arr.winners(&hp, &bits);
+            for (t, row) in raw_conv(&x, n, len, &u).iter().enumerate() {
+                let (k, v) = row
+                    .iter()
+                    .enumerate()
+                    .fold(
+                        (0, f64::NEG_INFINITY),
+                        |b, (k, v)| if *v > b.1 { (k, *v) } else { b },
+                    );
+                let want = (v >= 0.0).then_some(k as u32);
+                seen_none |= want.is_none();
+                assert_eq!(got[t], want, "filter {s}, sample {t}: {row:?}");
+            }
+        }
+        assert!(seen_none, "no sample without a winner was tested");
+    }
+
+    /// A block with its generating filter predicts `max_k (x_{t,k}ᵀu)_+` (raw signals) and the
+    /// filter lies in the block's argmax cone; each winner brings `K` cone rows (1 patch row and
+    /// `K − 1` differences), each sample without one `K` rows.
+    #[test]
+    fn blocks_reproduce_max_pooled_relu() {
+        let (n, len, f) = (3, 6, 2);
+        let (p, x) = random_patches(n, len, f, 32);
+        let arr = MaxArrangement::new(&p);
+        let hp = Hyperplanes::from_patches(&arr.rows);
+        let filters: Vec<Vec<f64>> = (0..40).map(|s| gaussian(f, 3200 + s)).collect();
+        let (set, first) = patterns_of(&hp, &filters);
+        let prog = max_program(&p, &arr, hp.clone(), &set, &vec![0.0; n], 1.0).unwrap();
+        assert!(prog.blocks.len() > 1);
+        for b in 0..prog.blocks.len() {
+            let u = &first[prog.blocks[b].pattern];
+            let mut sol = ConvexSolution::zeros(prog.blocks.len(), f);
+            sol.var_mut(2 * b).copy_from_slice(u);
+            let got = prog.predict(&sol);
+            for (t, row) in raw_conv(&x, n, len, u).iter().enumerate() {
+                let want = row.iter().fold(0.0f64, |m, v| m.max(*v));
+                assert!((got[t] - want).abs() < 1e-12, "block {b}, sample {t}");
+            }
+            assert!(prog.max_violation(&sol) <= 1e-15, "block {b}");
+            let winners = arr.winners(&hp, &prog.blocks[b].bits);
+            assert_eq!(arr.cone_rows(0, &winners).len(), n * p.k);
+        }
+        // Different blocks have different winners.
+        let mut all: Vec<_> = prog
+            .blocks
+            .iter()
+            .map(|bl| arr.winners(&hp, &bl.bits))
+            .collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), prog.blocks.len());
+    }
 }

@@ -185,3 +185,125 @@ impl MultiProgram {
 pub fn relative_gap(primal: f64, dual: f64) -> f64 {
     (primal - dual) / primal.abs().max(1e-300)
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::patterns::Hyperplanes;
+    use crate::program::tests::{
+        gaussian, hand_patches, patterns_of, random_patches, ALL_ON, ON_OFF,
+    };
+
+    /// The hand example (see [`crate::program::tests::hand_patches`]) as a multi-output program
+    /// with squared loss, one target per output.
+    pub(crate) fn hand_multi(filters: &[[f64; 2]], y: &[f64], beta: f64) -> MultiProgram {
+        let p = hand_patches();
+        let hp = Hyperplanes::from_patches(&p);
+        let f: Vec<Vec<f64>> = filters.iter().map(|u| u.to_vec()).collect();
+        let (set, _) = patterns_of(&hp, &f);
+        let op = PatternOperator::new(&p, &hp, &set, 1.0).unwrap();
+        MultiProgram::new(op, Loss::Squared, y.to_vec(), y.len(), beta).unwrap()
+    }
+
+    /// Block `b = s·PC + c·P + i` is pattern `i`, output `c`, sign `+` for `s = 0`.
+    #[test]
+    fn block_layout_by_hand() {
+        let prog = hand_multi(&[ON_OFF, ALL_ON], &[1.0, 2.0], 0.5);
+        assert_eq!((prog.patterns(), prog.half(), prog.exact_len()), (2, 4, 16));
+        let want = [
+            (0, 0, 1.0),
+            (1, 0, 1.0),
+            (0, 1, 1.0),
+            (1, 1, 1.0),
+            (0, 0, -1.0),
+            (1, 0, -1.0),
+            (0, 1, -1.0),
+            (1, 1, -1.0),
+        ];
+        for (b, w) in want.iter().enumerate() {
+            assert_eq!(prog.block_info(b), *w, "block {b}");
+        }
+    }
+
+    /// Prediction and objective of an exact point against loops over the stored `A`.
+    #[test]
+    fn objective_matches_an_explicit_computation() {
+        let (n, c) = (5, 2);
+        let (p, _) = random_patches(n, 8, 3, 21);
+        let hp = Hyperplanes::from_patches(&p);
+        let filters: Vec<Vec<f64>> = (0..6).map(|s| gaussian(3, 2100 + s)).collect();
+        let (set, _) = patterns_of(&hp, &filters);
+        let op = PatternOperator::new(&p, &hp, &set, 1.0).unwrap();
+        let y = gaussian(n * c, 22);
+        let prog = MultiProgram::new(op, Loss::Squared, y.clone(), c, 0.7).unwrap();
+        let (h, pp) = (prog.h(), prog.patterns());
+        let x = gaussian(prog.exact_len(), 23);
+        let a = prog.op.a();
+        let mut f = vec![0.0; n * c];
+        for out in 0..c {
+            for i in 0..pp {
+                let plus = &x[(out * pp + i) * h..(out * pp + i + 1) * h];
+                let minus = &x[((c + out) * pp + i) * h..((c + out) * pp + i + 1) * h];
+                for t in 0..n {
+                    for e in 0..h {
+                        f[out * n + t] += a[(t, i * h + e)] * (plus[e] - minus[e]);
+                    }
+                }
+            }
+        }
+        let got = prog.predict_exact(&x);
+        for (g, w) in got.iter().zip(&f) {
+            assert!((g - w).abs() < 1e-12);
+        }
+        let loss: f64 = f.iter().zip(&y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
+        let pen: f64 = x
+            .chunks(h)
+            .map(|b| b.iter().map(|v| v * v).sum::<f64>().sqrt())
+            .sum();
+        let want = loss + 0.7 * pen;
+        assert!((prog.objective(&x, true) - want).abs() < 1e-11 * want);
+        let grad = prog.loss_gradient(&f);
+        for ((g, fi), yi) in grad.iter().zip(&f).zip(&y) {
+            assert!((g - (fi - yi)).abs() < 1e-15);
+        }
+        assert_eq!(prog.nonzero_blocks(&x), 2 * pp * c);
+    }
+
+    /// `−ℓ*(s v)` for the squared loss with `s = min(1, β/γ)`, by hand:
+    /// `v = (1, −2)`, `y = (3, 1)`, `β = 1`: `γ = 4` gives `s = ¼` and `−0.40625`; `γ = ½` gives
+    /// `s = 1` and `−½·5 − (3 − 2) = −3.5`.
+    #[test]
+    fn dual_value_by_hand() {
+        let prog = hand_multi(&[ON_OFF], &[3.0, 1.0], 1.0);
+        assert!((prog.dual_value(&[1.0, -2.0], 4.0) + 0.40625).abs() < 1e-15);
+        assert!((prog.dual_value(&[1.0, -2.0], 0.5) + 3.5).abs() < 1e-15);
+    }
+
+    /// The violation is the worst absolute row violation over the largest block norm: `(1, 1)`
+    /// in the on/off block violates `u₁ ≤ 0` by 1, and the largest block is `(3, 4)`: 1/5.
+    #[test]
+    fn max_violation_is_relative_to_the_largest_block() {
+        let prog = hand_multi(&[ON_OFF, ALL_ON], &[1.0], 0.5);
+        let mut x = vec![0.0; prog.exact_len()];
+        x[0..2].copy_from_slice(&[1.0, 1.0]); // c of the on/off pattern
+        x[2..4].copy_from_slice(&[3.0, 4.0]); // c of the all-on pattern (feasible)
+        assert!((prog.max_violation(&x) - 0.2).abs() < 1e-15);
+        assert_eq!(prog.max_violation(&vec![0.0; prog.exact_len()]), 0.0);
+        assert_eq!(prog.nonzero_blocks(&x), 2);
+    }
+
+    /// Shapes and `β` are checked; the relative gap is `(p − d)/|p|`.
+    #[test]
+    fn new_checks_and_relative_gap() {
+        let p = hand_patches();
+        let hp = Hyperplanes::from_patches(&p);
+        let (set, _) = patterns_of(&hp, &[ON_OFF.to_vec()]);
+        let op = PatternOperator::new(&p, &hp, &set, 1.0).unwrap();
+        assert!(MultiProgram::new(op.clone(), Loss::Squared, vec![1.0], 1, 0.0).is_err());
+        assert!(MultiProgram::new(op.clone(), Loss::Squared, vec![1.0], 1, f64::NAN).is_err());
+        assert!(MultiProgram::new(op.clone(), Loss::Squared, vec![1.0; 3], 2, 1.0).is_err());
+        assert!(MultiProgram::new(op, Loss::Squared, vec![], 0, 1.0).is_err());
+        assert!((relative_gap(4.0, 3.0) - 0.25).abs() < 1e-15);
+        assert!((relative_gap(-2.0, -3.0) - 0.5).abs() < 1e-15);
+    }
+}

@@ -276,3 +276,187 @@ pub fn normals_adjoint_add(
         Par::Seq,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::tests::{gaussian, largest_cosine, patterns_of, random_patches, raw_conv};
+    use crate::program::{dot, Pooling};
+
+    fn random_operator(scale_avg: bool, seed: u64) -> (PatternOperator, Vec<Vec<f64>>, Vec<f64>) {
+        let (n, len, f) = (5, 8, 3);
+        let (p, x) = random_patches(n, len, f, seed);
+        let hp = Hyperplanes::from_patches(&p);
+        let filters: Vec<Vec<f64>> = (0..40).map(|s| gaussian(f, seed * 1000 + s)).collect();
+        let (set, first) = patterns_of(&hp, &filters);
+        let scale = if scale_avg {
+            Pooling::Avg.scale(p.k)
+        } else {
+            1.0
+        };
+        let op = PatternOperator::new(&p, &hp, &set, scale).unwrap();
+        assert_eq!(op.patterns(), set.len());
+        (op, first, x)
+    }
+
+    /// `⟨A Z, V⟩ = ⟨Z, Aᵀ V⟩` for several outputs, with the sequential product and with the
+    /// parallel column-chunked adjoint (which must also agree with each other).
+    #[test]
+    fn forward_and_adjoint_are_transposes() {
+        let (mut op, _, _) = random_operator(false, 1);
+        let (n, m, c) = (op.n, op.patterns() * op.h, 3);
+        assert!(
+            m >= 2 * ADJOINT_COLUMNS,
+            "too few columns ({m}) for the parallel path"
+        );
+        let z = gaussian(m * c, 2);
+        let v = gaussian(n * c, 3);
+        let mut outs = Vec::new();
+        for par in [Par::Seq, Par::rayon(0)] {
+            op.par = par;
+            let mut az = vec![0.0; n * c];
+            op.forward(&z, &mut az);
+            let mut atv = vec![0.0; m * c];
+            op.adjoint(&v, &mut atv);
+            let (lhs, rhs) = (dot(&az, &v), dot(&z, &atv));
+            assert!(
+                (lhs - rhs).abs() < 1e-11 * (1.0 + lhs.abs()),
+                "{lhs} vs {rhs}"
+            );
+            // Entry by entry against the stored matrix.
+            for col in 0..c {
+                for j in 0..m {
+                    let want: f64 = (0..n).map(|t| op.a()[(t, j)] * v[col * n + t]).sum();
+                    assert!((atv[col * m + j] - want).abs() < 1e-12);
+                }
+            }
+            outs.push(atv);
+        }
+        for (a, b) in outs[0].iter().zip(&outs[1]) {
+            assert!((a - b).abs() < 1e-12);
+        }
+    }
+
+    /// Block `i` applied to its generating filter `u` gives `Σ_k (x_{t,k}ᵀu)_+` from the raw
+    /// signals (divided by `K` for average pooling).
+    #[test]
+    fn blocks_reproduce_relu_sums() {
+        for avg in [false, true] {
+            let (op, first, x) = random_operator(avg, 4);
+            let (n, h, k) = (op.n, op.h, op.k);
+            for (i, u) in first.iter().enumerate() {
+                let mut z = vec![0.0; op.patterns() * h];
+                z[i * h..(i + 1) * h].copy_from_slice(u);
+                let mut f = vec![0.0; n];
+                op.forward(&z, &mut f);
+                for (t, row) in raw_conv(&x, n, 8, u).iter().enumerate() {
+                    let mut want: f64 = row.iter().map(|v| v.max(0.0)).sum();
+                    if avg {
+                        want /= k as f64;
+                    }
+                    assert!((f[t] - want).abs() < 1e-12, "pattern {i}, sample {t}");
+                }
+            }
+        }
+    }
+
+    /// A filter lies in its own cone; its negative violates it by the largest cosine between
+    /// the filter and a patch.
+    #[test]
+    fn cone_violation_of_a_filter_and_its_negative() {
+        let (n, len, f) = (5, 8, 3);
+        let (p, _) = random_patches(n, len, f, 5);
+        let hp = Hyperplanes::from_patches(&p);
+        let filters: Vec<Vec<f64>> = (0..10).map(|s| gaussian(f, 5000 + s)).collect();
+        let (set, first) = patterns_of(&hp, &filters);
+        let op = PatternOperator::new(&p, &hp, &set, 1.0).unwrap();
+        for (i, u) in first.iter().enumerate() {
+            assert_eq!(op.cone_violation(i, u), 0.0);
+            let neg: Vec<f64> = u.iter().map(|v| -2.0 * v).collect();
+            let want = largest_cosine(&p, u);
+            assert!((op.cone_violation(i, &neg) - want).abs() < 1e-12);
+        }
+        assert_eq!(op.cone_violation(0, &[0.0; 3]), 0.0);
+    }
+
+    /// Bit `g` (across word boundaries) is `+1` when set and `−1` when clear.
+    #[test]
+    fn sides_read_bits_across_words() {
+        let bits = [0b101u64 | (1 << 63), 0b10];
+        let s = Sides(&bits);
+        let want = [
+            (0, 1.0),
+            (1, -1.0),
+            (2, 1.0),
+            (62, -1.0),
+            (63, 1.0),
+            (64, -1.0),
+            (65, 1.0),
+        ];
+        for (g, v) in want {
+            assert_eq!(s.get(g), v, "g = {g}");
+        }
+        let mut out = [0.0; 4];
+        s.fill(62, &mut out);
+        assert_eq!(out, [-1.0, 1.0, -1.0, 1.0]);
+    }
+
+    /// The chunks cover `0..rows` contiguously, in at most `parts` pieces whose sizes differ by
+    /// at most one.
+    #[test]
+    fn row_chunks_partition_the_rows() {
+        for rows in 0..30 {
+            for parts in 0..9 {
+                let ch = row_chunks(rows, parts);
+                assert_eq!(ch.len(), parts.clamp(1, rows.max(1)));
+                assert_eq!(ch[0].0, 0);
+                assert_eq!(ch.last().unwrap().1, rows);
+                for w in ch.windows(2) {
+                    assert_eq!(w[0].1, w[1].0);
+                }
+                let lens: Vec<usize> = ch.iter().map(|(a, b)| b - a).collect();
+                let (lo, hi) = (lens.iter().min().unwrap(), lens.iter().max().unwrap());
+                assert!(hi - lo <= 1, "{rows} rows in {parts}: {lens:?}");
+            }
+        }
+    }
+
+    /// `⟨N_S C, W⟩ = ⟨C, N_Sᵀ W⟩` for a row block `S` of `N`, and the adjoint accumulates.
+    #[test]
+    fn normals_products_are_adjoint() {
+        let (g, h, m, g0, rows) = (10, 3, 4, 3, 5);
+        let nv = gaussian(g * h, 6);
+        let normals = Mat::<f64>::from_fn(g, h, |r, c| nv[r * h + c]);
+        let cv = gaussian(h * m, 7);
+        let wv = gaussian(rows * m, 8);
+        let c = MatRef::from_column_major_slice(&cv, h, m);
+        let w = MatRef::from_column_major_slice(&wv, rows, m);
+        let mut q = vec![0.0; rows * m];
+        normals_times(
+            normals.as_ref(),
+            g0,
+            c,
+            MatMut::from_column_major_slice_mut(&mut q, rows, m),
+        );
+        for r in 0..rows {
+            for j in 0..m {
+                let want: f64 = (0..h).map(|e| normals[(g0 + r, e)] * cv[j * h + e]).sum();
+                assert!((q[j * rows + r] - want).abs() < 1e-13);
+            }
+        }
+        let start = gaussian(h * m, 9);
+        let mut acc = start.clone();
+        normals_adjoint_add(
+            normals.as_ref(),
+            g0,
+            w,
+            MatMut::from_column_major_slice_mut(&mut acc, h, m),
+        );
+        let added: Vec<f64> = acc.iter().zip(&start).map(|(a, b)| a - b).collect();
+        let (lhs, rhs) = (dot(&q, &wv), dot(&cv, &added));
+        assert!(
+            (lhs - rhs).abs() < 1e-12 * (1.0 + lhs.abs()),
+            "{lhs} vs {rhs}"
+        );
+    }
+}

@@ -465,3 +465,68 @@ pub fn solve_auglag(
         multiplier_term: mult,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::multi::tests::hand_multi;
+    use crate::program::tests::{ALL_ON, ON_OFF};
+    use crate::solver::NoObserver;
+
+    /// `‖s·A_iᵀv_c − m_b‖` by hand: with `v = (1, −2)` (two outputs) the on/off block has
+    /// `A_iᵀv = (1, 1)` and `(−2, −2)`; with `m = 0` the bounds are `√2, 2√2, √2, 2√2`, and a
+    /// multiplier term `(1, 0)` on block 0 lowers its bound to `‖(0, 1)‖ = 1`.
+    #[test]
+    fn multiplier_bounds_by_hand() {
+        let prog = hand_multi(&[ON_OFF], &[0.0, 0.0], 0.5);
+        let v = [1.0, -2.0];
+        let r2 = 2f64.sqrt();
+        let b = multiplier_bounds(&prog, &v, &[0.0; 8]);
+        for (x, w) in b.iter().zip([r2, 2.0 * r2, r2, 2.0 * r2]) {
+            assert!((x - w).abs() < 1e-15, "{b:?}");
+        }
+        let mut m = [0.0; 8];
+        m[0] = 1.0;
+        m[4] = -1.0; // block 2 (c' of output 0): s = −1, −(1, 1) − (−1, 0) = (0, −1)
+        let b = multiplier_bounds(&prog, &v, &m);
+        assert!(
+            (b[0] - 1.0).abs() < 1e-15 && (b[2] - 1.0).abs() < 1e-15,
+            "{b:?}"
+        );
+    }
+
+    /// The exact optimum of the hand example with two outputs `y = (3, −3)` and `β = ½`: each
+    /// output uses the on/off pattern along `(1, 0)` (the cone binds), `2 × 1.375 = 2.75`, at
+    /// `c_{0,0} = c'_{0,1} = (2.5, 0)`. The certified relative gap `1e-7` bounds the objective
+    /// error by `2.75e-7` and the distance along the unit-curvature direction by `√(5.5e-7)`.
+    #[test]
+    fn exact_optimum_by_hand() {
+        let prog = hand_multi(&[ON_OFF], &[3.0, -3.0], 0.5);
+        let mut s = AlSettings::default();
+        s.limits.tol = 1e-7;
+        s.limits.max_iter = 300;
+        s.violation_tol = 1e-9;
+        let sol = solve_auglag(&prog, &s, None, &mut NoObserver);
+        assert!(sol.status.converged(), "{sol:?}");
+        assert!(sol.gap <= 1e-7 && sol.violation <= 1e-9);
+        assert!((sol.objective - 2.75).abs() < 2.75e-7, "{sol:?}");
+        let want = [2.5, 0.0, 0.0, 0.0, 0.0, 0.0, 2.5, 0.0];
+        for (a, b) in sol.x.iter().zip(want) {
+            assert!((a - b).abs() < 7.5e-4, "{:?}", sol.x);
+        }
+    }
+
+    /// With two patterns the all-on block (`γ = √5`) is the better one for both outputs.
+    #[test]
+    fn best_pattern_wins() {
+        let prog = hand_multi(&[ON_OFF, ALL_ON], &[3.0, -3.0], 0.5);
+        let mut s = AlSettings::default();
+        s.limits.tol = 1e-7;
+        s.limits.max_iter = 300;
+        let sol = solve_auglag(&prog, &s, None, &mut NoObserver);
+        assert!(sol.status.converged(), "{sol:?}");
+        let g = 5f64.sqrt();
+        let want = 2.0 * crate::program::tests::one_sample_optimum(g, 3.0, 0.5);
+        assert!((sol.objective - want).abs() < 1e-6, "{sol:?} vs {want}");
+    }
+}

@@ -185,3 +185,70 @@ pub fn solve_block_socp(
         status,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::tests::one_sample_optimum;
+
+    /// The all-on block of the hand example: `A = (1, 2)`, constraints `x₁ = (1, 1)`,
+    /// `x₂ = (0, 1)`.
+    fn block(sign: f64, groups: Option<Vec<usize>>) -> SocpBlock {
+        SocpBlock {
+            dim: 2,
+            a: vec![1.0, 2.0],
+            c: vec![1.0, 1.0, 0.0, 1.0],
+            sign,
+            cost: 0.5,
+            groups,
+        }
+    }
+
+    fn tight() -> IpmSettings {
+        IpmSettings {
+            tol: 1e-10,
+            ..IpmSettings::default()
+        }
+    }
+
+    /// One Euclidean block: `A` lies in its cone, `γ = √5`, optimum `4.5 − (3√5 − ½)²/10` at
+    /// `θ = t(1, 2)/√5`, `t = (3√5 − ½)/5`; a negative sign with `y = −3` gives the same.
+    #[test]
+    fn single_block_by_hand() {
+        let g = 5f64.sqrt();
+        let want = one_sample_optimum(g, 3.0, 0.5);
+        for (sign, y) in [(1.0, 3.0), (-1.0, -3.0)] {
+            let s = solve_block_socp(&[y], &[block(sign, None)], &tight()).unwrap();
+            assert_eq!(s.status, SolveStatus::Solved);
+            assert!((s.objective - want).abs() < 1e-7 && (s.dual_objective - want).abs() < 1e-7);
+            let t = (3.0 * g - 0.5) / 5.0 / g;
+            let th = &s.theta[0];
+            assert!(
+                (th[0] - t).abs() < 1e-6 && (th[1] - 2.0 * t).abs() < 1e-6,
+                "sign {sign}: {th:?} vs t = {t}"
+            );
+        }
+    }
+
+    /// Two groups of one entry make the penalty `β‖θ‖₁`: the best direction is `e₂` (feasible),
+    /// `γ = 2`, optimum `4.5 − 5.5²/8 = 0.71875` at `θ = (0, 1.375)`.
+    #[test]
+    fn groups_split_the_penalty() {
+        let s = solve_block_socp(&[3.0], &[block(1.0, Some(vec![1, 1]))], &tight()).unwrap();
+        assert!((s.objective - 0.71875).abs() < 1e-7);
+        assert!(s.theta[0][0].abs() < 1e-6 && (s.theta[0][1] - 1.375).abs() < 1e-6);
+    }
+
+    /// Inconsistent sizes and groups are refused.
+    #[test]
+    fn rejects_inconsistent_blocks() {
+        let mut b = block(1.0, None);
+        b.a.push(1.0);
+        assert!(solve_block_socp(&[3.0], &[b], &tight()).is_err());
+        let mut b = block(1.0, None);
+        b.c.push(1.0);
+        assert!(solve_block_socp(&[3.0], &[b], &tight()).is_err());
+        assert!(solve_block_socp(&[3.0], &[block(1.0, Some(vec![1]))], &tight()).is_err());
+        assert!(solve_block_socp(&[3.0], &[block(1.0, Some(vec![0, 2]))], &tight()).is_err());
+    }
+}

@@ -122,3 +122,77 @@ impl Driver {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(iter: usize) -> IterRecord {
+        IterRecord {
+            iter,
+            inner: iter,
+            objective: 1.0,
+            violation: 0.0,
+            gap: None,
+            elapsed: 0.0,
+            penalty: 0.0,
+        }
+    }
+
+    struct StopAt(usize);
+
+    impl IterObserver for StopAt {
+        fn record(&mut self, rec: &IterRecord) -> bool {
+            rec.iter < self.0
+        }
+    }
+
+    /// The stop rules in order: convergence, then the observer, then the iteration limit, then
+    /// the time limit; otherwise the run goes on. Every record reaches the observer.
+    #[test]
+    fn step_stops_in_priority_order() {
+        let limits = IterLimits {
+            max_iter: 5,
+            time_limit: None,
+            tol: 1e-4,
+        };
+        let d = Driver::new(limits);
+        let mut h = History::default();
+        assert_eq!(d.step(&rec(0), false, &mut h), None);
+        assert_eq!(d.step(&rec(1), true, &mut h), Some(SolveStatus::Solved));
+        assert_eq!(
+            d.step(&rec(4), false, &mut h),
+            Some(SolveStatus::MaxIterations)
+        );
+        assert_eq!(h.records.len(), 3);
+        assert_eq!(
+            d.step(&rec(3), false, &mut StopAt(3)),
+            Some(SolveStatus::Interrupted)
+        );
+        assert_eq!(
+            d.step(&rec(3), true, &mut StopAt(3)),
+            Some(SolveStatus::Solved)
+        );
+        let timed = Driver::new(IterLimits {
+            time_limit: Some(0.0),
+            ..limits
+        });
+        assert!(timed.out_of_time());
+        assert_eq!(
+            timed.step(&rec(0), false, &mut h),
+            Some(SolveStatus::MaxTime)
+        );
+        assert!(!d.out_of_time());
+    }
+
+    /// `Both` asks both observers every time and goes on only if both do.
+    #[test]
+    fn both_observers_record() {
+        let (mut a, mut b) = (History::default(), StopAt(1));
+        let mut both = Both(&mut a, &mut b);
+        assert!(both.record(&rec(0)));
+        assert!(!both.record(&rec(1)));
+        assert_eq!(a.records.len(), 2);
+        assert!(NoObserver.record(&rec(7)));
+    }
+}

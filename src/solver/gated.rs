@@ -138,3 +138,49 @@ pub fn solve_gated(
         restarts: info.restarts,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::multi::tests::hand_multi;
+    use crate::program::tests::{one_sample_optimum, ON_OFF};
+    use crate::solver::NoObserver;
+
+    /// At `z = 0` with `y = (3, −3)` (two outputs, one sample) and `β = ½`: primal `9`,
+    /// `V = −y`, `‖A_iᵀv_c‖ = 3√2`, so `s = β/(3√2)` and the dual is `−9s² + 18s`.
+    #[test]
+    fn gated_gap_at_zero_by_hand() {
+        let prog = hand_multi(&[ON_OFF], &[3.0, -3.0], 0.5);
+        let (p, d) = gated_gap(&prog, &[0.0; 4]);
+        let s = 0.5 / (3.0 * 2f64.sqrt());
+        assert!((p - 9.0).abs() < 1e-15);
+        assert!((d - (-9.0 * s * s + 18.0 * s)).abs() < 1e-13, "{d}");
+    }
+
+    /// Without the cone the on/off block reaches `‖A‖ = √2` per unit norm: the gated optimum is
+    /// `2(4.5 − (3√2 − ½)²/4)` at `z_c = ±((3√2 − ½)/2)(1, 1)/√2`, and the certified gap closes.
+    #[test]
+    fn gated_optimum_by_hand() {
+        let prog = hand_multi(&[ON_OFF], &[3.0, -3.0], 0.5);
+        let limits = IterLimits {
+            max_iter: 20_000,
+            time_limit: None,
+            tol: 1e-10,
+        };
+        let sol = solve_gated(&prog, &limits, None, &mut NoObserver);
+        let r2 = 2f64.sqrt();
+        let want = 2.0 * one_sample_optimum(r2, 3.0, 0.5);
+        assert!(sol.status.converged(), "{sol:?}");
+        assert!(
+            (sol.objective - want).abs() < 1e-8,
+            "{} vs {want}",
+            sol.objective
+        );
+        assert!(sol.dual <= want + 1e-12 && sol.gap >= -1e-12);
+        let t = (3.0 * r2 - 0.5) / 2.0 / r2;
+        let z_want = [t, t, -t, -t];
+        for (a, b) in sol.z.iter().zip(z_want) {
+            assert!((a - b).abs() < 1e-6, "{:?}", sol.z);
+        }
+    }
+}

@@ -279,3 +279,72 @@ pub fn solve_ipm_with(
         },
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::tests::{hand_program, one_sample_optimum, ALL_ON, ON_OFF};
+
+    fn tight() -> IpmSettings {
+        IpmSettings {
+            tol: 1e-10,
+            ..IpmSettings::default()
+        }
+    }
+
+    /// The on/off pattern of the hand example: `A = (1, 1)` on the cone `{u₀ + u₁ ≥ 0, u₁ ≤ 0}`
+    /// reaches `γ = ‖Π(A)‖ = 1` along `(1, 0)`. With `y = 3`, `β = ½`: optimum
+    /// `4.5 − 2.5²/2 = 1.375` at `c = (2.5, 0)`, `c' = 0`, and the dual point `y − f* = β/γ = ½`.
+    /// With `y = −3` the same value is reached by `c'`.
+    #[test]
+    fn one_pattern_program_by_hand() {
+        for y in [3.0, -3.0] {
+            let prog = hand_program(&[ON_OFF], y, 0.5);
+            let (sol, info) = solve_ipm(&prog, &tight()).unwrap();
+            assert_eq!(info.status, SolveStatus::Solved);
+            let want = one_sample_optimum(1.0, y, 0.5);
+            assert!((want - 1.375).abs() < 1e-15);
+            assert!((prog.objective(&sol) - want).abs() < 1e-7, "{sol:?}");
+            assert!((info.solver_objective - want).abs() < 1e-7);
+            assert!((info.solver_dual_objective - want).abs() < 1e-7);
+            let (used, unused) = if y > 0.0 { (0, 1) } else { (1, 0) };
+            assert!((sol.var(used)[0] - 2.5).abs() < 1e-6 && sol.var(used)[1].abs() < 1e-6);
+            assert!(sol.var(unused).iter().all(|v| v.abs() < 1e-6), "{sol:?}");
+            assert!(
+                (info.dual_point[0] - 0.5 * y.signum()).abs() < 1e-6,
+                "{info:?}"
+            );
+        }
+    }
+
+    /// Two patterns: the all-on block (`γ = √5`, inside its cone) beats the on/off block
+    /// (`γ = 1`), so the optimum is `y²/2 − (3√5 − β)²/10`.
+    #[test]
+    fn best_pattern_wins() {
+        let prog = hand_program(&[ON_OFF, ALL_ON], 3.0, 0.5);
+        let (sol, _) = solve_ipm(&prog, &tight()).unwrap();
+        let want = one_sample_optimum(5f64.sqrt(), 3.0, 0.5);
+        assert!((prog.objective(&sol) - want).abs() < 1e-7);
+        assert!(sol.var(0).iter().chain(sol.var(1)).all(|v| v.abs() < 1e-6));
+    }
+
+    /// With `h = 2`, `‖Fc‖₁/2 = (|c₀ + c₁| + |c₀ − c₁|)/2 = ‖c‖∞`. On the all-on block
+    /// `max{(1, 2)ᵀu : ‖u‖∞ ≤ 1, u in the cone} = 3` at `(1, 1)`: optimum
+    /// `4.5 − (9 − ½)²/18`, at `c = (8.5/9)(1, 1)`. Equal spectral weights `β/h` give the same.
+    #[test]
+    fn spectral_norm_with_two_taps_is_the_max_norm() {
+        let prog = hand_program(&[ALL_ON], 3.0, 0.5);
+        let want = one_sample_optimum(3.0, 3.0, 0.5);
+        let w = [0.25, 0.25];
+        for norm in [BlockNorm::SpectralL1, BlockNorm::WeightedSpectral(&w)] {
+            let (sol, info) = solve_ipm_with(&prog, norm, &tight()).unwrap();
+            assert!((info.solver_objective - want).abs() < 1e-7, "{norm:?}");
+            let t = 8.5 / 9.0;
+            assert!(sol.var(0).iter().all(|v| (v - t).abs() < 1e-6), "{sol:?}");
+        }
+        assert!(solve_ipm_with(&prog, BlockNorm::WeightedSpectral(&[1.0]), &tight()).is_err());
+        assert!(
+            solve_ipm_with(&prog, BlockNorm::WeightedSpectral(&[1.0, -1.0]), &tight()).is_err()
+        );
+    }
+}

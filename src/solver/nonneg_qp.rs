@@ -168,4 +168,26 @@ mod tests {
         let mut s = vec![0.0; 2];
         assert!(nonneg_qp(g.as_ref(), &[1.0, 1.0, 1.0], &mut s, 1e-12).is_err());
     }
+
+    /// Hand-solved cases: `G = diag(2, 1)`, `b = (2, −1)` gives `s = (1, 0)`;
+    /// `G = [[2, 1], [1, 2]]`, `b = (3, −3)` gives `s = (3/2, 0)` (with `b₂ − G₂₁s₁ = −4.5 < 0`);
+    /// `b = (3, 3)` gives the interior solution `G⁻¹b = (1, 1)`. Negative warm starts are clipped.
+    #[test]
+    fn hand_solved_small_problems() {
+        let cases: [([f64; 4], [f64; 2], [f64; 2]); 3] = [
+            ([2.0, 0.0, 0.0, 1.0], [2.0, -1.0], [1.0, 0.0]),
+            ([2.0, 1.0, 1.0, 2.0], [3.0, -3.0], [1.5, 0.0]),
+            ([2.0, 1.0, 1.0, 2.0], [3.0, 3.0], [1.0, 1.0]),
+        ];
+        for (gv, b, want) in cases {
+            let g = Mat::<f64>::from_fn(2, 2, |i, j| gv[2 * i + j]);
+            for warm in [[0.0, 0.0], [-1.0, 5.0], [2.0, 2.0]] {
+                let mut s = warm;
+                nonneg_qp(g.as_ref(), &b, &mut s, 1e-12).unwrap();
+                for (x, w) in s.iter().zip(want) {
+                    assert!((x - w).abs() < 1e-10, "{gv:?} {b:?} from {warm:?}: {s:?}");
+                }
+            }
+        }
+    }
 }

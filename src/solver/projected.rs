@@ -178,3 +178,31 @@ pub fn solve_projected(
         multiplier_term: mult,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::multi::tests::hand_multi;
+    use crate::program::tests::ON_OFF;
+    use crate::solver::NoObserver;
+
+    /// The exact optimum of the hand example (see the augmented-Lagrangian test): 2.75 at
+    /// `c_{0,0} = c'_{0,1} = (2.5, 0)`, exactly feasible after the final projection. The
+    /// certified relative gap 1e-10 bounds the distance along the unit-curvature direction by
+    /// `√(2·2.75e-10) ≈ 2.3e-5`.
+    #[test]
+    fn exact_optimum_by_hand() {
+        let prog = hand_multi(&[ON_OFF], &[3.0, -3.0], 0.5);
+        let mut s = ProjectedSettings::default();
+        s.limits.tol = 1e-10;
+        s.violation_tol = 1e-12;
+        let sol = solve_projected(&prog, &s, None, &mut NoObserver);
+        assert!(sol.status.converged(), "{sol:?}");
+        assert!((sol.objective - 2.75).abs() < 1e-8, "{sol:?}");
+        assert!(sol.violation <= 1e-12 && prog.max_violation(&sol.x) <= 1e-12);
+        let want = [2.5, 0.0, 0.0, 0.0, 0.0, 0.0, 2.5, 0.0];
+        for (a, b) in sol.x.iter().zip(want) {
+            assert!((a - b).abs() < 2.5e-5, "{:?}", sol.x);
+        }
+    }
+}

@@ -313,3 +313,128 @@ pub(crate) fn momentum_step(w: &mut Vec<f64>, z: &[f64], znew: &[f64], tk: &mut 
         *tk = tnext;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::tests::{gaussian, hand_program, one_sample_optimum, ALL_ON, ON_OFF};
+
+    /// The penalty by hand: blocks `(3, 4)` and `(1, −1)` cost `β(5 + √2)` in the Euclidean
+    /// norm and, with `h = 2` (`‖Fc‖₁/2 = ‖c‖∞`), `β(4 + 1)` in the spectral one.
+    #[test]
+    fn block_penalty_by_hand() {
+        let prog = hand_program(&[ON_OFF], 3.0, 0.5);
+        let c = [3.0, 4.0, 1.0, -1.0];
+        let e = block_penalty(&prog, BlockNorm::Euclidean, &c);
+        assert!((e - 0.5 * (5.0 + 2f64.sqrt())).abs() < 1e-14);
+        let s = block_penalty(&prog, BlockNorm::SpectralL1, &c);
+        assert!((s - 0.5 * 5.0).abs() < 1e-14);
+        let w = block_penalty(&prog, BlockNorm::WeightedSpectral(&[1.0, 2.0]), &c);
+        // |F₀c| = |c₀ + c₁|, |F₁c| = |c₀ − c₁|: (7 + 2·1) + (0 + 2·2).
+        assert!((w - 13.0).abs() < 1e-14);
+    }
+
+    /// The Euclidean prox is the group soft threshold; the spectral prox minimizes
+    /// `½‖x − v‖² + t(β/h)‖Fx‖₁` (checked against random perturbations of its output, which by
+    /// convexity is enough) and keeps `x` real.
+    #[test]
+    fn proxes_minimize_their_objectives() {
+        let mut prog = hand_program(&[ON_OFF], 3.0, 0.7);
+        let mut c = [3.0, 4.0];
+        prox(&prog, BlockNorm::Euclidean, 2.0, &mut c);
+        assert!((c[0] - 3.0 * (1.0 - 1.4 / 5.0)).abs() < 1e-15);
+        assert!((c[1] - 4.0 * (1.0 - 1.4 / 5.0)).abs() < 1e-15);
+        prog.h = 6;
+        let t = 0.8;
+        let obj = |x: &[f64], v: &[f64]| {
+            let d: f64 = x.iter().zip(v).map(|(a, b)| (a - b) * (a - b)).sum();
+            0.5 * d + t * 0.7 / 6.0 * spectral_moduli(x).iter().sum::<f64>()
+        };
+        for case in 0..20u64 {
+            let v = gaussian(6, 900 + case);
+            let mut x = v.clone();
+            prox(&prog, BlockNorm::SpectralL1, t, &mut x);
+            assert!(x.iter().all(|a| a.is_finite()));
+            let best = obj(&x, &v);
+            for k in 0..200u64 {
+                let d = gaussian(6, 10_000 * (case + 1) + k);
+                let eps = 1e-3 * (1.0 + (k % 4) as f64);
+                let y: Vec<f64> = x.iter().zip(&d).map(|(a, b)| a + eps * b).collect();
+                assert!(
+                    obj(&y, &v) >= best - 1e-13,
+                    "case {case}: perturbation {k} is lower"
+                );
+            }
+        }
+    }
+
+    /// The hand optima (see the IPM tests): 1.375 on the on/off pattern, where the cone binds;
+    /// `4.5 − (9 − ½)²/18` for the spectral norm on the all-on pattern.
+    #[test]
+    fn hand_optima() {
+        let s = ProxAlSettings::default();
+        let prog = hand_program(&[ON_OFF], 3.0, 0.5);
+        let (sol, info) = solve_prox_al(&prog, BlockNorm::Euclidean, &s).unwrap();
+        assert_eq!(info.status, SolveStatus::Solved);
+        assert!((info.objective - 1.375).abs() < 1e-6, "{info:?}");
+        assert!(
+            (sol.var(0)[0] - 2.5).abs() < 1e-4 && sol.var(0)[1].abs() < 1e-4,
+            "{sol:?}"
+        );
+        assert!(info.violation < 1e-8);
+        let prog = hand_program(&[ALL_ON], 3.0, 0.5);
+        let (_, info) = solve_prox_al(&prog, BlockNorm::SpectralL1, &s).unwrap();
+        let want = one_sample_optimum(3.0, 3.0, 0.5);
+        assert!((info.objective - want).abs() < 1e-6, "{info:?} vs {want}");
+    }
+
+    /// Momentum by hand: from `z = 0`, `znew = 1`, `w = 0.5`, `t = 1`: no restart,
+    /// `t' = (1 + √5)/2`, `w = 1 + 0·(1 − 0) = 1`; then with `t = 2` and `w = 2` (uphill:
+    /// `(2 − 1.5)(1.5 − 1) > 0`) the momentum restarts at `znew`.
+    #[test]
+    fn momentum_step_by_hand() {
+        let mut w = vec![0.5];
+        let mut t = 1.0;
+        momentum_step(&mut w, &[0.0], &[1.0], &mut t);
+        assert!((t - (1.0 + 5f64.sqrt()) / 2.0).abs() < 1e-15 && w == vec![1.0]);
+        let mut t = 2.0;
+        let mut w = vec![0.0];
+        momentum_step(&mut w, &[1.0], &[1.5], &mut t);
+        let tn = (1.0 + 17f64.sqrt()) / 2.0;
+        assert!((w[0] - (1.5 + (1.0 / tn) * 0.5)).abs() < 1e-15 && t == tn);
+        let mut w = vec![2.0];
+        let mut t = 2.0;
+        momentum_step(&mut w, &[1.0], &[1.5], &mut t);
+        assert_eq!((w, t), (vec![1.5], 1.0));
+    }
+
+    /// Non-positive settings and wrong weights are refused.
+    #[test]
+    fn rejects_bad_settings() {
+        let prog = hand_program(&[ON_OFF], 3.0, 0.5);
+        let bad = [
+            ProxAlSettings {
+                outer: 0,
+                ..Default::default()
+            },
+            ProxAlSettings {
+                inner: 0,
+                ..Default::default()
+            },
+            ProxAlSettings {
+                delta: f64::NAN,
+                ..Default::default()
+            },
+            ProxAlSettings {
+                tol: 0.0,
+                ..Default::default()
+            },
+        ];
+        for s in bad {
+            assert!(solve_prox_al(&prog, BlockNorm::Euclidean, &s).is_err());
+        }
+        let w = [1.0];
+        let s = ProxAlSettings::default();
+        assert!(solve_prox_al(&prog, BlockNorm::WeightedSpectral(&w), &s).is_err());
+    }
+}

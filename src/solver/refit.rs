@@ -54,3 +54,39 @@ pub fn refit_support(
     }
     Ok(Some((full, info)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::tests::{hand_program, one_sample_optimum, ALL_ON, ON_OFF};
+
+    /// Hand example with two patterns: the optimum uses the all-on block only, so the refit
+    /// drops the on/off block (exactly zero) and keeps the optimum `4.5 − (3√5 − ½)²/10`.
+    #[test]
+    fn refit_drops_the_unused_pattern() {
+        let prog = hand_program(&[ON_OFF, ALL_ON], 3.0, 0.5);
+        let s = IpmSettings::default();
+        let (sol, _) = solve_ipm(&prog, &s).unwrap();
+        assert!(
+            sol.var(0).iter().any(|v| *v != 0.0),
+            "the IPM point is not expected sparse"
+        );
+        let (full, info) = refit_support(&prog, &sol, &s, 1e-6).unwrap().unwrap();
+        assert!(info.status.converged());
+        assert!(full.var(0).iter().chain(full.var(1)).all(|v| *v == 0.0));
+        let want = one_sample_optimum(5f64.sqrt(), 3.0, 0.5);
+        assert!((prog.objective(&full) - want).abs() < 1e-7);
+    }
+
+    /// Nothing to refit: the zero point, or a support that already is every block.
+    #[test]
+    fn nothing_to_refit() {
+        let prog = hand_program(&[ON_OFF, ALL_ON], 3.0, 0.5);
+        let s = IpmSettings::default();
+        let zero = ConvexSolution::zeros(2, 2);
+        assert!(refit_support(&prog, &zero, &s, 1e-6).unwrap().is_none());
+        let one = hand_program(&[ALL_ON], 3.0, 0.5);
+        let (sol, _) = solve_ipm(&one, &s).unwrap();
+        assert!(refit_support(&one, &sol, &s, 1e-6).unwrap().is_none());
+    }
+}

@@ -35,3 +35,27 @@ impl SolveStatus {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The report names are the serialized names, and only the two optimal states converge.
+    #[test]
+    fn names_match_serialization() {
+        let all = [
+            (SolveStatus::Solved, true),
+            (SolveStatus::AlmostSolved, true),
+            (SolveStatus::MaxIterations, false),
+            (SolveStatus::MaxTime, false),
+            (SolveStatus::Interrupted, false),
+        ];
+        for (s, conv) in all {
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.name())
+            );
+            assert_eq!(s.converged(), conv, "{s:?}");
+        }
+    }
+}

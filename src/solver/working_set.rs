@@ -279,3 +279,53 @@ fn retain_rows(br: &mut BlockRows, keep: &[usize], h: usize) {
     br.lam.truncate(keep.len());
     br.w.truncate(keep.len() * h);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::multi::tests::hand_multi;
+    use crate::program::tests::ON_OFF;
+
+    /// With empty working sets the prox is the group soft threshold.
+    #[test]
+    fn empty_working_sets_only_shrink() {
+        let prog = hand_multi(&[ON_OFF], &[3.0], 0.5);
+        let mut ws = WorkingSets::new(&prog, 0.02, 16);
+        let mut v = [3.0, 4.0, 0.3, 0.4];
+        ws.prox(2, &mut v, 1.0, 100);
+        for (a, b) in v.iter().zip([2.4, 3.2, 0.0, 0.0]) {
+            assert!((a - b).abs() < 1e-15, "{v:?}");
+        }
+    }
+
+    /// Hand example, cone `{u₀ + u₁ ≥ 0, u₁ ≤ 0}`: at `x = ((1, 1), (−1, 0.2))` the scan finds the
+    /// worst violation 1 (row `u₁ ≤ 0` at `(1, 1)`); with every row in the working sets the prox
+    /// with threshold 0 projects `(1, 1) → (1, 0)` and `(−1, 0.2) → 0` (it lies in the polar
+    /// cone), the multiplier term is `Π(v) − v`, and a threshold ½ then shrinks `(1, 0)` to
+    /// `(½, 0)`.
+    #[test]
+    fn scan_and_projection_by_hand() {
+        let prog = hand_multi(&[ON_OFF], &[3.0], 0.5);
+        let mut ws = WorkingSets::new(&prog, 2.0, 16);
+        let x = [1.0, 1.0, -1.0, 0.2];
+        let worst = ws.scan(&prog, &x);
+        assert!((worst - 1.0).abs() < 1e-15, "{worst}");
+        let mut p = x;
+        ws.prox(2, &mut p, 0.0, 100);
+        let want = [1.0, 0.0, 0.0, 0.0];
+        for (a, b) in p.iter().zip(want) {
+            assert!((a - b).abs() < 1e-14, "{p:?}");
+        }
+        let m = ws.multiplier_term(2);
+        for ((mi, pi), xi) in m.iter().zip(&p).zip(&x) {
+            assert!((mi - (pi - xi)).abs() < 1e-14, "{m:?}");
+        }
+        let mut q = x;
+        ws.prox(2, &mut q, 0.5, 100);
+        for (a, b) in q.iter().zip([0.5, 0.0, 0.0, 0.0]) {
+            assert!((a - b).abs() < 1e-14, "{q:?}");
+        }
+        // A feasible point: no violation.
+        assert_eq!(ws.scan(&prog, &[2.0, -1.0, 0.0, 0.0]), 0.0);
+    }
+}
