@@ -1,7 +1,7 @@
 //! Small vector numerics shared by the programs, solvers and certificates: block norms and
 //! relative violations.
 
-/// `β Σ_b ‖x_b‖₂` over consecutive blocks of length `block`.
+/// `Σ_b ‖x_b‖₂` over consecutive blocks of length `block`.
 pub fn group_norm_sum(x: &[f64], block: usize) -> f64 {
     x.chunks(block.max(1))
         .map(|b| b.iter().map(|v| v * v).sum::<f64>().sqrt())

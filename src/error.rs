@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 /// Errors returned by cvxcnn.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// An operating-system error while reading or writing a file.
     #[error("{}: {source}", path.display())]

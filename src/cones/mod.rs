@@ -32,8 +32,6 @@ pub struct Projection {
     pub point: Vec<f64>,
     /// Largest remaining violation `max_g (−s_g n_gᵀu)_+`, absolute.
     pub violation: f64,
-    /// Facets in the final working set.
-    pub working_set: usize,
 }
 
 fn facet_values(normals: MatRef<'_, f64>, signs: Sides<'_>, u: &[f64], out: &mut [f64]) {
@@ -121,7 +119,6 @@ pub fn project(
         return Ok(Projection {
             point: u,
             violation: 0.0,
-            working_set: 0,
         });
     }
     let thr = tol * na;
@@ -145,7 +142,6 @@ pub fn project(
             return Ok(Projection {
                 point: u,
                 violation: worst,
-                working_set: work.len(),
             });
         }
         viol.sort_by(|x, y| x.1.total_cmp(&y.1));
@@ -330,7 +326,7 @@ mod tests {
         let s = Sides(std::slice::from_ref(&bits));
         let p = project(n.as_ref(), s, &u0, 1e-12).unwrap();
         assert_eq!(p.point, u0);
-        assert_eq!((p.violation, p.working_set), (0.0, 0));
+        assert_eq!(p.violation, 0.0);
         let z = project(n.as_ref(), s, &[0.0; 3], 1e-12).unwrap();
         assert_eq!(z.point, vec![0.0; 3]);
     }

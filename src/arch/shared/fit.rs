@@ -2,8 +2,8 @@
 //! per filter (one per class, or one per local pooling window), by the SDP over simplicial cones.
 
 use super::sdp::{predict, solve_shared_sdp, train_shared_adam, SharedHead};
-use crate::arch::local_pool::tile_windows;
 use super::{Shared, SharedHeadChoice};
+use crate::arch::local_pool::tile_windows;
 use crate::arch::traits::{sq_loss, Architecture, CertificateScope, Fit, Model, Report, EXACT_GAP};
 use crate::data::Dataset;
 use crate::error::{Error, Result};

@@ -60,7 +60,12 @@ impl Architecture for Shared {
     fn fit(&self, _ds: &Dataset, _obs: &mut dyn Observer) -> Result<Fit> {
         Err(no_sdp())
     }
-    fn nonconvex(&self, _ds: &Dataset, _y: &[f64], _s: &FullBatchSettings) -> Result<Box<dyn Model>> {
+    fn nonconvex(
+        &self,
+        _ds: &Dataset,
+        _y: &[f64],
+        _s: &FullBatchSettings,
+    ) -> Result<Box<dyn Model>> {
         Err(no_sdp())
     }
 }

@@ -37,6 +37,20 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// Exact patterns, sum pooling, the default interior point, pruning, and a limit of two
+    /// million patterns for exact enumeration.
+    pub fn new(spec: PatchSpec, beta: f64) -> Self {
+        TrainConfig {
+            spec,
+            pool: Pooling::Sum,
+            beta,
+            patterns: PatternChoice::Exact,
+            ipm: IpmSettings::default(),
+            max_exact_patterns: 2_000_000,
+            prune: true,
+        }
+    }
+
     /// Checks the settings.
     pub fn validate(&self) -> Result<()> {
         if !(self.beta > 0.0 && self.beta.is_finite()) {
