@@ -12,7 +12,6 @@ use crate::nonconvex::FullBatchSettings;
 use crate::observe::Observer;
 use crate::patches::{PatchSpec, Patches};
 use crate::program::Pooling;
-use crate::solver::IpmSettings;
 use crate::tensors::ModelTensors;
 use std::time::Instant;
 

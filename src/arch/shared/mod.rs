@@ -11,11 +11,6 @@ pub mod network;
 pub mod sdp;
 pub mod simplicial;
 
-use crate::arch::traits::{Architecture, Fit, Model};
-use crate::data::Dataset;
-use crate::error::Result;
-use crate::nonconvex::FullBatchSettings;
-use crate::observe::Observer;
 use crate::patches::PatchSpec;
 use crate::solver::IpmSettings;
 
@@ -50,30 +45,37 @@ pub struct Shared {
 
 /// Without the `sdp` feature the SDP is not compiled: fitting says how to get it.
 #[cfg(not(feature = "sdp"))]
-impl Architecture for Shared {
-    fn name(&self) -> String {
-        "two-layer, shared filters, weight decay (SDP)".into()
-    }
-    fn regularizer(&self) -> &'static str {
-        "PSD matrices over simplicial cones (completely positive; exact for patch rank ≤ 4)"
-    }
-    fn fit(&self, _ds: &Dataset, _obs: &mut dyn Observer) -> Result<Fit> {
-        Err(no_sdp())
-    }
-    fn nonconvex(
-        &self,
-        _ds: &Dataset,
-        _y: &[f64],
-        _s: &FullBatchSettings,
-    ) -> Result<Box<dyn Model>> {
-        Err(no_sdp())
-    }
-}
+mod without_sdp {
+    use crate::arch::traits::{Architecture, Fit, Model};
+    use crate::data::Dataset;
+    use crate::error::{Error, Result};
+    use crate::nonconvex::FullBatchSettings;
+    use crate::observe::Observer;
 
-#[cfg(not(feature = "sdp"))]
-fn no_sdp() -> crate::error::Error {
-    crate::error::Error::param(
-        "head",
-        "the shared head needs the SDP solver: build with `cargo build --release --features sdp` (links OpenBLAS: apt-get install libopenblas-dev libgfortran-12-dev)",
-    )
+    impl Architecture for super::Shared {
+        fn name(&self) -> String {
+            "two-layer, shared filters, weight decay (SDP)".into()
+        }
+        fn regularizer(&self) -> &'static str {
+            "PSD matrices over simplicial cones (completely positive; exact for patch rank ≤ 4)"
+        }
+        fn fit(&self, _ds: &Dataset, _obs: &mut dyn Observer) -> Result<Fit> {
+            Err(no_sdp())
+        }
+        fn nonconvex(
+            &self,
+            _ds: &Dataset,
+            _y: &[f64],
+            _s: &FullBatchSettings,
+        ) -> Result<Box<dyn Model>> {
+            Err(no_sdp())
+        }
+    }
+
+    fn no_sdp() -> Error {
+        Error::param(
+            "head",
+            "the shared head needs the SDP solver: build with `cargo build --release --features sdp` (links OpenBLAS: apt-get install libopenblas-dev libgfortran-12-dev)",
+        )
+    }
 }
