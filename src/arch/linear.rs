@@ -12,7 +12,10 @@
 //! `max ⟨y, v⟩ − ½‖v‖²` over `‖𝒜*v‖_dual ≤ β` (operator norm for the nuclear norm), and the
 //! scaled residual `v = (y − 𝒜Z)·min(1, β/‖𝒜*(y − 𝒜Z)‖)` is dual feasible.
 
-use crate::arch::traits::{sign_accuracy_of, Architecture, Fit, Model, Report, EXACT_GAP};
+use crate::arch::traits::{
+    sign_accuracy_of, Architecture, Fit, Geometry, Model, PatchModel, PatchNetwork, Report,
+    EXACT_GAP,
+};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::nonconvex::FullBatchSettings;
@@ -471,55 +474,42 @@ pub struct Linear {
     pub tol: f64,
 }
 
-struct LinearModel {
-    net: LinearCnn,
-    spec: crate::patches::PatchSpec,
-    beta: f64,
-    channels: usize,
-    one_d: bool,
-    average: bool,
-}
-
-impl Model for LinearModel {
-    fn predict(&self, ds: &Dataset) -> Result<Vec<f64>> {
-        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
-        self.net.predict(&p)
+impl PatchNetwork for LinearCnn {
+    fn forward(&self, p: &Patches) -> Result<Vec<f64>> {
+        self.predict(p)
     }
-    fn objective(&self, ds: &Dataset, y: &[f64]) -> Result<f64> {
-        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
-        self.net.objective(&p, y, self.beta)
+    fn penalized(&self, p: &Patches, y: &[f64], beta: f64) -> Result<f64> {
+        self.objective(p, y, beta)
     }
-    fn width(&self) -> usize {
-        self.net.width()
+    fn units(&self) -> usize {
+        self.width()
     }
     /// `conv.weight` as PyTorch's Conv weight without bias, `fc.weight` `(1, m)` for the pooling
     /// head or `(1, m·K)` for the fully connected head, flattened filter-major like
     /// `torch.flatten(conv(x), 1)`.
-    fn tensors(&self) -> Result<Option<ModelTensors>> {
-        let (net, spec) = (&self.net, &self.spec);
-        let m = net.width();
-        let c = self.channels;
-        let wshape = if self.one_d {
-            vec![m, c, spec.kernel_w]
-        } else {
-            vec![m, c, spec.kernel_h, spec.kernel_w]
-        };
+    fn weights(&self, g: &Geometry) -> ModelTensors {
         let mut t = ModelTensors::new("linear");
-        t.push("conv.weight", wshape, net.filters.clone());
-        t.push("fc.weight", vec![1, net.weights.len()], net.weights.clone());
-        t.meta("head", head_name(net.head))
-            .meta("pool", if self.average { "avg" } else { "sum" })
-            .meta("kernel", format!("[{}, {}]", spec.kernel_h, spec.kernel_w))
-            .meta("stride", format!("[{}, {}]", spec.stride_h, spec.stride_w))
-            .meta("padding", format!("[{}, {}]", spec.pad_h, spec.pad_w))
+        t.push(
+            "conv.weight",
+            g.conv_shape(self.width()),
+            self.filters.clone(),
+        );
+        t.push(
+            "fc.weight",
+            vec![1, self.weights.len()],
+            self.weights.clone(),
+        );
+        g.describe(&mut t);
+        t.meta("head", head_name(self.head))
+            .meta("pool", if self.scale == 1.0 { "sum" } else { "avg" })
             .meta(
                 "network",
-                match net.head {
+                match self.head {
                     LinearHead::Pool => "f(x) = fc(pool(conv(x))), no activation",
                     LinearHead::Fc => "f(x) = fc(flatten(conv(x))), no activation",
                 },
             );
-        Ok(Some(t))
+        t
     }
 }
 
@@ -602,13 +592,10 @@ impl Architecture for Linear {
             .detail("filter_size", p.h)
             .detail("iterations", sol.iterations);
         r.seconds = t.elapsed().as_secs_f64();
-        let model = LinearModel {
+        let model = PatchModel {
             net,
-            spec: self.spec,
+            geometry: Geometry::of(self.spec, ds),
             beta: self.beta,
-            channels: ds.shape.channels,
-            one_d: ds.shape.one_d,
-            average: self.average,
         };
         Ok(Fit {
             report: r,
@@ -618,13 +605,10 @@ impl Architecture for Linear {
     fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>> {
         let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
         let net = train_linear_adam(&p, y, self.head, self.scale(p.k), self.beta, s)?;
-        Ok(Box::new(LinearModel {
+        Ok(Box::new(PatchModel {
             net,
-            spec: self.spec,
+            geometry: Geometry::of(self.spec, ds),
             beta: self.beta,
-            channels: ds.shape.channels,
-            one_d: ds.shape.one_d,
-            average: self.average,
         }))
     }
 }

@@ -17,7 +17,7 @@
 //! Recovery: `u = c/√‖c‖`, `w = ±√‖c‖ e_l`. With weight decay `(β/2)Σ(‖u‖² + ‖w‖₂²)` instead, the
 //! same networks give an upper bound (the exact weight-decay program is an SDP).
 
-use crate::arch::traits::{sign_accuracy_of, sq_loss, Architecture, Fit, Model, Report, EXACT_GAP};
+use crate::arch::traits::{sign_accuracy_of, sq_loss, Architecture, Fit, Model, Report};
 use crate::certify::{certify, Certificate, Scope};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -617,11 +617,7 @@ impl Architecture for LocalPool {
         let f = o.network.predict(&patches)?;
         let c = &o.certificate;
         let mut r = Report::new(self, "two-layer", y.len(), self.cfg.beta);
-        r.bracket(o.objective, o.network_objective, c.lower_bound, EXACT_GAP);
-        r.duality_gap = c.duality_gap;
-        r.relative_gap = c.relative_gap;
-        r.converged = c.relative_gap <= EXACT_GAP;
-        r.certificate = c.scope.into();
+        r.certified(o.objective, o.network_objective, c);
         r.status = o.status.name().into();
         r.filters = o.network.width();
         r.train_accuracy = sign_accuracy_of(ds, &y, &f);

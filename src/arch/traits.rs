@@ -260,3 +260,96 @@ impl From<crate::certify::Scope> for CertificateScope {
         }
     }
 }
+
+/// The first-layer geometry a model needs to read samples and to describe its weights.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Geometry {
+    /// Kernel, stride, padding, bias.
+    pub(crate) spec: crate::patches::PatchSpec,
+    /// Input channels.
+    pub(crate) channels: usize,
+    /// 1-D signals (Conv1d) rather than images (Conv2d).
+    pub(crate) one_d: bool,
+}
+
+impl Geometry {
+    /// The geometry of `spec` on the samples of `ds`.
+    pub(crate) fn of(spec: crate::patches::PatchSpec, ds: &Dataset) -> Self {
+        Geometry {
+            spec,
+            channels: ds.shape.channels,
+            one_d: ds.shape.one_d,
+        }
+    }
+
+    /// PyTorch's Conv weight shape for `out` filters: `(out, c, k)` or `(out, c, kh, kw)`.
+    pub(crate) fn conv_shape(&self, out: usize) -> Vec<usize> {
+        let s = &self.spec;
+        if self.one_d {
+            vec![out, self.channels, s.kernel_w]
+        } else {
+            vec![out, self.channels, s.kernel_h, s.kernel_w]
+        }
+    }
+
+    /// `kernel`, `stride` and `padding` metadata, `[h, w]` each.
+    pub(crate) fn describe(&self, t: &mut ModelTensors) {
+        let s = &self.spec;
+        t.meta("kernel", format!("[{}, {}]", s.kernel_h, s.kernel_w))
+            .meta("stride", format!("[{}, {}]", s.stride_h, s.stride_w))
+            .meta("padding", format!("[{}, {}]", s.pad_h, s.pad_w));
+    }
+}
+
+/// A network that acts on the patches of its first layer (linear and three-layer CNNs).
+pub(crate) trait PatchNetwork: Send {
+    /// Outputs on the patches.
+    fn forward(&self, p: &crate::patches::Patches) -> Result<Vec<f64>>;
+    /// Loss summed over samples plus the penalty at weight `beta`.
+    fn penalized(&self, p: &crate::patches::Patches, y: &[f64], beta: f64) -> Result<f64>;
+    /// Units with non-zero weight.
+    fn units(&self) -> usize;
+    /// The weights in PyTorch's layout.
+    fn weights(&self, g: &Geometry) -> ModelTensors;
+}
+
+/// A [`PatchNetwork`] with its geometry and `β`: a [`Model`].
+pub(crate) struct PatchModel<N> {
+    pub(crate) net: N,
+    pub(crate) geometry: Geometry,
+    pub(crate) beta: f64,
+}
+
+impl<N: PatchNetwork> Model for PatchModel<N> {
+    fn predict(&self, ds: &Dataset) -> Result<Vec<f64>> {
+        let p = crate::patches::Patches::extract(&ds.x, ds.n(), &ds.shape, &self.geometry.spec)?;
+        self.net.forward(&p)
+    }
+    fn objective(&self, ds: &Dataset, y: &[f64]) -> Result<f64> {
+        let p = crate::patches::Patches::extract(&ds.x, ds.n(), &ds.shape, &self.geometry.spec)?;
+        self.net.penalized(&p, y, self.beta)
+    }
+    fn width(&self) -> usize {
+        self.net.units()
+    }
+    fn tensors(&self) -> Result<Option<ModelTensors>> {
+        Ok(Some(self.net.weights(&self.geometry)))
+    }
+}
+
+impl Report {
+    /// Sets the objectives and the two-layer certificate `c` (bound, gaps, scope) of an exact
+    /// solve.
+    pub(crate) fn certified(
+        &mut self,
+        objective: f64,
+        network_objective: f64,
+        c: &crate::certify::Certificate,
+    ) {
+        self.bracket(objective, network_objective, c.lower_bound, EXACT_GAP);
+        self.duality_gap = c.duality_gap;
+        self.relative_gap = c.relative_gap;
+        self.converged = c.relative_gap <= EXACT_GAP;
+        self.certificate = c.scope.into();
+    }
+}

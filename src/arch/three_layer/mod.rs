@@ -23,7 +23,8 @@ pub use network::ThreeLayerCnn;
 pub use program::{ThreeLayerBlock, ThreeLayerPatterns, ThreeLayerProgram};
 
 use crate::arch::traits::{
-    sign_accuracy_of, Architecture, CertificateScope, Fit, Model, Report, EXACT_GAP,
+    sign_accuracy_of, Architecture, CertificateScope, Fit, Geometry, Model, PatchModel,
+    PatchNetwork, Report, EXACT_GAP,
 };
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -316,60 +317,39 @@ pub struct ThreeLayer {
     pub also_two_layer: bool,
 }
 
-struct ThreeLayerModel {
-    net: ThreeLayerCnn,
-    spec: crate::patches::PatchSpec,
-    beta: f64,
-    channels: usize,
-    one_d: bool,
-}
-
-impl Model for ThreeLayerModel {
-    fn predict(&self, ds: &Dataset) -> Result<Vec<f64>> {
-        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
-        self.net.predict(&p)
+impl PatchNetwork for ThreeLayerCnn {
+    fn forward(&self, p: &Patches) -> Result<Vec<f64>> {
+        self.predict(p)
     }
-    fn objective(&self, ds: &Dataset, y: &[f64]) -> Result<f64> {
-        let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
-        self.net.objective(&p, y, self.beta)
+    fn penalized(&self, p: &Patches, y: &[f64], beta: f64) -> Result<f64> {
+        self.objective(p, y, beta)
     }
-    fn width(&self) -> usize {
-        self.net.width()
+    fn units(&self) -> usize {
+        self.width()
     }
     /// `conv.weight` `(2m, c, k…)`: channels `2j, 2j+1` are sub-network `j`'s filters;
     /// `mix.weight` `(m, 2)`; `fc.weight` `(1, m)`.
-    fn tensors(&self) -> Result<Option<ModelTensors>> {
-        let (net, spec) = (&self.net, &self.spec);
-        let m = net.width();
-        let c = self.channels;
-        let wshape = if self.one_d {
-            vec![2 * m, c, spec.kernel_w]
-        } else {
-            vec![2 * m, c, spec.kernel_h, spec.kernel_w]
-        };
+    fn weights(&self, g: &Geometry) -> ModelTensors {
+        let m = self.width();
         let mut t = ModelTensors::new("three-layer");
-        t.push("conv.weight", wshape, net.u.clone())
-            .push("mix.weight", vec![m, 2], net.w2.clone())
-            .push("fc.weight", vec![1, m], net.w3.clone());
-        t.meta("kernel", format!("[{}, {}]", spec.kernel_h, spec.kernel_w))
-            .meta("stride", format!("[{}, {}]", spec.stride_h, spec.stride_w))
-            .meta("padding", format!("[{}, {}]", spec.pad_h, spec.pad_w))
-            .meta(
-                "network",
-                "f(x) = sum_j fc[j] sum_k relu(mix[j,0] relu(conv_2j(x))_k + mix[j,1] relu(conv_2j+1(x))_k)",
-            );
-        Ok(Some(t))
+        t.push("conv.weight", g.conv_shape(2 * m), self.u.clone())
+            .push("mix.weight", vec![m, 2], self.w2.clone())
+            .push("fc.weight", vec![1, m], self.w3.clone());
+        g.describe(&mut t);
+        t.meta(
+            "network",
+            "f(x) = sum_j fc[j] sum_k relu(mix[j,0] relu(conv_2j(x))_k + mix[j,1] relu(conv_2j+1(x))_k)",
+        );
+        t
     }
 }
 
 impl ThreeLayer {
-    fn model(&self, net: ThreeLayerCnn, ds: &Dataset) -> ThreeLayerModel {
-        ThreeLayerModel {
+    fn model(&self, net: ThreeLayerCnn, ds: &Dataset) -> PatchModel<ThreeLayerCnn> {
+        PatchModel {
             net,
-            spec: self.spec,
+            geometry: Geometry::of(self.spec, ds),
             beta: self.beta,
-            channels: ds.shape.channels,
-            one_d: ds.shape.one_d,
         }
     }
 }

@@ -227,7 +227,7 @@ impl Architecture for Classifier {
         let betas = self.betas(&train, &classes)?;
         let train_labels = labels_of(&train, &classes, "training")?;
         let test_labels = labels_of(&test, &classes, "test")?;
-        let mut cfg = self.cfg.clone();
+        let mut cfg = self.cfg;
         cfg.beta = betas[0];
         let mut prep = prepare_with(
             &train,

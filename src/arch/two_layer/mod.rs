@@ -9,7 +9,7 @@ pub mod train;
 pub use classify::{BetaChoice, Classifier, ModelInfo};
 
 use self::train::{train, TrainConfig};
-use crate::arch::traits::{sign_accuracy_of, Architecture, Fit, Model, Report, EXACT_GAP};
+use crate::arch::traits::{sign_accuracy_of, Architecture, Fit, Model, Report};
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::network::TwoLayerCnn;
@@ -62,11 +62,7 @@ impl Architecture for TwoLayer {
         let o = train(ds, &y, &self.cfg, obs)?;
         let c = &o.certificate;
         let mut r = Report::new(self, "two-layer", o.n, self.cfg.beta);
-        r.bracket(o.objective, o.network_objective, c.lower_bound, EXACT_GAP);
-        r.duality_gap = c.duality_gap;
-        r.relative_gap = c.relative_gap;
-        r.converged = c.relative_gap <= EXACT_GAP;
-        r.certificate = c.scope.into();
+        r.certified(o.objective, o.network_objective, c);
         r.status = o.status.name().into();
         r.filters = o.network.width();
         r.train_accuracy = sign_accuracy_of(ds, &y, &o.network.predict(&ds.x)?);
