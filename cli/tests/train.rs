@@ -1,0 +1,149 @@
+//! `train` of the two-layer network: the report and weights it writes, the builtin MNIST run
+//! with sampled patterns, and max pooling (with `predict` on the saved model).
+
+mod common;
+
+use common::{gaussian, read_json, run, train_args, write_npz, write_xy, Arr, Dir};
+
+#[test]
+fn train_writes_report_and_weights() {
+    let d = Dir::new();
+    let data = d.p("g.npz");
+    write_npz(
+        &data,
+        &[
+            ("x", Arr::F64(&gaussian(35, 1), vec![5, 7])),
+            ("y", Arr::F64(&gaussian(5, 2), vec![5])),
+        ],
+    );
+    let out = d.p("out");
+    let o = run(&train_args(data.to_str().unwrap(), out.to_str().unwrap()));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    for key in [
+        "objective",
+        "network_objective",
+        "duality_gap",
+        "certificate",
+        "patterns",
+        "filters",
+        "status",
+        "seconds",
+    ] {
+        assert!(r.get(key).is_some(), "report lacks {key}");
+    }
+    assert_eq!(r["patterns"], 602);
+    assert_eq!(r["certificate"], "global");
+    let (a, b) = (
+        r["objective"].as_f64().unwrap(),
+        r["network_objective"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() <= 1e-6 * a);
+    let st = std::fs::read(out.join("model.safetensors")).unwrap();
+    let t = safetensors::SafeTensors::deserialize(&st).unwrap();
+    let w = t.tensor("conv.weight").unwrap();
+    assert_eq!(w.shape()[1..], [1, 3]);
+    assert_eq!(t.tensor("fc.weight").unwrap().shape(), &[1, w.shape()[0]]);
+    // Same seed, same result; a re-run replaces the directory atomically.
+    let o2 = run(&train_args(data.to_str().unwrap(), out.to_str().unwrap()));
+    assert!(o2.status.success());
+    let r2: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(r["objective"], r2["objective"]);
+}
+
+#[test]
+fn builtin_mnist_sampled_run() {
+    let d = Dir::new();
+    let out = d.p("m");
+    let o = run(&[
+        "train",
+        "--data",
+        "builtin:mnist",
+        "--classes",
+        "0,1",
+        "--limit",
+        "40",
+        "--kernel",
+        "7",
+        "--stride",
+        "7",
+        "--beta",
+        "1",
+        "--patterns",
+        "sample:20",
+        "--seed",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(r["certificate"], "restricted");
+    assert!(r["train_accuracy"].as_f64().unwrap() > 0.9);
+}
+
+/// Max pooling: a certified optimum, and the saved model predicts with max pooling. (A
+/// classifier with max pooling is refused: `bad_inputs.rs`.)
+#[test]
+fn max_pooling_train_and_predict() {
+    let d = Dir::new();
+    let data = d.p("g.npz");
+    write_xy(&data, &gaussian(30, 3), &gaussian(5, 4));
+    let ds = data.to_str().unwrap();
+    let out = d.p("max");
+    let mut args = train_args(ds, out.to_str().unwrap());
+    let i = args.iter().position(|a| *a == "sum").unwrap();
+    args[i] = "max";
+    let o = run(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = read_json(&out.join("report.json"));
+    assert_eq!(r["pool"], "max");
+    assert_eq!(r["certificate"], "global");
+    let (a, b) = (
+        r["objective"].as_f64().unwrap(),
+        r["network_objective"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() <= 1e-6 * a, "{a} vs {b}");
+    // The saved model predicts with max pooling: its squared loss plus penalty is the objective.
+    let p = run(&[
+        "predict",
+        "--model",
+        out.to_str().unwrap(),
+        "--data",
+        ds,
+        "--json",
+    ]);
+    assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
+    let pj: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap();
+    let f: Vec<f64> = pj["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v[0].as_f64().unwrap())
+        .collect();
+    let y = gaussian(5, 4);
+    let loss: f64 = f.iter().zip(&y).map(|(p, q)| 0.5 * (p - q) * (p - q)).sum();
+    let st = std::fs::read(out.join("model.safetensors")).unwrap();
+    let t = safetensors::SafeTensors::deserialize(&st).unwrap();
+    let sq: f64 = ["conv.weight", "fc.weight"]
+        .iter()
+        .flat_map(|k| {
+            t.tensor(k)
+                .unwrap()
+                .data()
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                .collect::<Vec<_>>()
+        })
+        .map(|v| v * v)
+        .sum();
+    let total = loss + 0.05 * sq;
+    assert!(
+        (total - a).abs() <= 1e-6 * a,
+        "predictions give {total}, report {a}"
+    );
+}
