@@ -217,7 +217,7 @@ def bench_mnist(binary, out, quick, threads):
          "--fresh", "0", "--certificate-budget", "10", "--max-iter", "100000",
          "--time-limit", tl, "--quiet", "--out", dest])
     rep = json.load(open(os.path.join(dest, "report.json")))
-    o = rep["outcome"]
+    o = rep.get("outcome", rep)  # report version 2: one schema, no nesting
     convex_obj = o["objective"]
     prep = o["timings"]["patterns"] + o["timings"]["operator"]
     cvx_hist = [(prep + h["seconds"], h["objective"]) for h in rep["solver_history"]
@@ -255,7 +255,7 @@ def bench_mnist(binary, out, quick, threads):
         "n": n, "beta": beta, "kernel": kernel, "stride": stride, "patterns": o["patterns"],
         "width_per_class": width, "epochs": epochs, "batch": 64,
         "convex_objective": convex_obj, "convex_seconds": o["seconds"],
-        "convex_relative_gap": o["certificate"]["relative_gap"], "convex_filters": o["filters"],
+        "convex_relative_gap": o["relative_gap"], "convex_filters": o["filters"],
         "target": target, "convex_time_to_target": first_time(cvx_hist, target),
         "runs": {},
     }
@@ -306,7 +306,7 @@ def bench_pyscnn(binary, out, quick):
                    "--test-fraction", "0", "--fresh", "0", "--max-iter", "100000",
                    "--time-limit", tl, "--certificate-budget", "30", "--quiet", "--out", dest])
     rep = json.load(open(os.path.join(dest, "report.json")))
-    o = rep["outcome"]
+    o = rep.get("outcome", rep)  # report version 2: one schema, no nesting
 
     np.save(os.path.join(out, "mlp_x.npy"), xf)
     np.save(os.path.join(out, "mlp_y.npy"), yoh)
@@ -359,7 +359,7 @@ print(json.dumps({{"seconds": secs}}))
     res = {
         "n": n, "d": d, "gates": p, "patterns": o["patterns"], "beta": beta, "lambda_pyscnn": beta / (n * classes),
         "cvxcnn_objective": o["objective"], "cvxcnn_violation": 0.0,
-        "cvxcnn_relative_gap": o["certificate"]["relative_gap"],
+        "cvxcnn_relative_gap": o["relative_gap"],
         "cvxcnn_seconds": o["seconds"], "cvxcnn_wall_seconds": wall,
         "pyscnn_objective": obj, "pyscnn_relative_violation": viol / scale,
         "pyscnn_seconds": secs, "pyscnn_finished": finished, "pyscnn_time_limit": pyscnn_limit,
