@@ -402,20 +402,15 @@ pub fn train_linear_adam(
     s: &crate::nonconvex::FullBatchSettings,
 ) -> Result<LinearCnn> {
     use crate::nonconvex::{Optimizer, OptimizerKind};
-    use rand::SeedableRng;
-    use rand_distr::Distribution;
+
     let op = LinearOperator::new(patches, head, scale);
     check(&op, y, beta)?;
     let (h, k, m) = (op.h, op.k, s.width);
     if m == 0 {
         return Err(Error::param("width", "at least one filter"));
     }
-    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(s.seed);
-    let mut draw = |len: usize, sd: f64| -> Vec<f64> {
-        (0..len)
-            .map(|_| sd * Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng))
-            .collect()
-    };
+    let mut draws = crate::nonconvex::Draws::new(s.seed);
+    let mut draw = |len: usize, sd: f64| draws.draw(len, sd);
     let mut u = draw(m * h, 1.0 / (h as f64).sqrt());
     let mut w = draw(m * k, 1.0 / ((m * k) as f64).sqrt());
     let mut ou = Optimizer::new(OptimizerKind::Adam, s.lr, 0.0, m * h);

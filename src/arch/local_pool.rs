@@ -424,8 +424,7 @@ pub fn train_local_adam(
     s: &crate::nonconvex::FullBatchSettings,
 ) -> Result<LocalPoolCnn> {
     use crate::nonconvex::{Optimizer, OptimizerKind};
-    use rand::SeedableRng;
-    use rand_distr::Distribution;
+
     check_windows(windows, patches.k)?;
     let (n, h, l, m) = (patches.n, patches.h, windows.len(), s.width);
     if y.len() != n || m == 0 {
@@ -434,12 +433,8 @@ pub fn train_local_adam(
             y.len()
         )));
     }
-    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(s.seed);
-    let mut draw = |k: usize, sd: f64| -> Vec<f64> {
-        (0..k)
-            .map(|_| sd * Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng))
-            .collect()
-    };
+    let mut draws = crate::nonconvex::Draws::new(s.seed);
+    let mut draw = |k: usize, sd: f64| draws.draw(k, sd);
     let mut net = LocalPoolCnn {
         spec,
         windows: windows.to_vec(),

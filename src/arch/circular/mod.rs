@@ -211,8 +211,6 @@ impl Architecture for Circular {
         })
     }
     fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>> {
-        use rand::SeedableRng;
-        use rand_distr::Distribution;
         let d = Self::signals(ds)?;
         if self.path_norm {
             return Err(Error::param(
@@ -221,12 +219,8 @@ impl Architecture for Circular {
             ));
         }
         // A random start refined by the same projected Adam as the upper-bound network.
-        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(s.seed);
-        let mut draw = |k: usize, sd: f64| -> Vec<f64> {
-            (0..k)
-                .map(|_| sd * Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng))
-                .collect()
-        };
+        let mut draws = crate::nonconvex::Draws::new(s.seed);
+        let mut draw = |k: usize, sd: f64| draws.draw(k, sd);
         let m = s.width.max(1);
         let sd = 1.0 / (d as f64).sqrt();
         let start = DeepCircularCnn {

@@ -366,8 +366,7 @@ pub fn train_circular_adam(
         seed,
     } = *s;
     use crate::nonconvex::{Optimizer, OptimizerKind};
-    use rand::SeedableRng;
-    use rand_distr::Distribution;
+
     if d == 0 || x.len() != d * y.len() || width == 0 {
         return Err(Error::Data(format!(
             "{} values, {} targets, length {d}, width {width}: not a circular training problem",
@@ -376,12 +375,8 @@ pub fn train_circular_adam(
         )));
     }
     let n = y.len();
-    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
-    let mut draw = |k: usize, sd: f64| -> Vec<f64> {
-        (0..k)
-            .map(|_| sd * Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng))
-            .collect()
-    };
+    let mut draws = crate::nonconvex::Draws::new(seed);
+    let mut draw = |k: usize, sd: f64| draws.draw(k, sd);
     let sd = 1.0 / (d as f64).sqrt();
     let mut net = CircularCnn {
         d,

@@ -174,8 +174,7 @@ pub fn train_shared_adam(
     s: &crate::nonconvex::FullBatchSettings,
 ) -> Result<(Vec<f64>, Vec<f64>)> {
     use crate::nonconvex::{Optimizer, OptimizerKind};
-    use rand::SeedableRng;
-    use rand_distr::Distribution;
+
     let (n, h, m) = (patches.n, patches.h, s.width);
     let (lw, cout) = head.sizes();
     if y.len() != n * cout || m == 0 {
@@ -184,12 +183,8 @@ pub fn train_shared_adam(
             y.len()
         )));
     }
-    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(s.seed);
-    let mut draw = |len: usize, sd: f64| -> Vec<f64> {
-        (0..len)
-            .map(|_| sd * Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng))
-            .collect()
-    };
+    let mut draws = crate::nonconvex::Draws::new(s.seed);
+    let mut draw = |len: usize, sd: f64| draws.draw(len, sd);
     let mut u = draw(m * h, 1.0 / (h as f64).sqrt());
     let mut w = draw(m * lw, 1.0 / ((m * lw) as f64).sqrt());
     let mut ou = Optimizer::new(OptimizerKind::Adam, s.lr, 0.0, m * h);

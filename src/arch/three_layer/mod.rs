@@ -220,8 +220,7 @@ pub fn train_three_layer_adam(
     s: &crate::nonconvex::FullBatchSettings,
 ) -> Result<ThreeLayerCnn> {
     use crate::nonconvex::{Optimizer, OptimizerKind};
-    use rand::SeedableRng;
-    use rand_distr::Distribution;
+
     let (n, h, m) = (p.n, p.h, s.width);
     if y.len() != n || m == 0 {
         return Err(Error::Data(format!(
@@ -229,12 +228,8 @@ pub fn train_three_layer_adam(
             y.len()
         )));
     }
-    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(s.seed);
-    let mut draw = |k: usize, sd: f64| -> Vec<f64> {
-        (0..k)
-            .map(|_| sd * Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng))
-            .collect()
-    };
+    let mut draws = crate::nonconvex::Draws::new(s.seed);
+    let mut draw = |k: usize, sd: f64| draws.draw(k, sd);
     let mut net = ThreeLayerCnn {
         h,
         u: draw(m * 2 * h, 1.0 / ((2 * h) as f64).sqrt()),
