@@ -169,6 +169,11 @@ pub fn one_hot(labels: &[usize], classes: usize) -> Vec<f64> {
     y
 }
 
+/// `½ Σ_t (f_t − y_t)²`.
+pub fn half_squared(f: &[f64], y: &[f64]) -> f64 {
+    f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -168,13 +168,7 @@ fn certify(
 
 fn check(op: &LinearOperator, y: &[f64], beta: f64) -> Result<()> {
     crate::program::check_beta(beta)?;
-    if y.len() != op.n {
-        return Err(Error::Data(format!(
-            "{} targets for {} samples",
-            y.len(),
-            op.n
-        )));
-    }
+    crate::data::check_targets(y, op.n)?;
     Ok(())
 }
 
@@ -381,7 +375,7 @@ impl LinearCnn {
     /// `½‖f − y‖² + (β/2) Σ_j (‖u_j‖² + ‖w_j‖²)`.
     pub fn objective(&self, patches: &Patches, y: &[f64], beta: f64) -> Result<f64> {
         let f = self.predict(patches)?;
-        let loss: f64 = f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
+        let loss: f64 = crate::loss::half_squared(&f, y);
         let sq: f64 = self
             .filters
             .iter()

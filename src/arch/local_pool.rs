@@ -17,7 +17,7 @@
 //! Recovery: `u = c/√‖c‖`, `w = ±√‖c‖ e_l`. With weight decay `(β/2)Σ(‖u‖² + ‖w‖₂²)` instead, the
 //! same networks give an upper bound (the exact weight-decay program is an SDP).
 
-use crate::arch::traits::{sign_accuracy_of, sq_loss, Architecture, Fit, Model, Report};
+use crate::arch::traits::{sign_accuracy_of, Architecture, Fit, Model, Report};
 use crate::certify::{certify, Certificate, Scope};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -142,13 +142,7 @@ pub fn local_program(
     beta: f64,
 ) -> Result<LocalProgram> {
     crate::program::check_beta(beta)?;
-    if y.len() != patches.n {
-        return Err(Error::Data(format!(
-            "{} targets for {} samples",
-            y.len(),
-            patches.n
-        )));
-    }
+    crate::data::check_targets(y, patches.n)?;
     check_windows(windows, patches.k)?;
     let (n, h) = (patches.n, patches.h);
     let hp = &arr.hyperplanes;
@@ -294,7 +288,7 @@ impl LocalPoolCnn {
     /// `½‖f − y‖² + (β/2) Σ_j (‖u_j‖² + ‖w_j‖₁²)`.
     pub fn objective_l1(&self, patches: &Patches, y: &[f64], beta: f64) -> Result<f64> {
         let f = self.predict(patches)?;
-        let loss: f64 = f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
+        let loss: f64 = crate::loss::half_squared(&f, y);
         Ok(loss + self.penalty_l1(beta))
     }
 }
@@ -543,7 +537,7 @@ impl Model for LocalModel {
         self.0.predict(&p)
     }
     fn objective(&self, ds: &Dataset, y: &[f64]) -> Result<f64> {
-        Ok(sq_loss(&self.predict(ds)?, y) + self.0.penalty_l1(self.1))
+        Ok(crate::loss::half_squared(&self.predict(ds)?, y) + self.0.penalty_l1(self.1))
     }
     fn width(&self) -> usize {
         self.0.width()

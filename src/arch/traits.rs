@@ -237,11 +237,6 @@ pub trait Architecture: Send + Sync {
     fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>>;
 }
 
-/// `½ Σ (f − y)²`.
-pub(crate) fn sq_loss(f: &[f64], y: &[f64]) -> f64 {
-    f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum()
-}
-
 /// Sign accuracy of `f` when the targets are two classes (class labels, or all ±1).
 pub(crate) fn sign_accuracy_of(ds: &Dataset, y: &[f64], f: &[f64]) -> Option<f64> {
     let labels = matches!(ds.targets, crate::data::Targets::Classes(_))

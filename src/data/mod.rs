@@ -16,3 +16,14 @@ pub use dataset::{Dataset, SampleShape, Targets};
 pub use idx::{read_idx, read_idx_bytes};
 pub use npz::{read_npy_matrix, read_npy_pair, read_npz};
 pub use prep::{ClassIndex, Normalization};
+
+/// Checks that there is one target per sample.
+pub fn check_targets(y: &[f64], n: usize) -> crate::error::Result<()> {
+    if y.len() != n {
+        return Err(crate::error::Error::Data(format!(
+            "{} targets for {n} samples",
+            y.len()
+        )));
+    }
+    Ok(())
+}

@@ -153,13 +153,7 @@ impl TwoLayerProgram {
         pool: Pooling,
     ) -> Result<Self> {
         crate::program::check_beta(beta)?;
-        if y.len() != patches.n {
-            return Err(Error::Data(format!(
-                "{} targets for {} samples",
-                y.len(),
-                patches.n
-            )));
-        }
+        crate::data::check_targets(y, patches.n)?;
         if pool == Pooling::Max {
             return Err(Error::param(
                 "pool",

@@ -78,7 +78,7 @@ impl DeepCircularCnn {
                 f.len()
             )));
         }
-        Ok(f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum())
+        Ok(crate::loss::half_squared(&f, y))
     }
 
     /// `½‖f − y‖² + (β/2) Σ_j (‖b_j‖² + w_j²)` (weight decay; `‖a‖ ≤ 1` is a constraint).
@@ -193,7 +193,7 @@ pub fn single_frequency_network(
             *ft += blk.sign * dot(&blk.a[t * blk.dim..(t + 1) * blk.dim], th);
         }
     }
-    let loss: f64 = f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
+    let loss: f64 = crate::loss::half_squared(&f, y);
     let pen: f64 = blocks
         .iter()
         .zip(&sol.theta)
@@ -227,7 +227,7 @@ pub fn lower_bound_with_cone_test(
     let w = spectral_weights(d, beta, layers);
     let (prog, sol, _, _) = solve_spectral(x, d, y, beta, BlockNorm::WeightedSpectral(&w), ipm)?;
     let f = prog.predict(&sol);
-    let loss: f64 = f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
+    let loss: f64 = crate::loss::half_squared(&f, y);
     let pen: f64 = sol
         .c
         .chunks(d)

@@ -86,7 +86,7 @@ impl CircularCnn {
                 f.len()
             )));
         }
-        let loss: f64 = f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
+        let loss: f64 = crate::loss::half_squared(&f, y);
         let pen: f64 =
             self.b.iter().map(|v| v * v).sum::<f64>() + self.w.iter().map(|v| v * v).sum::<f64>();
         Ok(loss + 0.5 * beta * pen)

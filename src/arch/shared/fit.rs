@@ -4,7 +4,7 @@
 use super::sdp::{predict, solve_shared_sdp, train_shared_adam, SharedHead};
 use super::{Shared, SharedHeadChoice};
 use crate::arch::local_pool::tile_windows;
-use crate::arch::traits::{sq_loss, Architecture, CertificateScope, Fit, Model, Report, EXACT_GAP};
+use crate::arch::traits::{Architecture, CertificateScope, Fit, Model, Report, EXACT_GAP};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::network::TwoLayerCnn;
@@ -52,7 +52,7 @@ impl Model for SharedModel {
             .chain(&self.weights)
             .map(|v| v * v)
             .sum();
-        Ok(sq_loss(&f, y) + 0.5 * self.beta * sq)
+        Ok(crate::loss::half_squared(&f, y) + 0.5 * self.beta * sq)
     }
     fn width(&self) -> usize {
         self.weights.len() / self.outputs().max(1)

@@ -336,7 +336,7 @@ impl<'a> Working<'a> {
 
 /// `½‖f − y‖² + β Σ ‖z_c‖`.
 fn objective(f: &[f64], y: &[f64], beta: f64, z: &[f64], h: usize) -> f64 {
-    let loss: f64 = f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
+    let loss: f64 = crate::loss::half_squared(f, y);
     loss + beta * z.chunks(h).map(norm).sum::<f64>()
 }
 
@@ -612,13 +612,7 @@ fn check(p: &Patches, y: &[f64], s: &FirstOrderSettings) -> Result<()> {
             "rounds, outer, inner, add, tol, δ and the time limit must be positive",
         ));
     }
-    if y.len() != p.n {
-        return Err(Error::Data(format!(
-            "{} targets for {} samples",
-            y.len(),
-            p.n
-        )));
-    }
+    crate::data::check_targets(y, p.n)?;
     Ok(())
 }
 

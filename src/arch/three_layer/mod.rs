@@ -105,13 +105,7 @@ pub fn train_three_layer_with(
     max_blocks: usize,
 ) -> Result<ThreeLayerOutcome> {
     crate::program::check_beta(beta)?;
-    if y.len() != p.n {
-        return Err(Error::Data(format!(
-            "{} targets for {} samples",
-            y.len(),
-            p.n
-        )));
-    }
+    crate::data::check_targets(y, p.n)?;
     let prog = ThreeLayerProgram::build(p, patterns, max_blocks)?;
     let (theta, status, dual_objective, first_order) = match solver {
         ThreeLayerSolver::Ipm(s) => {
@@ -173,7 +167,7 @@ fn recover(
     for o in &outputs {
         f.iter_mut().zip(o).for_each(|(a, b)| *a += b);
     }
-    let loss: f64 = f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
+    let loss: f64 = crate::loss::half_squared(&f, y);
     let objective = loss + beta * costs.iter().sum::<f64>();
     // Carathéodory pruning over the blocks (same prediction, same penalty, ≤ n + 1 blocks).
     let scales = crate::recovery::caratheodory_scales(&outputs, &costs)?;

@@ -56,7 +56,7 @@ impl ThreeLayerCnn {
     /// [`ThreeLayerCnn::max_u_norm`].
     pub fn objective(&self, p: &Patches, y: &[f64], beta: f64) -> Result<f64> {
         let f = self.predict(p)?;
-        let loss: f64 = f.iter().zip(y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
+        let loss: f64 = crate::loss::half_squared(&f, y);
         let pen: f64 = self.w2.iter().chain(&self.w3).map(|v| v * v).sum();
         Ok(loss + 0.5 * beta * pen)
     }
