@@ -193,10 +193,14 @@ pub fn from_safetensors(bytes: &[u8], name: &Path) -> Result<TwoLayerCnn> {
     })
 }
 
-/// Writes `files` into directory `dir` so that `dir` appears complete or not at all: everything
-/// goes into a fresh sibling temporary directory, which is then renamed to `dir` (an existing
-/// `dir` is replaced only after the new one is complete).
-pub fn write_dir_atomically<S: AsRef<str>>(dir: &Path, files: &[(S, Vec<u8>)]) -> Result<()> {
+/// The file that marks a directory as a cvxcnn result; it lists the files cvxcnn wrote there.
+pub const RESULT_MARKER: &str = ".cvxcnn-result";
+
+/// Checks, before any work is spent, that `dir` can receive a result: its parent directory
+/// exists, and `dir` is either absent or an earlier cvxcnn result (it holds the
+/// [`RESULT_MARKER`]) that holds nothing but the files cvxcnn wrote there. Anything else is
+/// refused, so that replacing a result never deletes a file cvxcnn did not write.
+pub fn check_output_dir(dir: &Path) -> Result<()> {
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -207,34 +211,92 @@ pub fn write_dir_atomically<S: AsRef<str>>(dir: &Path, files: &[(S, Vec<u8>)]) -
             format!("parent directory {} does not exist", parent.display()),
         ));
     }
+    if dir.file_name().is_none() {
+        return Err(Error::param(
+            "out",
+            format!("'{}' is not a directory name", dir.display()),
+        ));
+    }
+    if !dir.exists() {
+        return Ok(());
+    }
+    if !dir.is_dir() {
+        return Err(Error::param(
+            "out",
+            format!("{} exists and is not a directory", dir.display()),
+        ));
+    }
+    let marker = dir.join(RESULT_MARKER);
+    let written = match std::fs::read_to_string(&marker) {
+        Ok(s) => s,
+        Err(_) => {
+            let empty = std::fs::read_dir(dir)
+                .map_err(|e| Error::io(dir, e))?
+                .next()
+                .is_none();
+            if empty {
+                return Ok(());
+            }
+            return Err(Error::param(
+                "out",
+                format!(
+                    "{} exists and is not a cvxcnn result (no {RESULT_MARKER}); nothing was written: choose another output directory",
+                    dir.display()
+                ),
+            ));
+        }
+    };
+    let ours: Vec<&str> = written.lines().collect();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().to_string();
+        let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+        if name != RESULT_MARKER && !(is_file && ours.contains(&name.as_str())) {
+            return Err(Error::param(
+                "out",
+                format!(
+                    "{} holds {name}, which cvxcnn did not write; nothing was written: move it or choose another output directory",
+                    dir.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Writes `files` into directory `dir` so that `dir` appears complete or not at all: everything
+/// goes into a fresh sibling temporary directory, which is then renamed to `dir`. An existing
+/// `dir` is replaced only when [`check_output_dir`] accepts it (an earlier cvxcnn result holding
+/// only cvxcnn's files), and only after the new one is complete. Every result holds the
+/// [`RESULT_MARKER`] with the names of its files.
+pub fn write_dir_atomically<S: AsRef<str>>(dir: &Path, files: &[(S, Vec<u8>)]) -> Result<()> {
+    check_output_dir(dir)?;
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
     let base = dir
         .file_name()
-        .ok_or_else(|| {
-            Error::param(
-                "out",
-                format!("'{}' is not a directory name", dir.display()),
-            )
-        })?
-        .to_string_lossy()
-        .to_string();
+        .map(|b| b.to_string_lossy().to_string())
+        .unwrap_or_default();
     let tmp = parent.join(format!(".{base}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
     let result = (|| {
+        let mut names = String::new();
         for (name, bytes) in files {
             let p = tmp.join(name.as_ref());
             std::fs::write(&p, bytes).map_err(|e| Error::io(&p, e))?;
+            names.push_str(name.as_ref());
+            names.push('\n');
         }
+        let m = tmp.join(RESULT_MARKER);
+        std::fs::write(&m, names).map_err(|e| Error::io(&m, e))?;
         if dir.exists() {
-            if !dir.is_dir() {
-                return Err(Error::param(
-                    "out",
-                    format!("{} exists and is not a directory", dir.display()),
-                ));
-            }
             let old = parent.join(format!(".{base}.old-{}", std::process::id()));
             std::fs::rename(dir, &old).map_err(|e| Error::io(dir, e))?;
             std::fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))?;
+            // `old` held only cvxcnn's files (checked above).
             let _ = std::fs::remove_dir_all(&old);
         } else {
             std::fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))?;
@@ -245,4 +307,65 @@ pub fn write_dir_atomically<S: AsRef<str>>(dir: &Path, files: &[(S, Vec<u8>)]) -
         let _ = std::fs::remove_dir_all(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// A result is written with its marker and replaced by the next one.
+    #[test]
+    fn results_replace_results() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        write_dir_atomically(&out, &[("report.json", b"1".to_vec())]).unwrap();
+        assert_eq!(names(&out), [RESULT_MARKER, "report.json"]);
+        write_dir_atomically(&out, &[("compare.json", b"2".to_vec())]).unwrap();
+        assert_eq!(names(&out), [RESULT_MARKER, "compare.json"]);
+        assert_eq!(
+            names(d.path()),
+            ["out"],
+            "no temporary or old directory left"
+        );
+    }
+
+    /// A directory cvxcnn did not write, or a result with a file of someone else's, is refused
+    /// and left exactly as it was.
+    #[test]
+    fn foreign_files_are_never_touched() {
+        let d = tempfile::tempdir().unwrap();
+        let mine = d.path().join("mine");
+        std::fs::create_dir(&mine).unwrap();
+        std::fs::write(mine.join("data.npz"), b"x").unwrap();
+        let e = write_dir_atomically(&mine, &[("report.json", b"1".to_vec())]).unwrap_err();
+        assert!(e.to_string().contains("not a cvxcnn result"), "{e}");
+        assert_eq!(names(&mine), ["data.npz"]);
+
+        let out = d.path().join("out");
+        write_dir_atomically(&out, &[("report.json", b"1".to_vec())]).unwrap();
+        std::fs::create_dir(out.join("sub")).unwrap();
+        std::fs::write(out.join("sub/notes.txt"), b"mine").unwrap();
+        let e = write_dir_atomically(&out, &[("report.json", b"2".to_vec())]).unwrap_err();
+        assert!(e.to_string().contains("holds sub"), "{e}");
+        assert_eq!(std::fs::read(out.join("sub/notes.txt")).unwrap(), b"mine");
+        assert_eq!(std::fs::read(out.join("report.json")).unwrap(), b"1");
+
+        let file = d.path().join("file");
+        std::fs::write(&file, b"f").unwrap();
+        assert!(check_output_dir(&file).is_err());
+        assert!(check_output_dir(&d.path().join("missing/out")).is_err());
+        // An empty directory is fine (nothing to lose).
+        let empty = d.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        write_dir_atomically(&empty, &[("report.json", b"1".to_vec())]).unwrap();
+    }
 }

@@ -154,13 +154,19 @@ pub(crate) fn parse_beta(s: &str) -> Result<f64> {
 /// Applies `--threads` to the global rayon pool.
 pub(crate) fn set_threads(threads: Option<usize>) -> Result<()> {
     if let Some(t) = threads {
-        if t == 0 {
-            return Err(Error::param("--threads", "must be at least 1"));
+        // More threads than this only costs memory and start-up time (and 100,000 of them
+        // exhaust the process's limits).
+        const MOST: usize = 1024;
+        if t == 0 || t > MOST {
+            return Err(Error::param(
+                "--threads",
+                format!("must be between 1 and {MOST}, got {t}"),
+            ));
         }
-        // Fails only if a pool exists already, which cannot happen here.
-        let _ = rayon::ThreadPoolBuilder::new()
+        rayon::ThreadPoolBuilder::new()
             .num_threads(t)
-            .build_global();
+            .build_global()
+            .map_err(|e| Error::param("--threads", format!("{t} worker threads: {e}")))?;
     }
     Ok(())
 }

@@ -140,6 +140,11 @@ fn bad_inputs_fail_cleanly() {
         // Data files.
         case("missing file", two_layer("nope.npz", &[]), "nope.npz"),
         case(
+            "absurd thread count",
+            cmd("train --data {good.npz} --kernel 2 --threads 100000 --out {out}"),
+            "--threads",
+        ),
+        case(
             "IDX with a wrong magic number",
             cmd(&format!("train --data {{img.idx}} {idx}")),
             "magic number 0x00000804",

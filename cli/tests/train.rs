@@ -147,3 +147,37 @@ fn max_pooling_train_and_predict() {
         "predictions give {total}, report {a}"
     );
 }
+
+/// `--out` never deletes what cvxcnn did not write: a directory of the user's (here the one
+/// holding the training data) is refused before any work, a result is replaced by the next
+/// one, and a result the user added a file to is refused with the file kept.
+#[test]
+fn out_never_replaces_foreign_directories() {
+    let d = Dir::new();
+    let data = d.p("good.npz");
+    write_xy(&data, &gaussian(35, 1), &gaussian(5, 2));
+    let own = d.p("");
+    let o = run(&train_args(data.to_str().unwrap(), own.to_str().unwrap()));
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--out") && err.contains("not a cvxcnn result"),
+        "{err}"
+    );
+    assert!(data.exists(), "the training data must survive");
+    let out = d.p("out");
+    for _ in 0..2 {
+        let o = run(&train_args(data.to_str().unwrap(), out.to_str().unwrap()));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    std::fs::create_dir(out.join("sub")).unwrap();
+    std::fs::write(out.join("sub").join("notes.txt"), b"mine").unwrap();
+    let o = run(&train_args(data.to_str().unwrap(), out.to_str().unwrap()));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("holds sub"));
+    assert_eq!(
+        std::fs::read(out.join("sub").join("notes.txt")).unwrap(),
+        b"mine"
+    );
+    assert!(out.join("report.json").exists(), "the earlier result stays");
+}

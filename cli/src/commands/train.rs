@@ -5,16 +5,18 @@ use crate::args::TrainArgs;
 use crate::flags::{architecture, load, set_threads};
 use crate::output::print_summary;
 use crate::progress::Progress;
-use cvxcnn::export::{fit_files, write_dir_atomically};
+use cvxcnn::export::{check_output_dir, fit_files, write_dir_atomically};
 use cvxcnn::Result;
 use std::path::PathBuf;
 
 /// Runs `cvxcnn train`.
 pub(crate) fn cmd_train(a: TrainArgs) -> Result<()> {
     set_threads(a.threads)?;
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("cvxcnn-out"));
+    // Before any data is read or solved: where the result goes must be able to take it.
+    check_output_dir(&out)?;
     let ds = load(&a.data)?;
     let arch = architecture(&a, &ds)?;
-    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("cvxcnn-out"));
     let mut progress = Progress::new(a.quiet);
     let fit = arch.fit(&ds, &mut progress);
     progress.finish();
