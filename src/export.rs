@@ -46,7 +46,34 @@ pub fn serialize(t: &ModelTensors) -> Result<Vec<u8>> {
         ));
     }
     let meta: HashMap<String, String> = t.metadata.clone().into_iter().collect();
-    safetensors::tensor::serialize(views, Some(meta)).map_err(err)
+    let bytes = safetensors::tensor::serialize(views, Some(meta)).map_err(err)?;
+    Ok(canonical_header(bytes))
+}
+
+/// The same file with its JSON header's keys in sorted order (the serializer takes a hash map,
+/// whose order changes from run to run), so that the same model always gives the same bytes.
+/// The header keeps its length (same content, padded with spaces as the format allows).
+fn canonical_header(mut bytes: Vec<u8>) -> Vec<u8> {
+    let Some(len) = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as usize)
+    else {
+        return bytes;
+    };
+    let Some(header) = bytes.get(8..8 + len) else {
+        return bytes;
+    };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(header) else {
+        return bytes;
+    };
+    match serde_json::to_vec(&value) {
+        Ok(mut sorted) if sorted.len() <= len => {
+            sorted.resize(len, b' ');
+            bytes[8..8 + len].copy_from_slice(&sorted);
+            bytes
+        }
+        _ => bytes,
+    }
 }
 
 /// The files of a fit, as they are written: `report.json`, `model.safetensors` (when the fit is
@@ -320,6 +347,39 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    /// The same model gives the same bytes, and they read back to the same tensors.
+    #[test]
+    fn serialization_is_deterministic() {
+        let mut t = ModelTensors::new("two-layer");
+        t.push(
+            "conv.weight",
+            vec![2, 1, 3],
+            vec![0.5, -1.0, 2.0, 3.0, 0.25, -0.125],
+        )
+        .push("fc.weight", vec![1, 2], vec![1.5, -2.5])
+        .push("conv.bias", vec![2], vec![0.1, -0.2]);
+        for (k, v) in [
+            ("a", "1"),
+            ("b", "2"),
+            ("c", "3"),
+            ("d", "4"),
+            ("e", "5"),
+            ("f", "6"),
+        ] {
+            t.meta(k, v);
+        }
+        let first = serialize(&t).unwrap();
+        for _ in 0..20 {
+            assert_eq!(serialize(&t).unwrap(), first);
+        }
+        let st = safetensors::SafeTensors::deserialize(&first).unwrap();
+        let w = st.tensor("conv.weight").unwrap();
+        assert_eq!(w.shape(), [2, 1, 3]);
+        assert_eq!(from_bytes(w.data()), t.tensors[0].data);
+        let (_, md) = safetensors::SafeTensors::read_metadata(&first).unwrap();
+        assert_eq!(md.metadata().as_ref().unwrap().get("c").unwrap(), "3");
     }
 
     /// A result is written with its marker and replaced by the next one.
