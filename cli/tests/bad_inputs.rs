@@ -140,6 +140,11 @@ fn bad_inputs_fail_cleanly() {
         // Data files.
         case("missing file", two_layer("nope.npz", &[]), "nope.npz"),
         case(
+            "unknown built-in data set",
+            cmd("train --data builtin:fashion --out {out}"),
+            "built in: builtin:mnist",
+        ),
+        case(
             "absurd thread count",
             cmd("train --data {good.npz} --kernel 2 --threads 100000 --out {out}"),
             "--threads",

@@ -181,3 +181,49 @@ fn out_never_replaces_foreign_directories() {
     );
     assert!(out.join("report.json").exists(), "the earlier result stays");
 }
+
+/// `eval` of the README's quick-start kind of model (one output, trained on two classes as
+/// ±1): its accuracy and squared loss equal the report's train accuracy and the network's loss.
+#[test]
+fn eval_of_a_scalar_two_class_model() {
+    let d = Dir::new();
+    let out = d.p("qs");
+    let args = [
+        "--data",
+        "builtin:mnist",
+        "--classes",
+        "3,8",
+        "--limit",
+        "40",
+        "--kernel",
+        "7",
+        "--stride",
+        "7",
+        "--beta",
+        "1",
+        "--patterns",
+        "sample:5",
+        "--seed",
+        "0",
+    ];
+    let mut train = vec!["train", "--quiet", "--out", out.to_str().unwrap()];
+    train.extend(args);
+    let o = run(&train);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = read_json(&out.join("report.json"));
+    let mut eval = vec!["eval", "--json", "--model", out.to_str().unwrap()];
+    eval.extend(&args[..6]);
+    let e = run(&eval);
+    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+    let ev: serde_json::Value = serde_json::from_slice(&e.stdout).unwrap();
+    assert_eq!(ev["samples"], 40);
+    let acc = ev["accuracy"].as_f64().unwrap();
+    assert!(
+        (acc - r["train_accuracy"].as_f64().unwrap()).abs() < 1e-12,
+        "{acc}"
+    );
+    // The network objective is the loss plus (β/2)‖θ‖², so the loss is below it.
+    let loss = ev["loss"].as_f64().unwrap();
+    let net = r["network_objective"].as_f64().unwrap();
+    assert!(loss > 0.0 && loss < net, "{loss} vs {net}");
+}

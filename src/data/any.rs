@@ -27,6 +27,12 @@ pub fn sniff_format(source: &str) -> Result<SourceFormat> {
     if source == BUILTIN_MNIST {
         return Ok(SourceFormat::Builtin);
     }
+    if source.starts_with("builtin:") && !Path::new(source).exists() {
+        return Err(Error::param(
+            "data",
+            format!("'{source}' is not a built-in data set; built in: {BUILTIN_MNIST}"),
+        ));
+    }
     if source.ends_with(".bin") || (source.contains(',') && !Path::new(source).exists()) {
         return Ok(SourceFormat::Cifar);
     }

@@ -3,7 +3,7 @@
 
 use cvxcnn::arch::two_layer::classify::labels_of;
 use cvxcnn::arch::ModelInfo;
-use cvxcnn::data::{Dataset, Normalization};
+use cvxcnn::data::{Dataset, Normalization, Targets};
 use cvxcnn::export::from_safetensors;
 use cvxcnn::loss::{accuracy, argmax_rows, one_hot, Loss};
 use cvxcnn::network::TwoLayerCnn;
@@ -58,35 +58,55 @@ pub fn model_outputs(net: &TwoLayerCnn, info: &ModelInfo, ds: &mut Dataset) -> R
 /// `eval`: accuracy and loss of a saved classifier on labelled data.
 pub fn eval(net: &TwoLayerCnn, info: &ModelInfo, mut ds: Dataset, json: bool) -> Result<()> {
     let f = model_outputs(net, info, &mut ds)?;
-    let labels = labels_of(&ds, &info.classes, "evaluation")?;
     let n = ds.n();
-    let acc = if net.outputs > 1 {
-        accuracy(&f, &labels)
-    } else {
-        // Scalar output: the sign separates the two classes.
-        let right = f
-            .iter()
-            .zip(&labels)
-            .filter(|(v, l)| (**v >= 0.0) == (**l == 1))
-            .count();
-        right as f64 / n.max(1) as f64
+    let (acc, loss) = match (&ds.targets, net.outputs > 1) {
+        // A scalar output against real targets (±1 for two classes, as `--classes A,B` gives):
+        // the sign separates the classes, and the loss is the squared loss it was trained on.
+        (Targets::Real(y), false) => {
+            let right = f
+                .iter()
+                .zip(y)
+                .filter(|(v, t)| (**v >= 0.0) == (**t >= 0.0))
+                .count();
+            (
+                right as f64 / n.max(1) as f64,
+                Some(cvxcnn::loss::half_squared(&f, y)),
+            )
+        }
+        _ => {
+            let labels = labels_of(&ds, &info.classes, "evaluation")?;
+            if net.outputs > 1 {
+                let y = one_hot(&labels, net.outputs);
+                (
+                    accuracy(&f, &labels),
+                    Some(info.loss.value_grad(&f, &y, n, None)),
+                )
+            } else {
+                // Scalar output: the sign separates the two classes.
+                let right = f
+                    .iter()
+                    .zip(&labels)
+                    .filter(|(v, l)| (**v >= 0.0) == (**l == 1))
+                    .count();
+                (right as f64 / n.max(1) as f64, None)
+            }
+        }
     };
-    let loss = if net.outputs > 1 {
-        let y = one_hot(&labels, net.outputs);
-        Some(info.loss.value_grad(&f, &y, n, None))
+    let loss_kind = if net.outputs > 1 {
+        info.loss.name()
     } else {
-        None
+        "squared"
     };
     if json {
         println!(
             "{}",
-            serde_json::json!({"samples": n, "accuracy": acc, "loss": loss, "loss_kind": info.loss.name()})
+            serde_json::json!({"samples": n, "accuracy": acc, "loss": loss, "loss_kind": loss_kind})
         );
     } else {
         println!("samples   {n}");
         println!("accuracy  {:.2}%", 100.0 * acc);
         if let Some(l) = loss {
-            println!("loss      {l:.6e} ({}, summed)", info.loss.name());
+            println!("loss      {l:.6e} ({loss_kind}, summed)");
         }
     }
     Ok(())
