@@ -227,3 +227,71 @@ fn eval_of_a_scalar_two_class_model() {
     let net = r["network_objective"].as_f64().unwrap();
     assert!(loss > 0.0 && loss < net, "{loss} vs {net}");
 }
+
+/// At a β far below β_max the interior point reports success while the recovered network is
+/// far above the certified bound (issue 19): the report must say `inaccurate`, not `solved`,
+/// and the command warns.
+#[test]
+fn tiny_beta_is_reported_inaccurate() {
+    let d = Dir::new();
+    let out = d.p("tiny");
+    let o = run(&[
+        "train",
+        "--data",
+        "builtin:mnist",
+        "--classes",
+        "3,8",
+        "--limit",
+        "40",
+        "--kernel",
+        "7",
+        "--stride",
+        "7",
+        "--beta",
+        "1e-7",
+        "--patterns",
+        "sample:20",
+        "--seed",
+        "0",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = read_json(&out.join("report.json"));
+    let gap = r["relative_gap"].as_f64().unwrap();
+    assert!(gap > 1e-3, "the example must show the failure: gap {gap}");
+    assert_eq!(r["converged"], false);
+    assert_eq!(r["status"], "inaccurate");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not the optimum"));
+    // At β = 1 the same run converges and says so.
+    let ok = d.p("ok");
+    let o = run(&[
+        "train",
+        "--data",
+        "builtin:mnist",
+        "--classes",
+        "3,8",
+        "--limit",
+        "40",
+        "--kernel",
+        "7",
+        "--stride",
+        "7",
+        "--beta",
+        "1",
+        "--patterns",
+        "sample:20",
+        "--seed",
+        "0",
+        "--quiet",
+        "--out",
+        ok.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let r = read_json(&ok.join("report.json"));
+    assert_eq!(
+        (r["status"].as_str(), r["converged"].as_bool()),
+        (Some("solved"), Some(true))
+    );
+}

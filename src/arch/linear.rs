@@ -586,10 +586,7 @@ impl Architecture for Linear {
             geometry: Geometry::of(self.spec, ds),
             beta: self.beta,
         };
-        Ok(Fit {
-            report: r,
-            model: Box::new(model),
-        })
+        Ok(Fit::new(r, Box::new(model)))
     }
     fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>> {
         let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;

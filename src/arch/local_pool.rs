@@ -621,10 +621,10 @@ impl Architecture for LocalPool {
             .detail("pattern_mode", self.cfg.patterns.text())
             .detail("patterns", o.patterns)
             .detail("blocks", o.blocks);
-        Ok(Fit {
-            report: r,
-            model: Box::new(LocalModel(o.network, self.cfg.beta, ds.shape)),
-        })
+        Ok(Fit::new(
+            r,
+            Box::new(LocalModel(o.network, self.cfg.beta, ds.shape)),
+        ))
     }
     fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>> {
         let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.cfg.spec)?;

@@ -222,6 +222,28 @@ pub struct Fit {
     pub model: Box<dyn Model>,
 }
 
+impl Fit {
+    /// A fit with an honest status: when the solver reports success but the certificate does
+    /// not close (the recovered network's objective is not within the tolerance of the
+    /// certified bound), the status is `inaccurate`, with a note that says why. Fits that only
+    /// claim bounds (`certificate: bounds`) keep their status.
+    pub fn new(mut report: Report, model: Box<dyn Model>) -> Fit {
+        let claims_success = matches!(
+            report.status.as_str(),
+            "solved" | "almost_solved" | "optimal"
+        );
+        let bounds_only = report.certificate == CertificateScope::Bounds;
+        if claims_success && !report.converged && !bounds_only {
+            report.notes.push(format!(
+                "status: the solver reported {}, but the recovered network is {:.1e} (relative) above the certified lower bound, outside the tolerance; at a β this small against beta_max the solver's accuracy may not suffice",
+                report.status, report.relative_gap
+            ));
+            report.status = "inaccurate".into();
+        }
+        Fit { report, model }
+    }
+}
+
 /// An architecture: a validated description (geometry, β, patterns, solver) that fits itself
 /// to data, certifies the result, and trains the same network non-convexly for comparison.
 pub trait Architecture: Send + Sync {

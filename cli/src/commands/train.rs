@@ -24,6 +24,12 @@ pub(crate) fn cmd_train(a: TrainArgs) -> Result<()> {
     fit.report.data = a.data.data.clone();
     let files = fit_files(&fit)?;
     write_dir_atomically(&out, &files)?;
+    if fit.report.status == "inaccurate" {
+        eprintln!(
+            "warning: the solver reported success, but the recovered network is {:.1e} (relative) above the certified bound: the result is not the optimum (is β = {} too small against beta_max?)",
+            fit.report.relative_gap, fit.report.beta
+        );
+    }
     if !a.quiet {
         let names: Vec<String> = files.into_iter().map(|(k, _)| k).collect();
         print_summary(&fit.report, &out, &names);

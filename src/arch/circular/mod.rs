@@ -205,10 +205,7 @@ impl Architecture for Circular {
         r.filters = m.width();
         r.train_accuracy = sign_accuracy_of(ds, &y, &m.predict(ds)?);
         r.seconds = t.elapsed().as_secs_f64();
-        Ok(Fit {
-            report: r,
-            model: Box::new(m),
-        })
+        Ok(Fit::new(r, Box::new(m)))
     }
     fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>> {
         let d = Self::signals(ds)?;

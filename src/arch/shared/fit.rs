@@ -228,10 +228,7 @@ impl Architecture for Shared {
             "the optimum lies in [lower_bound, network_objective] (dual certificate, recovered network)".into(),
             if o.relaxation { "patch rank ≥ 5: doubly non-negative need not be completely positive, so the SDP value is only a lower bound; the bracket is what is certified" } else { "patch rank ≤ 4: the SDP is exact (doubly non-negative = completely positive)" }.into(),
         ];
-        Ok(Fit {
-            report: r,
-            model: Box::new(model),
-        })
+        Ok(Fit::new(r, Box::new(model)))
     }
     fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>> {
         if self.head == SharedHeadChoice::Classes {

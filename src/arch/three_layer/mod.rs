@@ -421,10 +421,7 @@ impl Architecture for ThreeLayer {
             .detail("first_order", &o.first_order)
             .detail("two_layer_objective", two);
         r.notes.push("objective: ½Σ(f−y)² + β Σ‖z‖ over S- and P-blocks (MATH-DEEP.md section 1), the global optimum of ½Σ(f−y)² + (β/2)Σ_j(‖w2_j‖² + w3_j²) with ‖U_j‖_F ≤ 1 and two channels per sub-network; lower_bound: a certified lower bound on the program's optimum (ipm: the interior-point dual objective; cg, al: the dual value of the residual scaled into the dual feasible set); relative_gap: (network_objective − lower_bound)/network_objective; first_order (cg, al): rounds, master active-set changes (cg) or multiplier updates (al), FISTA steps (al), atoms (cg) or working-set blocks (al), cone violation (al), dual excess max_b γ_b/β − 1; two_layer_objective (with also two-layer): the two-layer optimum on the same data, β and first layer".into());
-        Ok(Fit {
-            report: r,
-            model: Box::new(m),
-        })
+        Ok(Fit::new(r, Box::new(m)))
     }
     fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>> {
         let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;

@@ -327,10 +327,7 @@ impl Architecture for Classifier {
                 loss: cfg.loss,
             },
         };
-        Ok(Fit {
-            report: r,
-            model: Box::new(model),
-        })
+        Ok(Fit::new(r, Box::new(model)))
     }
     fn nonconvex(
         &self,

@@ -110,10 +110,10 @@ impl Architecture for TwoLayer {
             .detail("constraint_violation", o.constraint_violation)
             .detail("pattern_check", o.pattern_check)
             .detail("timings", o.timings);
-        Ok(Fit {
-            report: r,
-            model: Box::new(TwoLayerModel(o.network, self.cfg.beta)),
-        })
+        Ok(Fit::new(
+            r,
+            Box::new(TwoLayerModel(o.network, self.cfg.beta)),
+        ))
     }
     fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>> {
         let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.cfg.spec)?;
