@@ -291,6 +291,78 @@ pub fn check_output_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Cleans up after a run that was killed while writing `dir`: a previous result left hidden as
+/// `.NAME.old-PID` is restored when `dir` is missing (or removed when `dir` holds a newer
+/// result), and a half-written `.NAME.tmp-PID` is removed. Only leftovers of processes that no
+/// longer run are touched, and only directories that hold nothing but cvxcnn's files. Returns
+/// what was done, in words.
+pub fn recover_interrupted(dir: &Path) -> Result<Vec<String>> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let Some(base) = dir.file_name().map(|b| b.to_string_lossy().to_string()) else {
+        return Ok(Vec::new());
+    };
+    let Ok(entries) = std::fs::read_dir(&parent) else {
+        return Ok(Vec::new());
+    };
+    let mut done = Vec::new();
+    let mut leftovers: Vec<(std::path::PathBuf, bool)> = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        for (kind, old) in [(".old-", true), (".tmp-", false)] {
+            let prefix = format!(".{base}{kind}");
+            let Some(pid) = name.strip_prefix(&prefix) else {
+                continue;
+            };
+            // Without /proc (not Linux) no process can be known to have ended: touch nothing.
+            let alive = !Path::new("/proc/self").exists()
+                || pid
+                    .parse::<u32>()
+                    .map(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists())
+                    .unwrap_or(true);
+            if !alive && e.path().is_dir() {
+                leftovers.push((e.path(), old));
+            }
+        }
+    }
+    leftovers.sort();
+    for (path, old) in leftovers {
+        let ours = std::fs::read_dir(&path)
+            .map(|it| {
+                it.flatten().all(|f| {
+                    let n = f.file_name().to_string_lossy().to_string();
+                    f.path().is_file()
+                        && (n == RESULT_MARKER
+                            || n.ends_with(".json")
+                            || n.ends_with(".safetensors")
+                            || n.ends_with(".png")
+                            || n.ends_with(".svg"))
+                })
+            })
+            .unwrap_or(false);
+        if !ours {
+            continue;
+        }
+        if old && !dir.exists() && path.join(RESULT_MARKER).exists() {
+            std::fs::rename(&path, dir).map_err(|e| Error::io(dir, e))?;
+            done.push(format!(
+                "restored the earlier result {} from an interrupted run ({})",
+                dir.display(),
+                path.display()
+            ));
+        } else {
+            std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+            done.push(format!(
+                "removed {} left by an interrupted run",
+                path.display()
+            ));
+        }
+    }
+    Ok(done)
+}
+
 /// Writes `files` into directory `dir` so that `dir` appears complete or not at all: everything
 /// goes into a fresh sibling temporary directory, which is then renamed to `dir`. An existing
 /// `dir` is replaced only when [`check_output_dir`] accepts it (an earlier cvxcnn result holding
@@ -380,6 +452,31 @@ mod tests {
         assert_eq!(from_bytes(w.data()), t.tensors[0].data);
         let (_, md) = safetensors::SafeTensors::read_metadata(&first).unwrap();
         assert_eq!(md.metadata().as_ref().unwrap().get("c").unwrap(), "3");
+    }
+
+    /// Leftovers of a run killed between the two renames: the hidden earlier result comes back,
+    /// a half-written directory goes; anything else, or a running process's, is left alone.
+    #[test]
+    fn interrupted_writes_are_recovered() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        write_dir_atomically(&out, &[("report.json", b"1".to_vec())]).unwrap();
+        let old = d.path().join(".out.old-4000000001");
+        std::fs::rename(&out, &old).unwrap();
+        let tmp = d.path().join(".out.tmp-4000000002");
+        std::fs::create_dir(&tmp).unwrap();
+        std::fs::write(tmp.join("report.json"), b"half").unwrap();
+        let mine = d.path().join(".out.tmp-4000000003");
+        std::fs::create_dir(&mine).unwrap();
+        std::fs::write(mine.join("notes.txt"), b"mine").unwrap();
+        let running = d.path().join(format!(".out.tmp-{}", std::process::id()));
+        std::fs::create_dir(&running).unwrap();
+        let done = recover_interrupted(&out).unwrap();
+        assert_eq!(done.len(), 2, "{done:?}");
+        assert_eq!(std::fs::read(out.join("report.json")).unwrap(), b"1");
+        assert!(!old.exists() && !tmp.exists());
+        assert!(mine.join("notes.txt").exists() && running.exists());
+        assert!(recover_interrupted(&out).unwrap().is_empty());
     }
 
     /// A result is written with its marker and replaced by the next one.

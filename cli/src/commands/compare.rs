@@ -13,7 +13,7 @@ use cvxcnn::arch::two_layer::classifier::FirstOrder;
 use cvxcnn::arch::two_layer::classify::labels_of;
 use cvxcnn::arch::{Architecture, BetaChoice, Classifier};
 use cvxcnn::data::{Dataset, Targets};
-use cvxcnn::export::{check_output_dir, write_dir_atomically};
+use cvxcnn::export::{check_output_dir, recover_interrupted, write_dir_atomically};
 use cvxcnn::loss::{accuracy, one_hot, Loss};
 use cvxcnn::nonconvex::{
     accuracy_against, to_network, train_nonconvex, FullBatchSettings, NonconvexData,
@@ -229,11 +229,14 @@ pub(crate) fn cmd_compare(c: CompareArgs) -> Result<()> {
             "--head l1 needs --windows W (the local pooling window)",
         ));
     }
-    check_output_dir(
-        &a.out
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("cvxcnn-compare")),
-    )?;
+    let out_dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("cvxcnn-compare"));
+    for done in recover_interrupted(&out_dir)? {
+        eprintln!("note: {done}");
+    }
+    check_output_dir(&out_dir)?;
     let ds = load(&a.data)?;
     let global_two_layer =
         a.arch == Arch::TwoLayer && a.windows.is_none() && a.head != Some(Head::Shared);

@@ -5,7 +5,7 @@ use crate::args::TrainArgs;
 use crate::flags::{architecture, load, set_threads};
 use crate::output::print_summary;
 use crate::progress::Progress;
-use cvxcnn::export::{check_output_dir, fit_files, write_dir_atomically};
+use cvxcnn::export::{check_output_dir, fit_files, recover_interrupted, write_dir_atomically};
 use cvxcnn::Result;
 use std::path::PathBuf;
 
@@ -14,6 +14,9 @@ pub(crate) fn cmd_train(a: TrainArgs) -> Result<()> {
     set_threads(a.threads)?;
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("cvxcnn-out"));
     // Before any data is read or solved: where the result goes must be able to take it.
+    for done in recover_interrupted(&out)? {
+        eprintln!("note: {done}");
+    }
     check_output_dir(&out)?;
     let ds = load(&a.data)?;
     let arch = architecture(&a, &ds)?;
