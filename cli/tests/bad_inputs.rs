@@ -76,6 +76,23 @@ fn prepare(d: &Dir) {
     // .npy images without labels or with labels of the wrong length; a truncated CIFAR batch.
     write_npy(&d.p("x.npy"), &gaussian(150, 3), &[6, 1, 5, 5]);
     write_npy(&d.p("y5.npy"), &[0i64, 1, 2, 0, 1], &[5]);
+    // .npy headers that declare far more than the file holds, or a size that overflows.
+    for (file, shape) in [
+        ("huge.npy", "(1000000000, 10)"),
+        ("overflow.npy", "(4294967296, 4294967296, 4294967296)"),
+    ] {
+        let dict = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+        let mut header = dict.into_bytes();
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(b' ');
+        }
+        header.push(b'\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((header.len() as u16).to_le_bytes());
+        bytes.extend(header);
+        bytes.extend([0u8; 80]);
+        std::fs::write(d.p(file), bytes).unwrap();
+    }
     std::fs::write(d.p("short.bin"), &cifar_batch(0, 3)[..CIFAR_RECORD + 10]).unwrap();
     // The architectures' data: three classes, MATH-DEEP's B1, C2 and A1, two Gaussian sets.
     let three = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0];
@@ -183,6 +200,16 @@ fn bad_inputs_fail_cleanly() {
             ".npy images without labels",
             cmd("train --data {x.npy} --out {out}"),
             "--labels",
+        ),
+        case(
+            ".npy header declaring more values than the file holds",
+            cmd("train --data {huge.npy} --labels {y5.npy} --out {out}"),
+            "declares 10000000000 values but the file holds",
+        ),
+        case(
+            ".npy shape whose size overflows",
+            cmd("train --data {overflow.npy} --labels {y5.npy} --out {out}"),
+            "too large",
         ),
         case(
             ".npy labels of the wrong length",

@@ -8,8 +8,47 @@ use std::path::Path;
 const IMAGES_MAGIC: u32 = 0x0000_0803;
 const LABELS_MAGIC: u32 = 0x0000_0801;
 
-fn read_all(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io(path, e))
+/// The bytes of an IDX file (gunzipped when it is gzip), read only as far as its header
+/// declares: the `header_len` header bytes, then the product of its `dims` sizes. A longer file
+/// (or an endless one such as `/dev/zero`) is not read past that; a file whose magic number is
+/// not `magic` is read no further than its header (the caller reports it).
+fn read_declared(path: &Path, magic: u32, header_len: usize, dims: usize) -> Result<Vec<u8>> {
+    use std::io::BufRead;
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut buf = std::io::BufReader::new(f);
+    let gz = buf
+        .fill_buf()
+        .map_err(|e| Error::io(path, e))?
+        .starts_with(&[0x1f, 0x8b]);
+    let mut r: Box<dyn Read> = if gz {
+        Box::new(flate2::read::GzDecoder::new(buf))
+    } else {
+        Box::new(buf)
+    };
+    let bad = |e: std::io::Error| {
+        if gz {
+            Error::format(path, format!("corrupt gzip stream: {e}"))
+        } else {
+            Error::io(path, e)
+        }
+    };
+    let mut head = Vec::with_capacity(header_len);
+    (&mut r)
+        .take(header_len as u64)
+        .read_to_end(&mut head)
+        .map_err(bad)?;
+    let field = |i: usize| {
+        head.get(i..i + 4)
+            .map(|s| u64::from(u32::from_be_bytes([s[0], s[1], s[2], s[3]])))
+    };
+    if head.len() < header_len || field(0) != Some(u64::from(magic)) {
+        return Ok(head);
+    }
+    let Some(need) = (0..dims).try_fold(1u64, |acc, d| acc.checked_mul(field(4 + 4 * d)?)) else {
+        return Ok(head);
+    };
+    (&mut r).take(need).read_to_end(&mut head).map_err(bad)?;
+    Ok(head)
 }
 
 /// Gunzips `bytes` when they start with the gzip magic, else returns them unchanged.
@@ -114,5 +153,40 @@ pub fn read_idx_bytes(
 
 /// Reads an IDX image file and its IDX label file (raw or gzip).
 pub fn read_idx(images: &Path, labels: &Path) -> Result<Dataset> {
-    read_idx_bytes(read_all(images)?, images, read_all(labels)?, labels)
+    read_idx_bytes(
+        read_declared(images, IMAGES_MAGIC, 16, 3)?,
+        images,
+        read_declared(labels, LABELS_MAGIC, 8, 1)?,
+        labels,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only what the header declares is read: an IDX file followed by a megabyte of anything
+    /// (gzip or raw) gives its one image, and reading `/dev/zero` (magic 0) stops at its header.
+    #[test]
+    fn reads_only_what_the_header_declares() {
+        use std::io::Write;
+        let d = tempfile::tempdir().unwrap();
+        let mut img = vec![
+            0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 10, 20, 30, 40,
+        ];
+        img.extend(std::iter::repeat_n(7u8, 1 << 20));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&img).unwrap();
+        let (ip, lp) = (d.path().join("i.gz"), d.path().join("l"));
+        std::fs::write(&ip, gz.finish().unwrap()).unwrap();
+        std::fs::write(&lp, [0, 0, 8, 1, 0, 0, 0, 1, 3, 9, 9, 9]).unwrap();
+        assert_eq!(read_declared(&ip, IMAGES_MAGIC, 16, 3).unwrap().len(), 20);
+        assert_eq!(read_declared(&lp, LABELS_MAGIC, 8, 1).unwrap().len(), 9);
+        let ds = read_idx(&ip, &lp).unwrap();
+        assert_eq!((ds.n(), ds.x.len()), (1, 4));
+        if Path::new("/dev/zero").exists() {
+            let z = read_declared(Path::new("/dev/zero"), IMAGES_MAGIC, 16, 3).unwrap();
+            assert_eq!(z.len(), 16);
+        }
+    }
 }

@@ -21,11 +21,45 @@ fn read_array(
         .by_name(name)
         .map_err(|e| Error::format(path, format!("array '{name}': {e}")))?
         .ok_or_else(|| Error::format(path, format!("no array named '{name}' in the archive")))?;
-    decode(file, path, name)
+    decode(file, path, name, None)
 }
 
 /// Values of one array, in row-major order, with its shape.
-fn decode<R: Read>(file: NpyFile<R>, path: &Path, name: &str) -> Result<(Vec<usize>, Values)> {
+/// `available`: the bytes the file holds (a `.npy` file), checked against the shape before any
+/// allocation.
+fn decode<R: Read>(
+    file: NpyFile<R>,
+    path: &Path,
+    name: &str,
+    available: Option<u64>,
+) -> Result<(Vec<usize>, Values)> {
+    let declared = file
+        .shape()
+        .iter()
+        .try_fold(1u64, |acc, &s| acc.checked_mul(s))
+        .and_then(|c| c.checked_mul(8));
+    match (declared, available) {
+        (None, _) => {
+            return Err(Error::format(
+                path,
+                format!(
+                    "array '{name}': shape {:?} is too large (its size overflows)",
+                    file.shape()
+                ),
+            ))
+        }
+        (Some(b), Some(av)) if b / 8 > av => {
+            return Err(Error::format(
+                path,
+                format!(
+                    "array '{name}': shape {:?} declares {} values but the file holds {av} bytes",
+                    file.shape(),
+                    b / 8
+                ),
+            ))
+        }
+        _ => {}
+    }
     let shape: Vec<usize> = file.shape().iter().map(|&s| s as usize).collect();
     let order = file.order();
     let npyz::DType::Plain(ts) = file.dtype() else {
@@ -131,9 +165,10 @@ pub fn read_npz(path: &Path) -> Result<Dataset> {
 pub fn read_npy_pair(x_path: &Path, y_path: &Path) -> Result<Dataset> {
     let open = |p: &Path, name: &str| -> Result<(Vec<usize>, Values)> {
         let f = File::open(p).map_err(|e| Error::io(p, e))?;
+        let size = f.metadata().map_err(|e| Error::io(p, e))?.len();
         let npy = NpyFile::new(BufReader::new(f))
             .map_err(|e| Error::format(p, format!("not a readable .npy file: {e}")))?;
-        decode(npy, p, name)
+        decode(npy, p, name, Some(size))
     };
     let (xs, xv) = open(x_path, "x")?;
     let (ys, yv) = open(y_path, "y")?;
@@ -143,9 +178,10 @@ pub fn read_npy_pair(x_path: &Path, y_path: &Path) -> Result<Dataset> {
 /// Reads a 2-D floating (or integer) `.npy` array: `(rows, cols)` and its values, row-major.
 pub fn read_npy_matrix(path: &Path) -> Result<(usize, usize, Vec<f64>)> {
     let f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let size = f.metadata().map_err(|e| Error::io(path, e))?.len();
     let npy = NpyFile::new(BufReader::new(f))
         .map_err(|e| Error::format(path, format!("not a readable .npy file: {e}")))?;
-    let (shape, values) = decode(npy, path, "array")?;
+    let (shape, values) = decode(npy, path, "array", Some(size))?;
     let [r, c] = shape.as_slice() else {
         return Err(Error::format(
             path,
