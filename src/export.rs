@@ -317,11 +317,7 @@ pub fn recover_interrupted(dir: &Path) -> Result<Vec<String>> {
                 continue;
             };
             // Without /proc (not Linux) no process can be known to have ended: touch nothing.
-            let alive = !Path::new("/proc/self").exists()
-                || pid
-                    .parse::<u32>()
-                    .map(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists())
-                    .unwrap_or(true);
+            let alive = pid.parse::<u32>().map(running).unwrap_or(true);
             if !alive && e.path().is_dir() {
                 leftovers.push((e.path(), old));
             }
@@ -361,6 +357,91 @@ pub fn recover_interrupted(dir: &Path) -> Result<Vec<String>> {
         }
     }
     Ok(done)
+}
+
+/// Whether process `pid` runs (through /proc; without it, every process counts as running).
+fn running(pid: u32) -> bool {
+    pid == std::process::id()
+        || !Path::new("/proc/self").exists()
+        || Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// A claim on an output directory for the length of a run: the file `.NAME.lock` beside it,
+/// holding the process id, removed when the claim is dropped. A second run on the same
+/// directory is refused while the first one runs; a claim left by a process that no longer runs
+/// is taken over. Taking it also shows that the parent directory is writable, before any work.
+#[derive(Debug)]
+pub struct OutputLock {
+    path: std::path::PathBuf,
+}
+
+impl OutputLock {
+    /// Claims `dir`.
+    pub fn acquire(dir: &Path) -> Result<OutputLock> {
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let base = dir
+            .file_name()
+            .map(|b| b.to_string_lossy().to_string())
+            .ok_or_else(|| {
+                Error::param(
+                    "out",
+                    format!("'{}' is not a directory name", dir.display()),
+                )
+            })?;
+        let path = parent.join(format!(".{base}.lock"));
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    write!(f, "{}", std::process::id()).map_err(|e| Error::io(&path, e))?;
+                    return Ok(OutputLock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let owner = std::fs::read_to_string(&path)
+                        .ok()
+                        .and_then(|s| s.trim().parse::<u32>().ok());
+                    match owner {
+                        Some(pid) if !running(pid) => {
+                            let _ = std::fs::remove_file(&path);
+                        }
+                        _ => {
+                            return Err(Error::param(
+                                "out",
+                                format!(
+                                    "another cvxcnn run{} is writing {} (lock {}); wait for it or choose another output directory",
+                                    owner.map_or(String::new(), |p| format!(" (pid {p})")),
+                                    dir.display(),
+                                    path.display()
+                                ),
+                            ))
+                        }
+                    }
+                }
+                Err(e) => return Err(Error::io(&path, e)),
+            }
+        }
+        Err(Error::param(
+            "out",
+            format!(
+                "could not claim {} (lock {})",
+                dir.display(),
+                path.display()
+            ),
+        ))
+    }
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// Writes `files` into directory `dir` so that `dir` appears complete or not at all: everything
@@ -477,6 +558,29 @@ mod tests {
         assert!(!old.exists() && !tmp.exists());
         assert!(mine.join("notes.txt").exists() && running.exists());
         assert!(recover_interrupted(&out).unwrap().is_empty());
+    }
+
+    /// One run at a time on a directory: a second claim is refused while the first is held,
+    /// allowed after it is dropped, and a dead process's claim is taken over.
+    #[test]
+    fn output_lock_is_exclusive() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let first = OutputLock::acquire(&out).unwrap();
+        let e = OutputLock::acquire(&out).unwrap_err();
+        assert!(e.to_string().contains("another cvxcnn run"), "{e}");
+        drop(first);
+        assert!(!d.path().join(".out.lock").exists());
+        let again = OutputLock::acquire(&out).unwrap();
+        drop(again);
+        std::fs::write(d.path().join(".out.lock"), "4000000001").unwrap();
+        let taken = OutputLock::acquire(&out).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(d.path().join(".out.lock")).unwrap(),
+            std::process::id().to_string()
+        );
+        drop(taken);
+        assert!(OutputLock::acquire(&d.path().join("missing/out")).is_err());
     }
 
     /// A result is written with its marker and replaced by the next one.

@@ -13,7 +13,7 @@ use cvxcnn::arch::two_layer::classifier::FirstOrder;
 use cvxcnn::arch::two_layer::classify::labels_of;
 use cvxcnn::arch::{Architecture, BetaChoice, Classifier};
 use cvxcnn::data::{Dataset, Targets};
-use cvxcnn::export::{check_output_dir, recover_interrupted, write_dir_atomically};
+use cvxcnn::export::{check_output_dir, recover_interrupted, write_dir_atomically, OutputLock};
 use cvxcnn::loss::{accuracy, one_hot, Loss};
 use cvxcnn::nonconvex::{
     accuracy_against, to_network, train_nonconvex, FullBatchSettings, NonconvexData,
@@ -237,6 +237,8 @@ pub(crate) fn cmd_compare(c: CompareArgs) -> Result<()> {
         eprintln!("note: {done}");
     }
     check_output_dir(&out_dir)?;
+    // One run at a time on this directory (released when the command ends).
+    let _claim = OutputLock::acquire(&out_dir)?;
     let ds = load(&a.data)?;
     let global_two_layer =
         a.arch == Arch::TwoLayer && a.windows.is_none() && a.head != Some(Head::Shared);

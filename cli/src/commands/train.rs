@@ -5,7 +5,9 @@ use crate::args::TrainArgs;
 use crate::flags::{architecture, load, set_threads};
 use crate::output::print_summary;
 use crate::progress::Progress;
-use cvxcnn::export::{check_output_dir, fit_files, recover_interrupted, write_dir_atomically};
+use cvxcnn::export::{
+    check_output_dir, fit_files, recover_interrupted, write_dir_atomically, OutputLock,
+};
 use cvxcnn::Result;
 use std::path::PathBuf;
 
@@ -18,6 +20,8 @@ pub(crate) fn cmd_train(a: TrainArgs) -> Result<()> {
         eprintln!("note: {done}");
     }
     check_output_dir(&out)?;
+    // One run at a time on this directory (released when the command ends).
+    let _claim = OutputLock::acquire(&out)?;
     let ds = load(&a.data)?;
     let arch = architecture(&a, &ds)?;
     let mut progress = Progress::new(a.quiet);
