@@ -228,14 +228,10 @@ fn eval_of_a_scalar_two_class_model() {
     assert!(loss > 0.0 && loss < net, "{loss} vs {net}");
 }
 
-/// At a β far below β_max the interior point reports success while the recovered network is
-/// far above the certified bound (issue 19): the report must say `inaccurate`, not `solved`,
-/// and the command warns.
-#[test]
-fn tiny_beta_is_reported_inaccurate() {
-    let d = Dir::new();
-    let out = d.p("tiny");
-    let o = run(&[
+/// `train` on 40 embedded digits (3 against 8, kernel 7, 20 sampled patterns) at `beta`.
+fn mnist_3_8(beta: &str, out: &std::path::Path) -> std::process::Output {
+    let out = out.to_str().unwrap();
+    run(&[
         "train",
         "--data",
         "builtin:mnist",
@@ -248,15 +244,25 @@ fn tiny_beta_is_reported_inaccurate() {
         "--stride",
         "7",
         "--beta",
-        "1e-7",
+        beta,
         "--patterns",
         "sample:20",
         "--seed",
         "0",
         "--quiet",
         "--out",
-        out.to_str().unwrap(),
-    ]);
+        out,
+    ])
+}
+
+/// At a β far below β_max the interior point reports success while the recovered network is
+/// far above the certified bound (issue 19): the report must say `inaccurate`, not `solved`,
+/// and the command warns.
+#[test]
+fn tiny_beta_is_reported_inaccurate() {
+    let d = Dir::new();
+    let out = d.p("tiny");
+    let o = mnist_3_8("1e-7", &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let r = read_json(&out.join("report.json"));
     let gap = r["relative_gap"].as_f64().unwrap();
@@ -266,28 +272,7 @@ fn tiny_beta_is_reported_inaccurate() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("not the optimum"));
     // At β = 1 the same run converges and says so.
     let ok = d.p("ok");
-    let o = run(&[
-        "train",
-        "--data",
-        "builtin:mnist",
-        "--classes",
-        "3,8",
-        "--limit",
-        "40",
-        "--kernel",
-        "7",
-        "--stride",
-        "7",
-        "--beta",
-        "1",
-        "--patterns",
-        "sample:20",
-        "--seed",
-        "0",
-        "--quiet",
-        "--out",
-        ok.to_str().unwrap(),
-    ]);
+    let o = mnist_3_8("1", &ok);
     assert!(o.status.success());
     let r = read_json(&ok.join("report.json"));
     assert_eq!(
