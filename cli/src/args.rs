@@ -149,6 +149,9 @@ pub(crate) enum SolverArg {
     Gated,
     /// Projected FISTA: the exact program with cone projections in the prox (classifiers).
     Proj,
+    /// ADMM: the exact program (squared loss) with one factored linear system for the loss
+    /// and cone projections in the prox (classifiers).
+    Admm,
     /// Conditional gradient, column generation over atoms (--arch three-layer: exact programs
     /// with many blocks; tolerance 1e-6).
     Cg,
@@ -208,14 +211,16 @@ pub(crate) struct TrainArgs {
     pub(crate) beta: Option<String>,
     /// Sign patterns: exact (global optimum), sample:N (N Gaussian draws; restricted model) or,
     /// for classifiers, data:N (N filters drawn from data patches) or gates:FILE.npy (the
-    /// patterns of given filters, a (p, h) array: another tool's gate vectors) [default: exact; classifiers:
-    /// sample:40].
+    /// patterns of given filters, a (p, h) array: another tool's gate vectors) or adam:W (the
+    /// patterns of a 20-epoch Adam run of the same CNN with W filters per output, which is also
+    /// the solver's start) [default: exact; classifiers: adam:8].
     #[arg(long)]
     pub(crate) patterns: Option<String>,
     /// Seed of the pattern sampler.
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
-    /// Solver [default: ipm; classifiers: proj]. --arch three-layer takes ipm, cg or al.
+    /// Solver [default: ipm; classifiers: admm (squared loss) or proj (ce)]. --arch three-layer
+    /// takes ipm, cg or al.
     #[arg(long, value_enum)]
     pub(crate) solver: Option<SolverArg>,
     /// Loss.
@@ -231,9 +236,10 @@ pub(crate) struct TrainArgs {
     /// rounds for the three-layer cg and al).
     #[arg(long, default_value_t = 30)]
     pub(crate) max_iter: usize,
-    /// Inner (FISTA) iterations per outer iteration (steps between scans for proj).
-    #[arg(long, default_value_t = 50)]
-    pub(crate) inner_iter: usize,
+    /// Inner iterations per outer iteration (FISTA steps between scans for proj, ADMM steps
+    /// between checks for admm) [default: 50; admm: 10].
+    #[arg(long)]
+    pub(crate) inner_iter: Option<usize>,
     /// Time limit of the first-order solve, in seconds.
     #[arg(long, default_value_t = 60.0)]
     pub(crate) time_limit: f64,
@@ -259,9 +265,10 @@ pub(crate) struct TrainArgs {
     /// Refuse exact enumeration above this many patterns (general-position bound).
     #[arg(long, default_value_t = 2_000_000)]
     pub(crate) max_exact: u128,
-    /// Interior-point tolerance (gap and feasibility).
-    #[arg(long, default_value_t = 1e-9)]
-    pub(crate) tol: f64,
+    /// Target relative duality gap: interior point (gap and feasibility) and first-order
+    /// classifier solvers [default: 1e-9; classifiers: 1e-3].
+    #[arg(long)]
+    pub(crate) tol: Option<f64>,
 }
 
 #[derive(Args, Debug)]

@@ -11,6 +11,7 @@ use cvxcnn::arch::three_layer::first_order::FirstOrderSettings;
 use cvxcnn::arch::three_layer::{ThreeLayer, ThreeLayerPatterns, ThreeLayerSolver};
 use cvxcnn::arch::two_layer::classifier::{ClassifierConfig, FirstOrder};
 use cvxcnn::arch::two_layer::train::TrainConfig;
+use cvxcnn::arch::two_layer::TrainedPatterns;
 use cvxcnn::arch::{Architecture, BetaChoice, Classifier, TwoLayer};
 use cvxcnn::data::{read_any, Dataset, Targets};
 use cvxcnn::patches::PatchSpec;
@@ -195,7 +196,7 @@ pub(crate) fn wants_classifier(a: &TrainArgs, ds: &Dataset) -> bool {
 /// The interior-point settings of `--tol`.
 fn ipm(a: &TrainArgs) -> IpmSettings {
     IpmSettings {
-        tol: a.tol,
+        tol: a.tol.unwrap_or(1e-9),
         ..IpmSettings::default()
     }
 }
@@ -324,12 +325,24 @@ fn parse_betas(s: &str) -> Result<BetaChoice> {
     ))
 }
 
+/// Epochs of the Adam run behind `--patterns adam:W`.
+const TRAINED_EPOCHS: usize = 20;
+/// Filters per output of the default `--patterns adam:W` (measured in BENCHMARKS.md).
+const DEFAULT_TRAINED_WIDTH: usize = 8;
+
 /// The multi-output classifier (sampled patterns, first-order solver).
 pub(crate) fn classifier(a: &TrainArgs, ds: &Dataset) -> Result<Classifier> {
-    let solver = match a.solver.unwrap_or(SolverArg::Proj) {
+    // ADMM for the squared loss (one factored system for the loss), projected FISTA for
+    // cross-entropy.
+    let default_solver = match a.loss {
+        Loss::Squared => SolverArg::Admm,
+        Loss::Ce => SolverArg::Proj,
+    };
+    let solver = match a.solver.unwrap_or(default_solver) {
         SolverArg::Al => FirstOrder::AugmentedLagrangian,
         SolverArg::Gated => FirstOrder::Gated,
         SolverArg::Proj => FirstOrder::Projected,
+        SolverArg::Admm => FirstOrder::Admm,
         SolverArg::Ipm => {
             return Err(Error::param(
                 "--solver",
@@ -343,7 +356,10 @@ pub(crate) fn classifier(a: &TrainArgs, ds: &Dataset) -> Result<Classifier> {
             ))
         }
     };
-    let pattern_text = a.patterns.clone().unwrap_or_else(|| "sample:40".into());
+    let pattern_text = a
+        .patterns
+        .clone()
+        .unwrap_or_else(|| format!("adam:{DEFAULT_TRAINED_WIDTH}"));
     let gates = match pattern_text.strip_prefix("gates:") {
         Some(file) => {
             let path = Path::new(file);
@@ -359,7 +375,29 @@ pub(crate) fn classifier(a: &TrainArgs, ds: &Dataset) -> Result<Classifier> {
         }
         None => None,
     };
+    let trained = match pattern_text.strip_prefix("adam:") {
+        Some(w) => {
+            let width: usize = w.parse().map_err(|_| {
+                Error::param(
+                    "--patterns",
+                    format!("adam:W needs a number of filters per output W ≥ 1, got {w:?}"),
+                )
+            })?;
+            if width == 0 || width > 4096 {
+                return Err(Error::param(
+                    "--patterns",
+                    format!("adam:W needs 1 ≤ W ≤ 4096 filters per output, got {width}"),
+                ));
+            }
+            Some(TrainedPatterns {
+                width,
+                epochs: TRAINED_EPOCHS,
+            })
+        }
+        None => None,
+    };
     let (from_data, ptext) = match (pattern_text.strip_prefix("data:"), &gates) {
+        _ if trained.is_some() => (false, "sample:1".to_string()),
         (_, Some((rows, _))) => (false, format!("sample:{rows}")),
         (Some(n), None) => (true, format!("sample:{n}")),
         (None, None) => (false, pattern_text.clone()),
@@ -379,7 +417,7 @@ pub(crate) fn classifier(a: &TrainArgs, ds: &Dataset) -> Result<Classifier> {
             format!("must be positive, got {}", a.time_limit),
         ));
     }
-    if a.max_iter == 0 || a.inner_iter == 0 {
+    if a.max_iter == 0 || a.inner_iter == Some(0) {
         return Err(Error::param(
             "--max-iter",
             "iteration limits must be at least 1",
@@ -415,9 +453,13 @@ pub(crate) fn classifier(a: &TrainArgs, ds: &Dataset) -> Result<Classifier> {
                 limits: IterLimits {
                     max_iter: a.max_iter,
                     time_limit: Some(a.time_limit),
-                    tol: a.tol.max(1e-12),
+                    tol: a.tol.unwrap_or(1e-3).max(1e-12),
                 },
-                inner_iter: a.inner_iter,
+                inner_iter: a.inner_iter.unwrap_or(if solver == FirstOrder::Admm {
+                    10
+                } else {
+                    50
+                }),
                 ..AlSettings::default()
             },
             fresh_draws: a.fresh,
@@ -427,6 +469,7 @@ pub(crate) fn classifier(a: &TrainArgs, ds: &Dataset) -> Result<Classifier> {
         test_fraction: a.test_fraction,
         standardize: a.normalize == Normalize::Standardize,
         gates: gates.map(|g| g.1),
+        trained,
     })
 }
 
@@ -490,7 +533,7 @@ fn linear(a: &TrainArgs, ds: &Dataset) -> Result<Linear> {
         head,
         average: a.pool == Pool::Avg,
         beta: beta(a)?,
-        tol: a.tol,
+        tol: a.tol.unwrap_or(1e-9),
     })
 }
 
@@ -509,7 +552,7 @@ fn circular(a: &TrainArgs, ds: &Dataset) -> Result<Circular> {
     let first_order = match a.solver {
         None | Some(SolverArg::Ipm) => None,
         Some(SolverArg::Al) if a.layers == 3 && !a.path_norm => Some(ProxAlSettings {
-            tol: a.tol,
+            tol: a.tol.unwrap_or(1e-9),
             ..ProxAlSettings::default()
         }),
         Some(s) => {

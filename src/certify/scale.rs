@@ -35,6 +35,9 @@ pub struct RestrictedCertificate {
     pub exact_blocks: usize,
     /// Whether every needed block was resolved exactly (otherwise bounds stood in).
     pub complete: bool,
+    /// The largest dual-constraint value (exact or bound) of each output's blocks.
+    #[serde(skip)]
+    pub output_gammas: Vec<f64>,
 }
 
 /// The fresh-batch estimate.
@@ -48,6 +51,37 @@ pub struct FreshEstimate {
     pub dual: f64,
     /// `(primal − dual)/primal` against that bound.
     pub relative_gap: f64,
+    /// Per output, the largest dual-constraint value over the fresh and the restricted
+    /// blocks (what `dual` was scaled with).
+    #[serde(skip)]
+    pub output_gammas: Vec<f64>,
+}
+
+impl FreshEstimate {
+    /// The estimate of two batches checked at the same `v` (chunks of one batch): the larger
+    /// `γ` per output, the dual bound recomputed from them.
+    pub fn merge(
+        &self,
+        other: &FreshEstimate,
+        prog: &MultiProgram,
+        v: &[f64],
+        primal: f64,
+    ) -> FreshEstimate {
+        let gammas: Vec<f64> = self
+            .output_gammas
+            .iter()
+            .zip(&other.output_gammas)
+            .map(|(a, b)| a.max(*b))
+            .collect();
+        let dual = prog.dual_value_per_output(v, &gammas);
+        FreshEstimate {
+            patterns: self.patterns + other.patterns,
+            gamma_over_beta: self.gamma_over_beta.max(other.gamma_over_beta),
+            dual,
+            relative_gap: relative_gap(primal, dual),
+            output_gammas: gammas,
+        }
+    }
 }
 
 /// `γ` of a block with gradient part `g = A_iᵀv_c` and sign `s` (`+1` for `c`, `−1` for `c'`):
@@ -110,6 +144,47 @@ fn resolve_max(
     Ok((best, count, true))
 }
 
+/// [`resolve_max`] per output when the dual separates over outputs (the largest `γ` of each
+/// output's blocks, `2PC` blocks in exact order), else once over all blocks (every entry of
+/// the result is then the overall maximum). Returns `(γ per output, exact count, complete)`.
+fn resolve_per_output(
+    prog: &MultiProgram,
+    bounds: &[f64],
+    floor: f64,
+    budget: f64,
+    exact: &(dyn Fn(usize) -> Result<f64> + Sync),
+) -> Result<(Vec<f64>, usize, bool)> {
+    resolve_grouped(prog, &prog.block_outputs(), bounds, floor, budget, exact)
+}
+
+/// [`resolve_per_output`] with the output of each block given (`outputs[b]`).
+fn resolve_grouped(
+    prog: &MultiProgram,
+    outputs: &[usize],
+    bounds: &[f64],
+    floor: f64,
+    budget: f64,
+    exact: &(dyn Fn(usize) -> Result<f64> + Sync),
+) -> Result<(Vec<f64>, usize, bool)> {
+    let c = prog.outputs;
+    if !prog.separable() || c == 1 {
+        let (g, count, complete) = resolve_max(bounds, floor, budget, exact)?;
+        return Ok((vec![g; c], count, complete));
+    }
+    let t0 = Instant::now();
+    let (mut gammas, mut count, mut complete) = (vec![0.0; c], 0, true);
+    for (out, gamma) in gammas.iter_mut().enumerate() {
+        let idx: Vec<usize> = (0..bounds.len()).filter(|&b| outputs[b] == out).collect();
+        let sub: Vec<f64> = idx.iter().map(|&b| bounds[b]).collect();
+        let left = (budget - t0.elapsed().as_secs_f64()).max(0.0);
+        let (g, k, done) = resolve_max(&sub, floor, left, &|j| exact(idx[j]))?;
+        *gamma = g;
+        count += k;
+        complete &= done;
+    }
+    Ok((gammas, count, complete))
+}
+
 /// Certifies a feasible point `x` of `prog`; `mult` holds `G_bᵀλ_b` (zeros allowed);
 /// `budget` limits the seconds spent on exact `γ`s.
 pub fn certify_restricted(
@@ -129,10 +204,11 @@ pub fn certify_restricted(
         let r = b % half;
         block_gamma(&prog.op, i, &ag[r * h..(r + 1) * h], s)
     };
-    let (gmax, count, complete) = resolve_max(&bounds, prog.beta, budget, &exact)?;
+    let (gammas, count, complete) = resolve_per_output(prog, &bounds, prog.beta, budget, &exact)?;
+    let gmax = gammas.iter().copied().fold(0.0, f64::max);
     let primal = prog.loss.value_grad(&f, &prog.y, prog.n(), None)
         + prog.beta * crate::algebra::group_norm_sum(x, h);
-    let dual = prog.dual_value(&v, gmax);
+    let dual = prog.dual_value_per_output(&v, &gammas);
     Ok((
         RestrictedCertificate {
             primal,
@@ -141,6 +217,7 @@ pub fn certify_restricted(
             gamma_over_beta: gmax / prog.beta,
             exact_blocks: count,
             complete,
+            output_gammas: gammas,
         },
         v,
     ))
@@ -166,14 +243,26 @@ pub fn fresh_estimate(
         let s = if b < p * c { 1.0 } else { -1.0 };
         block_gamma(fresh, r % p, &ag[r * h..(r + 1) * h], s)
     };
-    let (gmax, _, _) = resolve_max(&bounds, 0.0, budget, &exact)?;
-    let both = gmax.max(restricted.gamma_over_beta * prog.beta);
-    let dual = prog.dual_value(v, both);
+    // Fresh block `b`: output `(b mod pC) / p`.
+    let outputs: Vec<usize> = (0..bounds.len()).map(|b| (b % (p * c)) / p).collect();
+    let (gammas, _, _) = resolve_grouped(prog, &outputs, &bounds, 0.0, budget, &exact)?;
+    let gmax = gammas.iter().copied().fold(0.0, f64::max);
+    let both: Vec<f64> = if restricted.output_gammas.len() == c {
+        gammas
+            .iter()
+            .zip(&restricted.output_gammas)
+            .map(|(a, b)| a.max(*b))
+            .collect()
+    } else {
+        vec![gmax.max(restricted.gamma_over_beta * prog.beta); c]
+    };
+    let dual = prog.dual_value_per_output(v, &both);
     Ok(FreshEstimate {
         patterns: p,
         gamma_over_beta: gmax / prog.beta,
         dual,
         relative_gap: relative_gap(restricted.primal, dual),
+        output_gammas: both,
     })
 }
 
@@ -234,6 +323,34 @@ mod tests {
         );
         assert!((c.gamma_over_beta - 6.0).abs() < 1e-9);
         assert!((c.relative_gap - 6.25 / 9.0).abs() < 1e-9);
+    }
+
+    /// Per-output scaling of the dual point (squared loss): with `y = (3, −1)` at zero, `V = −y`
+    /// reaches `γ = 3` on output 0 and `γ = 1` on output 1; scaling each output by its own
+    /// `β/γ_c` gives `(−½·9/36 + 9/6) + (−½·1/4 + 1/2) = 1.375 + 0.375 = 1.75`, the optimum (each
+    /// output alone: `min_a ½(a − 3)² + a/2 = 1.375`, `min_a ½(a − 1)² + a/2 = 0.375`), where one
+    /// common factor `1/6` gives only `1.375 + 0.1528`. ADMM confirms the optimum.
+    #[test]
+    fn per_output_dual_by_hand() {
+        let prog = hand_multi(&[ON_OFF], &[3.0, -1.0], 0.5);
+        let (c, _) = certify_restricted(&prog, &[0.0; 8], &[0.0; 8], f64::INFINITY).unwrap();
+        assert!((c.dual - 1.75).abs() < 1e-9, "{c:?}");
+        assert!((c.output_gammas[0] - 3.0).abs() < 1e-9 && (c.output_gammas[1] - 1.0).abs() < 1e-9);
+        let common = prog.dual_value(&[-3.0, 1.0], 3.0);
+        assert!(
+            (common - (1.375 + 1.0 / 6.0 - 1.0 / 72.0)).abs() < 1e-12,
+            "{common}"
+        );
+        let mut s = crate::solver::AdmmSettings::default();
+        s.limits.tol = 1e-10;
+        s.limits.max_iter = 2000;
+        s.violation_tol = 1e-12;
+        let sol =
+            crate::solver::solve_admm(&prog, &s, None, &mut crate::solver::NoObserver).unwrap();
+        assert!((sol.objective - 1.75).abs() < 1e-8, "{sol:?}");
+        let (c, _) =
+            certify_restricted(&prog, &sol.x, &sol.multiplier_term, f64::INFINITY).unwrap();
+        assert!(c.relative_gap < 1e-8, "{c:?}");
     }
 
     /// A fresh batch with the all-on pattern at the on/off optimum (`V = (−½, ½)`): each output

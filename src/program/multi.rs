@@ -166,6 +166,46 @@ impl MultiProgram {
         self.loss.dual_value(&sv, &self.y, self.n())
     }
 
+    /// Whether the dual separates over outputs (squared loss): each output's part of `V` may
+    /// then be scaled by its own factor, since output `c`'s dual constraints involve `v_c` only.
+    pub fn separable(&self) -> bool {
+        self.loss == Loss::Squared
+    }
+
+    /// Output of each exact block (`2PC` values), the grouping of the dual constraints for
+    /// [`MultiProgram::dual_value_per_output`].
+    pub fn block_outputs(&self) -> Vec<usize> {
+        (0..2 * self.half()).map(|b| self.block_info(b).1).collect()
+    }
+
+    /// [`MultiProgram::dual_value`] with one bound `γ_c` per output (`gammas.len() == C`): for a
+    /// separable loss, column `c` of `V` is scaled by `min(1, β/γ_c)` (a larger dual value
+    /// than one common factor); otherwise the common factor of `max_c γ_c` is used.
+    pub fn dual_value_per_output(&self, v: &[f64], gammas: &[f64]) -> f64 {
+        let gmax = gammas.iter().copied().fold(0.0, f64::max);
+        if !self.separable() || gammas.len() != self.outputs {
+            return self.dual_value(v, gmax);
+        }
+        let n = self.n();
+        let mut sv = v.to_vec();
+        for (c, &g) in gammas.iter().enumerate() {
+            let s = if g > self.beta { self.beta / g } else { 1.0 };
+            sv[c * n..(c + 1) * n].iter_mut().for_each(|a| *a *= s);
+        }
+        self.loss.dual_value(&sv, &self.y, n)
+    }
+
+    /// Largest value per output of per-block values (`2PC` values, e.g. dual-constraint
+    /// bounds).
+    pub fn max_per_output(&self, block_values: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0f64; self.outputs];
+        for (b, &g) in block_values.iter().enumerate() {
+            let c = self.block_info(b).1;
+            out[c] = out[c].max(g);
+        }
+        out
+    }
+
     /// Loss gradient `V = ∇ℓ(f)` at a prediction.
     pub fn loss_gradient(&self, f: &[f64]) -> Vec<f64> {
         let mut v = vec![0.0; f.len()];

@@ -379,10 +379,12 @@ pub(crate) fn al_gap(prog: &MultiProgram, x: &[f64], mult: &[f64]) -> (f64, f64)
     let f = prog.predict_exact(x);
     let v = prog.loss_gradient(&f);
     let bounds = multiplier_bounds(prog, &v, mult);
-    let gmax = bounds.iter().copied().fold(0.0, f64::max);
     let primal = prog.loss.value_grad(&f, &prog.y, prog.n(), None)
         + prog.beta * crate::algebra::group_norm_sum(x, prog.h());
-    (primal, prog.dual_value(&v, gmax))
+    (
+        primal,
+        prog.dual_value_per_output(&v, &prog.max_per_output(&bounds)),
+    )
 }
 
 /// Solves the exact program by the augmented Lagrangian from `warm` (or zero).

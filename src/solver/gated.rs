@@ -56,13 +56,16 @@ pub fn gated_gap(prog: &MultiProgram, z: &[f64]) -> (f64, f64) {
     let f = prog.predict_z(z);
     let v = prog.loss_gradient(&f);
     let g = prog.adjoint(&v);
-    let gmax = g
-        .chunks(prog.h().max(1))
-        .map(|b| b.iter().map(|x| x * x).sum::<f64>().sqrt())
-        .fold(0.0, f64::max);
+    // Gated block `r = c·P + i` belongs to output `c`.
+    let p = prog.patterns().max(1);
+    let mut gammas = vec![0.0f64; prog.outputs];
+    for (r, b) in g.chunks(prog.h().max(1)).enumerate() {
+        let c = (r / p).min(prog.outputs - 1);
+        gammas[c] = gammas[c].max(b.iter().map(|x| x * x).sum::<f64>().sqrt());
+    }
     let primal = prog.loss.value_grad(&f, &prog.y, prog.n(), None)
         + prog.beta * crate::algebra::group_norm_sum(z, prog.h());
-    (primal, prog.dual_value(&v, gmax))
+    (primal, prog.dual_value_per_output(&v, &gammas))
 }
 
 /// Solves the gated relaxation from `warm` (or zero) to relative gap `limits.tol`.

@@ -2,6 +2,7 @@
 //! for small instances; the first-order solvers (FISTA for the gated relaxation, an augmented
 //! Lagrangian for the exact program) share one iteration [`Driver`] and scale to real data.
 
+mod admm;
 mod auglag;
 mod block_socp;
 mod driver;
@@ -17,6 +18,7 @@ mod status;
 mod working_set;
 
 pub use crate::algebra::{group_norm_sum, relative_violation};
+pub use admm::{solve_admm, AdmmSettings};
 pub use auglag::{multiplier_bounds, solve_auglag, AlSettings, AlSolution};
 pub use driver::{Both, Driver, History, IterLimits, IterObserver, IterRecord, NoObserver};
 pub use fista::{shrink, Fista, FistaInfo, FistaSettings, GroupShrink, Prox, SmoothPart};

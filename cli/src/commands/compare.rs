@@ -139,6 +139,7 @@ fn convex_classifier(a: &TrainArgs, ds: Dataset) -> Result<Side> {
             FirstOrder::Projected => "proj".into(),
             FirstOrder::AugmentedLagrangian => "al".into(),
             FirstOrder::Gated => "gated".into(),
+            FirstOrder::Admm => "admm".into(),
         },
     };
     Ok(Side {

@@ -19,8 +19,8 @@ use crate::program::multi::MultiProgram;
 use crate::program::operator::PatternOperator;
 use crate::program::Pooling;
 use crate::solver::{
-    solve_auglag, solve_gated, solve_projected, AlSettings, IterLimits, IterObserver,
-    ProjectedSettings, SolveStatus,
+    solve_admm, solve_auglag, solve_gated, solve_projected, AdmmSettings, AlSettings, IterLimits,
+    IterObserver, ProjectedSettings, SolveStatus,
 };
 use rayon::prelude::*;
 use serde::Serialize;
@@ -30,6 +30,9 @@ use std::time::Instant;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FirstOrder {
+    /// The exact cone-constrained program by ADMM (squared loss): one factored linear system
+    /// for the loss, cone projections in the prox. A ReLU CNN.
+    Admm,
     /// The exact cone-constrained program by the augmented Lagrangian: a ReLU CNN.
     AugmentedLagrangian,
     /// The gated relaxation by FISTA: a lower bound, not a ReLU network.
@@ -97,6 +100,17 @@ pub fn projected_settings(al: &AlSettings) -> ProjectedSettings {
         violation_tol: al.violation_tol,
         steps_per_scan: al.inner_iter.max(1),
         ..ProjectedSettings::default()
+    }
+}
+
+/// ADMM settings from the shared settings: the same limits and violation target, with
+/// `inner_iter` ADMM iterations between checks.
+pub fn admm_settings(al: &AlSettings) -> AdmmSettings {
+    AdmmSettings {
+        limits: al.limits,
+        violation_tol: al.violation_tol,
+        steps_per_check: al.inner_iter.max(1),
+        ..AdmmSettings::default()
     }
 }
 
@@ -251,8 +265,8 @@ pub fn prepare_with(
 const FRESH_CHUNK_BYTES: usize = 256 << 20;
 
 /// The fresh-batch estimate over `set`, built and checked in chunks of patterns so that the
-/// fresh operator's `A` stays within `chunk_bytes`. The estimate of the whole batch is
-/// the chunk estimate with the largest `γ` (its dual bound is the smallest), over all patterns;
+/// fresh operator's `A` stays within `chunk_bytes`. The estimate of the whole batch takes the
+/// largest `γ` per output over the chunks ([`FreshEstimate::merge`]);
 /// `None` when no fresh pattern has a non-zero `A_i`.
 fn fresh_in_chunks(
     prep: &Prepared,
@@ -266,8 +280,7 @@ fn fresh_in_chunks(
     let per_pattern = (prep.prog.n() * prep.prog.h() * 8).max(1);
     let chunk = (chunk_bytes / per_pattern).max(1);
     let chunks = set.len().div_ceil(chunk).max(1);
-    let mut best: Option<FreshEstimate> = None;
-    let mut total = 0;
+    let mut merged: Option<FreshEstimate> = None;
     for c0 in (0..set.len()).step_by(chunk) {
         let mut part = PatternSet::new(prep.hyperplanes.len());
         for i in c0..(c0 + chunk).min(set.len()) {
@@ -283,18 +296,57 @@ fn fresh_in_chunks(
             continue;
         }
         let est = fresh_estimate(&prep.prog, &op, v, cert, budget / chunks as f64)?;
-        total += est.patterns;
-        if best
-            .as_ref()
-            .is_none_or(|b| est.gamma_over_beta > b.gamma_over_beta)
-        {
-            best = Some(est);
-        }
+        merged = Some(match merged {
+            None => est,
+            Some(m) => m.merge(&est, &prep.prog, v, cert.primal),
+        });
     }
-    Ok(best.map(|mut b| {
-        b.patterns = total;
-        b
-    }))
+    Ok(merged)
+}
+
+/// The exact point of a trained network with per-output filters (`params`: filter `u_j` feeding
+/// output `owner(j)` with weight `w_j`), over the patterns of `prog` (built from those filters,
+/// e.g. by [`prepare_with`]): filter `j` adds `|w_j| u_j` to block `(i(u_j), owner(j), sign w_j)`,
+/// which lies in pattern `i`'s cone by construction. The point predicts what the network predicts,
+/// and its penalty `Σ_b ‖c_b‖ ≤ Σ_j |w_j|‖u_j‖ ≤ ½Σ_j (‖u_j‖² + w_j²)`, so its convex objective is
+/// at most the network's weight-decay objective. Filters whose pattern is not in `prog` (every
+/// patch off: no effect on the predictions) or that lie on a hyperplane are left out; returns the
+/// point and the number left out.
+pub fn point_of_network(
+    prog: &MultiProgram,
+    hyperplanes: &Hyperplanes,
+    params: &crate::nonconvex::Params,
+) -> (Vec<f64>, usize) {
+    let h = prog.h();
+    let p = prog.patterns();
+    let half = prog.half();
+    let index: std::collections::HashMap<&[u64], usize> =
+        (0..p).map(|i| (prog.op.bits(i), i)).collect();
+    let mut x = vec![0.0; prog.exact_len()];
+    let mut bits = vec![0u64; prog.op.bits(0).len()];
+    let mut skipped = 0;
+    for (j, u) in params.u.chunks_exact(h).enumerate() {
+        let w = params.w[j];
+        let un = u.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if w == 0.0 || un == 0.0 {
+            continue;
+        }
+        if hyperplanes.signs_of(u, &mut bits) <= 1e-12 * un {
+            skipped += 1;
+            continue;
+        }
+        let Some(&i) = index.get(bits.as_slice()) else {
+            skipped += 1;
+            continue;
+        };
+        let c = params.owner(j);
+        let b = if w > 0.0 { 0 } else { half } + c * p + i;
+        x[b * h..(b + 1) * h]
+            .iter_mut()
+            .zip(u)
+            .for_each(|(xi, ui)| *xi += w.abs() * ui);
+    }
+    (x, skipped)
 }
 
 /// Projects every non-zero block of an exact point onto its pattern cone (in parallel), so that
@@ -412,6 +464,7 @@ pub fn solve_prepared(
             gamma_over_beta: f64::NAN,
             exact_blocks: 0,
             complete: false,
+            output_gammas: Vec::new(),
         },
         fresh: None,
         train_accuracy: f64::NAN,
@@ -432,17 +485,29 @@ pub fn solve_prepared(
         point: Vec::new(),
     };
     let mut out = match cfg.solver {
-        FirstOrder::AugmentedLagrangian | FirstOrder::Projected => {
-            let sol = if cfg.solver == FirstOrder::Projected {
-                solve_projected(prog, &projected_settings(&cfg.al), warm, obs)
-            } else {
-                solve_auglag(prog, &cfg.al, warm, obs)
+        FirstOrder::AugmentedLagrangian | FirstOrder::Projected | FirstOrder::Admm => {
+            let sol = match cfg.solver {
+                FirstOrder::Projected => {
+                    solve_projected(prog, &projected_settings(&cfg.al), warm, obs)
+                }
+                FirstOrder::Admm => solve_admm(prog, &admm_settings(&cfg.al), warm, obs)?,
+                _ => solve_auglag(prog, &cfg.al, warm, obs),
             };
             tm.solve = t.elapsed().as_secs_f64();
             let t = Instant::now();
             let mut x = sol.x.clone();
-            let dropped = project_onto_cones(prog, &mut x);
-            let objective = prog.objective(&x, true);
+            let mut dropped = project_onto_cones(prog, &mut x);
+            let mut objective = prog.objective(&x, true);
+            // The solvers do not descend monotonically: never return worse than a feasible
+            // warm start (a trained network, or the previous β's point).
+            if let Some(w) = warm.filter(|w| w.len() == x.len()) {
+                let start = prog.objective(w, true);
+                if start < objective && prog.max_violation(w) <= 1e-12 {
+                    x = w.to_vec();
+                    objective = start;
+                    dropped = 0;
+                }
+            }
             let net = recover_network(prog, &x, ds, cfg.spec, cfg.pool);
             let f = net.predict(&ds.x)?;
             let network_objective = net.objective_with(cfg.loss, &ds.x, &prog.y, cfg.beta)?;
@@ -489,6 +554,7 @@ pub fn solve_prepared(
                     gamma_over_beta: f64::NAN,
                     exact_blocks: 0,
                     complete: true,
+                    output_gammas: Vec::new(),
                 },
                 train_accuracy: accuracy(&f, labels),
                 status: sol.status,
@@ -531,6 +597,61 @@ pub fn gated_limits(al: &AlSettings) -> IterLimits {
 mod tests {
     use super::*;
     use crate::data::builtin_mnist;
+
+    /// A random network written as a convex point over its own patterns: the point is feasible,
+    /// predicts what the network predicts (its own batched forward pass), and its convex
+    /// objective is at most the network's weight-decay objective (`|w|‖u‖ ≤ ½(‖u‖² + w²)`).
+    #[test]
+    fn point_of_network_predicts_like_the_network() {
+        use crate::nonconvex::{initial_params, predict_all, NonconvexSettings, PoolOp, Workspace};
+        let ds = builtin_mnist().unwrap();
+        let ci = ds.class_index().unwrap();
+        let idx: Vec<usize> = (0..ds.n()).filter(|&t| ci.index[t] < 3).take(60).collect();
+        let sub = ds.select(&idx);
+        let labels: Vec<usize> = idx.iter().map(|&t| ci.index[t]).collect();
+        let spec = PatchSpec::two_d(14, 14, 14, 0, true);
+        let cfg = ClassifierConfig {
+            spec,
+            pool: Pooling::Sum,
+            loss: Loss::Squared,
+            beta: 0.5,
+            draws: 1,
+            from_data: false,
+            seed: 3,
+            solver: FirstOrder::Admm,
+            al: AlSettings::default(),
+            fresh_draws: 0,
+            certificate_budget: 60.0,
+        };
+        let patches = Patches::extract(&sub.x, sub.n(), &sub.shape, &spec).unwrap();
+        let s = NonconvexSettings {
+            width: 4,
+            seed: 5,
+            ..NonconvexSettings::default()
+        };
+        let params = initial_params(patches.h, 3, &s);
+        let prep = prepare_with(&sub, &labels, 3, &cfg, Some(&params.u)).unwrap();
+        let (x, skipped) = point_of_network(&prep.prog, &prep.hyperplanes, &params);
+        assert!(prep.prog.max_violation(&x) == 0.0);
+        let pool = PoolOp::of(Pooling::Sum, patches.k);
+        let mut ws = Workspace::new(16, &patches, params.filters(), 3);
+        let mut f = vec![0.0; sub.n() * 3];
+        predict_all(&mut ws, &patches, &params, pool, &mut Vec::new(), &mut f);
+        let g = prep.prog.predict_exact(&x);
+        let scale = f.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        for (a, b) in f.iter().zip(&g) {
+            assert!(
+                (a - b).abs() <= 1e-10 * scale,
+                "{a} vs {b} ({skipped} skipped)"
+            );
+        }
+        let net = prep.prog.loss.value_grad(&f, &prep.prog.y, sub.n(), None)
+            + cfg.beta * params.half_sq_norm();
+        let convex = prep.prog.objective(&x, true);
+        assert!(convex <= net * (1.0 + 1e-12), "{convex} > {net}");
+        // Balanced filters (‖u_j‖ = |w_j|) make the bound an equality up to merged blocks.
+        assert!(convex > 0.0 && x.iter().any(|v| *v != 0.0));
+    }
 
     /// Checking fresh patterns one per chunk gives the same estimate as all at once.
     #[test]

@@ -4,15 +4,17 @@
 //! again (`model.safetensors` beside `model.json`).
 
 use super::classifier::{
-    beta_max, gated_limits, prepare_with, solve_prepared, ClassifierConfig, ClassifierOutcome,
-    FirstOrder,
+    beta_max, gated_limits, point_of_network, prepare_with, solve_prepared, ClassifierConfig,
+    ClassifierOutcome, FirstOrder,
 };
 use crate::arch::traits::{Architecture, CertificateScope, Fit, Model, Report};
 use crate::data::{Dataset, Normalization};
 use crate::error::{Error, Result};
 use crate::loss::{accuracy, Loss};
 use crate::network::TwoLayerCnn;
-use crate::nonconvex::FullBatchSettings;
+use crate::nonconvex::{
+    train_nonconvex, FullBatchSettings, NonconvexData, NonconvexSettings, PoolOp, Unobserved,
+};
 use crate::observe::{IterRecord, Observer};
 use crate::solver::IterObserver;
 use crate::tensors::ModelTensors;
@@ -53,6 +55,55 @@ pub struct Classifier {
     pub standardize: bool,
     /// Filters (`rows × h`, row-major) whose patterns replace sampled ones.
     pub gates: Option<Vec<f64>>,
+    /// Patterns and a warm start from a short non-convex run of the same network (instead of
+    /// sampled patterns): see [`TrainedPatterns`].
+    pub trained: Option<TrainedPatterns>,
+}
+
+/// Patterns from a short Adam run of the same CNN (same data, loss, pooling and first `β`),
+/// `width` filters per output for `epochs` passes (learning rate 1e-2, minibatches of 64,
+/// seeded by the classifier's seed). The program takes the patterns of the trained filters, and
+/// the solver starts from the trained network written as a convex point
+/// ([`point_of_network`]): the convex objective starts at or below the network's, and the
+/// result is never worse than that start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrainedPatterns {
+    /// Filters per output.
+    pub width: usize,
+    /// Passes over the training data.
+    pub epochs: usize,
+}
+
+impl TrainedPatterns {
+    /// Trains the network on `train` and returns its parameters and training seconds.
+    fn train(
+        &self,
+        train: &Dataset,
+        labels: &[usize],
+        classes: usize,
+        cfg: &ClassifierConfig,
+    ) -> Result<(crate::nonconvex::Params, f64, f64)> {
+        let patches =
+            crate::patches::Patches::extract(&train.x, train.n(), &train.shape, &cfg.spec)?;
+        let y = crate::loss::one_hot(labels, classes);
+        let data = NonconvexData {
+            patches: &patches,
+            y: &y,
+            outputs: classes,
+            loss: cfg.loss,
+            beta: cfg.beta,
+            pool: PoolOp::of(cfg.pool, patches.k),
+            test: None,
+        };
+        let s = NonconvexSettings {
+            width: self.width,
+            epochs: self.epochs,
+            seed: cfg.seed,
+            ..NonconvexSettings::default()
+        };
+        let run = train_nonconvex(&data, &s, &mut Unobserved)?;
+        Ok((run.params, run.objective, run.seconds))
+    }
 }
 
 struct ClassifierModel {
@@ -201,7 +252,9 @@ impl Classifier {
     /// The iteration count a progress display should expect per `β`.
     pub fn iterations(&self) -> usize {
         match self.cfg.solver {
-            FirstOrder::AugmentedLagrangian | FirstOrder::Projected => self.cfg.al.limits.max_iter,
+            FirstOrder::AugmentedLagrangian | FirstOrder::Projected | FirstOrder::Admm => {
+                self.cfg.al.limits.max_iter
+            }
             FirstOrder::Gated => gated_limits(&self.cfg.al).max_iter,
         }
     }
@@ -229,14 +282,21 @@ impl Architecture for Classifier {
         let test_labels = labels_of(&test, &classes, "test")?;
         let mut cfg = self.cfg;
         cfg.beta = betas[0];
-        let mut prep = prepare_with(
-            &train,
-            &train_labels,
-            classes.len(),
-            &cfg,
-            self.gates.as_deref(),
-        )?;
-        let mut warm: Option<Vec<f64>> = None;
+        let trained = match &self.trained {
+            Some(t) => {
+                obs.stage(&format!("Adam, {} filters per output", t.width));
+                Some(t.train(&train, &train_labels, classes.len(), &cfg)?)
+            }
+            None => None,
+        };
+        let gates = match &trained {
+            Some((params, _, _)) => Some(params.u.as_slice()),
+            None => self.gates.as_deref(),
+        };
+        let mut prep = prepare_with(&train, &train_labels, classes.len(), &cfg, gates)?;
+        let mut warm: Option<Vec<f64>> = trained
+            .as_ref()
+            .map(|(params, _, _)| point_of_network(&prep.prog, &prep.hyperplanes, params).0);
         let mut last: Option<(ClassifierOutcome, Option<f64>, f64)> = None;
         let mut path_rows = Vec::new();
         let mut history = Vec::new();
@@ -250,6 +310,7 @@ impl Architecture for Classifier {
                     FirstOrder::AugmentedLagrangian => "augmented Lagrangian".to_string(),
                     FirstOrder::Gated => "gated FISTA".to_string(),
                     FirstOrder::Projected => "projected FISTA".to_string(),
+                    FirstOrder::Admm => "ADMM".to_string(),
                 }
             });
             obs.progress(0, self.iterations());
@@ -308,6 +369,12 @@ impl Architecture for Classifier {
             .detail("spec", cfg.spec)
             .detail("pool", cfg.pool.name())
             .detail("draws", cfg.draws)
+            .detail(
+                "trained_start",
+                trained.as_ref().map(|(_, objective, seconds)| {
+                    serde_json::json!({"width": self.trained.map(|t| t.width), "epochs": self.trained.map(|t| t.epochs), "objective": objective, "seconds": seconds})
+                }),
+            )
             .detail("seed", cfg.seed)
             .detail(
                 "solver_history",

@@ -6,7 +6,7 @@ pub mod classifier;
 pub mod classify;
 pub mod train;
 
-pub use classify::{BetaChoice, Classifier, ModelInfo};
+pub use classify::{BetaChoice, Classifier, ModelInfo, TrainedPatterns};
 
 use self::train::{train, TrainConfig};
 use crate::arch::traits::{sign_accuracy_of, Architecture, Fit, Model, Report};
