@@ -49,8 +49,23 @@ def _patterns(v: Any) -> Optional[str]:
     raise ValueError(f"patterns: expected 'exact', 'sample:N', 'data:N' or an int, got {v!r}")
 
 
+CHOICES = {
+    "architecture": ("two-layer", "linear", "circular", "three-layer"),
+    "pool": ("sum", "avg", "max"),
+    "head": (None, "pool", "l1", "fc", "shared"),
+    "also": (None, "two-layer"),
+    "solver": (None, "ipm", "al", "gated", "proj", "cg"),
+    "loss": ("squared", "ce"),
+    "normalize": ("none", "standardize"),
+}
+
+
 def settings_json(p: Mapping[str, Any], *, classifier_defaults: bool = False) -> str:
     """The settings of the estimator parameters `p` as JSON (keys named as the CLI's flags)."""
+    for key, allowed in CHOICES.items():
+        if key in p and p[key] not in allowed:
+            shown = ", ".join(repr(a) for a in allowed)
+            raise ValueError(f"{key}: {p[key]!r} is not one of {shown}")
     s: dict[str, Any] = {
         "arch": p.get("architecture", "two-layer"),
         "pool": p.get("pool", "sum"),
