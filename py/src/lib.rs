@@ -21,7 +21,10 @@ use cvxcnn::observe::{clear_interrupt, interrupt_requested, request_interrupt, I
 use cvxcnn::settings::{architecture, Settings};
 use cvxcnn::{Error, Model};
 use numpy::ndarray::{Array1, Array2, ArrayD, IxDyn};
-use numpy::{IntoPyArray, PyArray1, PyUntypedArrayMethods, PyArray2, PyArrayDyn, PyReadonlyArray1, PyReadonlyArrayDyn};
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyArrayDyn, PyReadonlyArray1, PyReadonlyArrayDyn,
+    PyUntypedArrayMethods,
+};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -169,9 +172,9 @@ struct NativeModel {
 /// The model description in `files`, if any.
 fn model_info(files: &[(String, Vec<u8>)]) -> PyResult<Option<ModelInfo>> {
     match files.iter().find(|(k, _)| k == "model.json") {
-        Some((_, b)) => serde_json::from_slice(b)
-            .map(Some)
-            .map_err(|e| PyValueError::new_err(format!("model.json: not a model description: {e}"))),
+        Some((_, b)) => serde_json::from_slice(b).map(Some).map_err(|e| {
+            PyValueError::new_err(format!("model.json: not a model description: {e}"))
+        }),
         None => Ok(None),
     }
 }
@@ -242,7 +245,7 @@ impl NativeModel {
                 (None, None) => Err(Error::param("model", self.why_not.clone())),
             })
         })?;
-        let c = if n == 0 { 1 } else { f.len() / n };
+        let c = f.len().checked_div(n).unwrap_or(1);
         let mut out = Array2::<f64>::zeros((n, c));
         for ci in 0..c {
             for t in 0..n {
@@ -440,7 +443,11 @@ fn model_from_files(files: Vec<(String, Vec<u8>)>) -> PyResult<NativeModel> {
 /// directory that is not an earlier cvxcnn result, one writer at a time. Returns notes about
 /// results an interrupted run left behind and that were restored.
 #[pyfunction]
-fn write_model_dir(py: Python<'_>, path: &str, files: Vec<(String, Vec<u8>)>) -> PyResult<Vec<String>> {
+fn write_model_dir(
+    py: Python<'_>,
+    path: &str,
+    files: Vec<(String, Vec<u8>)>,
+) -> PyResult<Vec<String>> {
     let dir = Path::new(path).to_path_buf();
     py.detach(|| {
         guarded(|| {
@@ -453,12 +460,13 @@ fn write_model_dir(py: Python<'_>, path: &str, files: Vec<(String, Vec<u8>)>) ->
     })
 }
 
+/// Images and labels.
+type Digits<'py> = (Bound<'py, PyArrayDyn<f64>>, Bound<'py, PyArray1<i64>>);
+
 /// The 3,000 embedded MNIST digits: `(x, y)` with `x` of shape `(3000, 1, 28, 28)` in `[0, 1]`
 /// and `y` the labels 0–9.
 #[pyfunction]
-fn mnist_subset(
-    py: Python<'_>,
-) -> PyResult<(Bound<'_, PyArrayDyn<f64>>, Bound<'_, PyArray1<i64>>)> {
+fn mnist_subset(py: Python<'_>) -> PyResult<Digits<'_>> {
     let ds = guarded(builtin_mnist)?;
     let s = ds.shape;
     let n = ds.n();
