@@ -18,7 +18,8 @@ if ! { [ -x "$venv/bin/python" ] || python3 -m venv "$venv"; } ||
   echo "error: could not set up $venv" >&2
   exit 1
 fi
-# The package, built by maturin through pip (no build isolation: maturin is in the venv).
-"$venv/bin/pip" install -q --no-build-isolation ./py
+# The package, built by maturin through pip (no build isolation: maturin is in the venv, which
+# goes first on PATH for pip's build step).
+PATH="$(cd "$venv/bin" && pwd):$PATH" "$venv/bin/pip" install -q --no-build-isolation ./py
 cargo build --release --quiet -p cvxcnn-cli
 CVXCNN_BIN="$CARGO_TARGET_DIR/release/cvxcnn" "$venv/bin/python" -m pytest -q py/tests "$@"
