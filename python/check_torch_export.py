@@ -9,6 +9,7 @@ asks `cvxcnn predict --json` for its outputs, loads the same weights into torch.
 Conv2d + Linear (cvxcnn_torch.load) and compares. Exits non-zero on any mismatch.
 """
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -17,8 +18,14 @@ import sys
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import cvxcnn_torch  # noqa: E402
+# The module lives in the Python package (py/python/cvxcnn/torch_modules.py); it is loaded on
+# its own, so that this check needs neither the package's native part nor scikit-learn.
+_spec = importlib.util.spec_from_file_location(
+    "cvxcnn_torch",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "py", "python", "cvxcnn", "torch_modules.py"),
+)
+cvxcnn_torch = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cvxcnn_torch)
 
 TOL = 1e-5
 

@@ -36,6 +36,9 @@ pub enum Error {
     /// The numerical solver failed or returned no usable solution.
     #[error("solver: {0}")]
     Solver(String),
+    /// The run was stopped by [`crate::observe::request_interrupt`] (Ctrl-C in a front end).
+    #[error("interrupted")]
+    Interrupted,
 }
 
 impl Error {

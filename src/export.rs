@@ -50,6 +50,30 @@ pub fn serialize(t: &ModelTensors) -> Result<Vec<u8>> {
     Ok(canonical_header(bytes))
 }
 
+/// Reads safetensors bytes written by [`serialize`] (any architecture) back into tensors and
+/// metadata, in the file's order; `name` is used in error messages.
+pub fn deserialize(bytes: &[u8], name: &Path) -> Result<ModelTensors> {
+    let bad = |msg: String| Error::format(name, msg);
+    let (_, md) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
+    let st =
+        SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a safetensors file: {e}")))?;
+    let mut t = ModelTensors::default();
+    for (k, v) in md.metadata().clone().unwrap_or_default() {
+        t.meta(&k, v);
+    }
+    for (k, view) in st.iter() {
+        if view.dtype() != Dtype::F64 {
+            return Err(bad(format!(
+                "tensor '{k}': dtype {:?}, expected F64",
+                view.dtype()
+            )));
+        }
+        t.push(k, view.shape().to_vec(), from_bytes(view.data()));
+    }
+    Ok(t)
+}
+
 /// The same file with its JSON header's keys in sorted order (the serializer takes a hash map,
 /// whose order changes from run to run), so that the same model always gives the same bytes.
 /// The header keeps its length (same content, padded with spaces as the format allows).

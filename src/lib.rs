@@ -39,8 +39,9 @@
 //! Each module imports only from the ones before it: [`error`], `algebra`, `fourier`,
 //! [`observe`], [`tensors`], [`loss`] → [`data`] → [`patches`] → [`patterns`] → [`program`],
 //! `cones` → [`solver`] → [`certify`] → [`network`], [`recovery`] → [`nonconvex`] → [`arch`]
-//! (one folder per family behind [`arch::traits`]) → [`export`]. `ARCHITECTURE.md` has the
-//! map.
+//! (one folder per family behind [`arch::traits`]) → [`export`] → [`settings`] (choices as
+//! plain values → a validated architecture, shared by the CLI and the Python bindings).
+//! `ARCHITECTURE.md` has the map.
 
 #![warn(missing_docs)]
 
@@ -60,6 +61,7 @@ pub mod patches;
 pub mod patterns;
 pub mod program;
 pub mod recovery;
+pub mod settings;
 pub mod solver;
 pub mod tensors;
 

@@ -2,6 +2,30 @@
 //! shows it as progress bars; the default methods ignore everything.
 
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The process-wide interrupt request (Ctrl-C is process-wide too).
+static INTERRUPT: AtomicBool = AtomicBool::new(false);
+
+/// Asks every run in this process to stop soon: the interior point (Clarabel) stops at its next
+/// iteration and the fit returns [`crate::Error::Interrupted`]; first-order solvers stop at their
+/// next iteration as if an observer had asked (status `interrupted`). Nothing else is affected:
+/// stages between solves (pattern enumeration, recovery, certificates) run to their end. A
+/// front end sets this from its signal handling (the Python bindings on `KeyboardInterrupt`) and
+/// clears it with [`clear_interrupt`] before the next run.
+pub fn request_interrupt() {
+    INTERRUPT.store(true, Ordering::SeqCst);
+}
+
+/// Withdraws an interrupt request (before a new run starts).
+pub fn clear_interrupt() {
+    INTERRUPT.store(false, Ordering::SeqCst);
+}
+
+/// Whether an interrupt was requested and not yet cleared.
+pub fn interrupt_requested() -> bool {
+    INTERRUPT.load(Ordering::SeqCst)
+}
 
 /// Receives progress of a long run (the library never prints).
 pub trait Observer {

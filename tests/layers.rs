@@ -25,6 +25,7 @@ const LAYERS: &[(&str, usize)] = &[
     ("nonconvex", 10),
     ("arch", 11),
     ("export", 12),
+    ("settings", 13),
 ];
 
 /// Folders of `arch/`, by layer: the trait first, then the families (a family may build on one

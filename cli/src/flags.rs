@@ -1,26 +1,18 @@
-//! Flag text → library values, each flag parsed once: the patch geometry, β, patterns, solver
-//! settings, and the one validated [`Architecture`] a `train` or `compare` run fits.
+//! Flag text → library values: the flags of `train` and `compare` become a
+//! [`cvxcnn::settings::Settings`], which the library turns into the one validated
+//! [`Architecture`] a run fits (the Python bindings fill the same struct); data selection
+//! (`--classes`, `--limit`), worker threads and error display stay here.
 
 use crate::args::{
     Also, Arch, Cli, DataArgs, Head, Loss, Normalize, PatchArgs, Pool, SolverArg, TrainArgs,
 };
-use cvxcnn::arch::circular::Circular;
-use cvxcnn::arch::linear::{Linear, LinearHead};
-use cvxcnn::arch::local_pool::{LocalConfig, LocalPool, WindowPool};
-use cvxcnn::arch::three_layer::first_order::FirstOrderSettings;
-use cvxcnn::arch::three_layer::{ThreeLayer, ThreeLayerPatterns, ThreeLayerSolver};
-use cvxcnn::arch::two_layer::classifier::{ClassifierConfig, FirstOrder};
-use cvxcnn::arch::two_layer::train::TrainConfig;
-use cvxcnn::arch::two_layer::TrainedPatterns;
-use cvxcnn::arch::{Architecture, BetaChoice, Classifier, TwoLayer};
-use cvxcnn::data::{read_any, Dataset, Targets};
+use cvxcnn::arch::{Architecture, Classifier, TwoLayer};
+use cvxcnn::data::{read_any, Dataset};
 use cvxcnn::patches::PatchSpec;
-use cvxcnn::patterns::PatternChoice;
-use cvxcnn::program::Pooling;
-use cvxcnn::solver::{AlSettings, IpmSettings, IterLimits, ProxAlSettings};
+use cvxcnn::settings::{self, PatchSettings, Settings};
 use cvxcnn::{Error, Result};
-use std::path::Path;
 
+pub(crate) use cvxcnn::settings::parse_patterns;
 /// An error as the command line shows it: the library names values (`kernel`, `test_fraction`);
 /// where such a name is one of the command's flags, it is shown as the flag (`--kernel`).
 pub fn describe(e: &Error) -> String {
@@ -48,73 +40,6 @@ fn is_flag(long: &str) -> bool {
     found
 }
 
-fn parse_pair(flag: &str, s: &str) -> Result<(usize, Option<usize>)> {
-    let bad = || Error::param(flag, format!("'{s}' is not N or NxM with whole numbers"));
-    let parts: Vec<&str> = s.split(['x', 'X', '×']).collect();
-    match parts.as_slice() {
-        [a] => Ok((a.trim().parse().map_err(|_| bad())?, None)),
-        [a, b] => Ok((
-            a.trim().parse().map_err(|_| bad())?,
-            Some(b.trim().parse().map_err(|_| bad())?),
-        )),
-        _ => Err(bad()),
-    }
-}
-
-pub(crate) fn patch_spec(p: &PatchArgs, ds: &Dataset, classifier: bool) -> Result<PatchSpec> {
-    let (dk, ds_) = if classifier { ("14", "14") } else { ("3", "1") };
-    let (k1, k2) = parse_pair("--kernel", p.kernel.as_deref().unwrap_or(dk))?;
-    let (s1, s2) = parse_pair("--stride", p.stride.as_deref().unwrap_or(ds_))?;
-    let bias = if classifier { !p.no_bias } else { p.bias };
-    let (p1, p2) = parse_pair("--padding", &p.padding)?;
-    if ds.shape.one_d {
-        for (flag, second) in [("--kernel", k2), ("--stride", s2), ("--padding", p2)] {
-            if second.is_some() {
-                return Err(Error::param(
-                    flag,
-                    "the data are 1-D signals: give a single number",
-                ));
-            }
-        }
-        Ok(PatchSpec::one_d(k1, s1, p1, bias))
-    } else {
-        Ok(PatchSpec {
-            kernel_h: k1,
-            kernel_w: k2.unwrap_or(k1),
-            stride_h: s1,
-            stride_w: s2.unwrap_or(s1),
-            pad_h: p1,
-            pad_w: p2.unwrap_or(p1),
-            bias,
-        })
-    }
-}
-
-pub(crate) fn parse_patterns(s: &str, seed: u64) -> Result<PatternChoice> {
-    if s == "exact" {
-        return Ok(PatternChoice::Exact);
-    }
-    if let Some(n) = s.strip_prefix("sample:") {
-        let draws: usize = n.parse().map_err(|_| {
-            Error::param(
-                "--patterns",
-                format!("'{s}': N in sample:N must be a whole number"),
-            )
-        })?;
-        if draws == 0 {
-            return Err(Error::param(
-                "--patterns",
-                format!("'{s}': N must be at least 1"),
-            ));
-        }
-        return Ok(PatternChoice::Sample { draws, seed });
-    }
-    Err(Error::param(
-        "--patterns",
-        format!("'{s}' is neither exact nor sample:N"),
-    ))
-}
-
 pub(crate) fn load(d: &DataArgs) -> Result<Dataset> {
     let ds = read_any(&d.data, d.labels.as_deref())?;
     let ds = match &d.classes {
@@ -139,19 +64,6 @@ pub(crate) fn load(d: &DataArgs) -> Result<Dataset> {
     Ok(ds)
 }
 
-pub(crate) fn parse_beta(s: &str) -> Result<f64> {
-    let b: f64 = s
-        .parse()
-        .map_err(|_| Error::param("--beta", format!("'{s}' is not a number")))?;
-    if !(b > 0.0 && b.is_finite()) {
-        return Err(Error::param(
-            "--beta",
-            format!("β must be positive and finite, got {s}"),
-        ));
-    }
-    Ok(b)
-}
-
 /// Applies `--threads` to the global rayon pool.
 pub(crate) fn set_threads(threads: Option<usize>) -> Result<()> {
     if let Some(t) = threads {
@@ -172,495 +84,96 @@ pub(crate) fn set_threads(threads: Option<usize>) -> Result<()> {
     Ok(())
 }
 
+/// The library's geometry settings for the patch flags.
+fn patch_settings(p: &PatchArgs) -> PatchSettings {
+    PatchSettings {
+        kernel: p.kernel.clone(),
+        stride: p.stride.clone(),
+        padding: p.padding.clone(),
+        bias: p.bias,
+        no_bias: p.no_bias,
+    }
+}
+
+/// Every choice of `train` (and the convex side of `compare`) as the library's settings.
+pub(crate) fn settings(a: &TrainArgs) -> Settings {
+    Settings {
+        arch: match a.arch {
+            Arch::TwoLayer => settings::Arch::TwoLayer,
+            Arch::Circular => settings::Arch::Circular,
+            Arch::Linear => settings::Arch::Linear,
+            Arch::ThreeLayer => settings::Arch::ThreeLayer,
+        },
+        pool: match a.pool {
+            Pool::Sum => settings::Pool::Sum,
+            Pool::Avg => settings::Pool::Avg,
+            Pool::Max => settings::Pool::Max,
+        },
+        layers: a.layers,
+        also: a.also.map(|Also::TwoLayer| settings::Also::TwoLayer),
+        path_norm: a.path_norm,
+        head: a.head.map(|h| match h {
+            Head::Pool => settings::Head::Pool,
+            Head::L1 => settings::Head::L1,
+            Head::Fc => settings::Head::Fc,
+            Head::Shared => settings::Head::Shared,
+        }),
+        windows: a.windows,
+        patch: patch_settings(&a.patch),
+        beta: a.beta.clone(),
+        patterns: a.patterns.clone(),
+        seed: a.seed,
+        solver: a.solver.map(|s| match s {
+            SolverArg::Ipm => settings::Solver::Ipm,
+            SolverArg::Al => settings::Solver::Al,
+            SolverArg::Gated => settings::Solver::Gated,
+            SolverArg::Proj => settings::Solver::Proj,
+            SolverArg::Admm => settings::Solver::Admm,
+            SolverArg::Cg => settings::Solver::Cg,
+        }),
+        loss: match a.loss {
+            Loss::Squared => settings::LossChoice::Squared,
+            Loss::Ce => settings::LossChoice::Ce,
+        },
+        test_fraction: a.test_fraction,
+        normalize: match a.normalize {
+            Normalize::None => settings::Normalize::None,
+            Normalize::Standardize => settings::Normalize::Standardize,
+        },
+        max_iter: a.max_iter,
+        inner_iter: a.inner_iter,
+        time_limit: a.time_limit,
+        fresh: a.fresh,
+        certificate_budget: a.certificate_budget,
+        no_prune: a.no_prune,
+        max_exact: a.max_exact,
+        tol: a.tol,
+        two_classes: a.data.classes.is_some(),
+    }
+}
+
+/// The first layer's geometry of the patch flags on `ds`.
+pub(crate) fn patch_spec(p: &PatchArgs, ds: &Dataset, classifier: bool) -> Result<PatchSpec> {
+    settings::patch_spec(&patch_settings(p), ds, classifier)
+}
+
 /// Whether the flags and data ask for the multi-output classifier (else the scalar program).
 pub(crate) fn wants_classifier(a: &TrainArgs, ds: &Dataset) -> bool {
-    let multi_class = match &ds.targets {
-        Targets::Classes(y) => {
-            let mut c = y.clone();
-            c.sort_unstable();
-            c.dedup();
-            c.len() > 2
-        }
-        Targets::Real(_) => false,
-    };
-    a.data.classes.is_none()
-        && matches!(ds.targets, Targets::Classes(_))
-        && (multi_class
-            || a.loss == Loss::Ce
-            || matches!(
-                a.solver,
-                Some(SolverArg::Al | SolverArg::Gated | SolverArg::Proj)
-            ))
+    settings::wants_classifier(&settings(a), ds)
 }
 
-/// The interior-point settings of `--tol`.
-fn ipm(a: &TrainArgs) -> IpmSettings {
-    IpmSettings {
-        tol: a.tol.unwrap_or(1e-9),
-        ..IpmSettings::default()
-    }
-}
-
-/// `--beta` for the single-β architectures [default 0.1].
-fn beta(a: &TrainArgs) -> Result<f64> {
-    parse_beta(a.beta.as_deref().unwrap_or("0.1"))
-}
-
-/// The library's pooling for the command-line choice.
-fn pooling(p: Pool) -> Pooling {
-    match p {
-        Pool::Sum => Pooling::Sum,
-        Pool::Avg => Pooling::Avg,
-        Pool::Max => Pooling::Max,
-    }
-}
-
-/// The architecture that `--arch`, `--head`, `--windows`, `--pool`, `--layers` and the data
-/// select, validated: the one road of `train` (and of `compare` outside the two-layer CNN).
+/// The architecture that the flags and the data select, validated: the one road of `train`
+/// (and of `compare` outside the two-layer CNN).
 pub(crate) fn architecture(a: &TrainArgs, ds: &Dataset) -> Result<Box<dyn Architecture>> {
-    if a.arch == Arch::Circular {
-        return Ok(Box::new(circular(a, ds)?));
-    }
-    if a.arch == Arch::ThreeLayer {
-        return Ok(Box::new(three_layer(a, ds)?));
-    }
-    if a.also.is_some() {
-        return Err(Error::param(
-            "--also",
-            "--also two-layer is for --arch three-layer",
-        ));
-    }
-    if a.path_norm {
-        return Err(Error::param(
-            "--path-norm",
-            "the spectral path norm is for --arch circular",
-        ));
-    }
-    if a.arch == Arch::Linear {
-        if a.windows.is_some() {
-            return Err(Error::param(
-                "--windows",
-                "local pooling windows are for --arch two-layer --head l1",
-            ));
-        }
-        return Ok(Box::new(linear(a, ds)?));
-    }
-    if a.head == Some(Head::Shared) {
-        return shared(a, ds);
-    }
-    match (a.head, a.windows) {
-        (Some(Head::L1), Some(w)) => return Ok(Box::new(local_pool(a, ds, w)?)),
-        (Some(Head::L1), None) => {
-            return Err(Error::param(
-                "--head",
-                "--head l1 needs --windows W (the local pooling window)",
-            ))
-        }
-        (_, Some(_)) => {
-            return Err(Error::param(
-                "--windows",
-                "local pooling windows need --head l1 (the ℓ1-squared output penalty)",
-            ))
-        }
-        (Some(Head::Fc), None) => {
-            return Err(Error::param("--head", "--head fc is for --arch linear"))
-        }
-        _ => {}
-    }
-    if wants_classifier(a, ds) {
-        Ok(Box::new(classifier(a, ds)?))
-    } else {
-        Ok(Box::new(two_layer(a, ds)?))
-    }
+    settings::architecture(&settings(a), ds)
 }
 
 /// The two-layer CNN with one output (interior point; exact or sampled patterns).
 pub(crate) fn two_layer(a: &TrainArgs, ds: &Dataset) -> Result<TwoLayer> {
-    if a.loss == Loss::Ce {
-        return Err(Error::param(
-            "--loss",
-            "cross-entropy needs class labels (and no --classes A,B)",
-        ));
-    }
-    if matches!(
-        a.solver,
-        Some(SolverArg::Al | SolverArg::Gated | SolverArg::Proj | SolverArg::Cg)
-    ) {
-        return Err(Error::param(
-            "--solver",
-            "the first-order solvers train classifiers (data with class labels, no --classes A,B) and three-layer CNNs (cg, al); use ipm for a two-layer scalar output",
-        ));
-    }
-    let beta = beta(a)?;
-    let patterns = parse_patterns(a.patterns.as_deref().unwrap_or("exact"), a.seed)?;
-    let spec = patch_spec(&a.patch, ds, false)?;
-    spec.output_dims(&ds.shape)?;
-    Ok(TwoLayer {
-        cfg: TrainConfig {
-            spec,
-            pool: pooling(a.pool),
-            beta,
-            patterns,
-            ipm: ipm(a),
-            max_exact_patterns: a.max_exact,
-            prune: !a.no_prune,
-        },
-    })
+    settings::two_layer(&settings(a), ds)
 }
-
-/// `--beta B`, `B1,B2,…` or `path:N`.
-fn parse_betas(s: &str) -> Result<BetaChoice> {
-    if let Some(n) = s.strip_prefix("path:") {
-        let n: usize = n
-            .parse()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| Error::param("--beta", format!("'{s}': N in path:N must be ≥ 1")))?;
-        return Ok(BetaChoice::Path(n));
-    }
-    Ok(BetaChoice::List(
-        s.split(',')
-            .map(|b| parse_beta(b.trim()))
-            .collect::<Result<_>>()?,
-    ))
-}
-
-/// Epochs of the Adam run behind `--patterns adam:W`.
-const TRAINED_EPOCHS: usize = 20;
-/// Filters per output of the default `--patterns adam:W` (measured in BENCHMARKS.md).
-const DEFAULT_TRAINED_WIDTH: usize = 8;
 
 /// The multi-output classifier (sampled patterns, first-order solver).
 pub(crate) fn classifier(a: &TrainArgs, ds: &Dataset) -> Result<Classifier> {
-    // ADMM for the squared loss (one factored system for the loss), projected FISTA for
-    // cross-entropy.
-    let default_solver = match a.loss {
-        Loss::Squared => SolverArg::Admm,
-        Loss::Ce => SolverArg::Proj,
-    };
-    let solver = match a.solver.unwrap_or(default_solver) {
-        SolverArg::Al => FirstOrder::AugmentedLagrangian,
-        SolverArg::Gated => FirstOrder::Gated,
-        SolverArg::Proj => FirstOrder::Projected,
-        SolverArg::Admm => FirstOrder::Admm,
-        SolverArg::Ipm => {
-            return Err(Error::param(
-                "--solver",
-                "the interior-point solver handles scalar outputs (pick two classes with --classes A,B); classifiers use proj, al or gated",
-            ))
-        }
-        SolverArg::Cg => {
-            return Err(Error::param(
-                "--solver",
-                "cg is the three-layer solver (--arch three-layer); classifiers use proj, al or gated",
-            ))
-        }
-    };
-    let pattern_text = a
-        .patterns
-        .clone()
-        .unwrap_or_else(|| format!("adam:{DEFAULT_TRAINED_WIDTH}"));
-    let gates = match pattern_text.strip_prefix("gates:") {
-        Some(file) => {
-            let path = Path::new(file);
-            let (rows, cols, v) = cvxcnn::data::read_npy_matrix(path)?;
-            let h = patch_spec(&a.patch, ds, true)?.filter_len(&ds.shape);
-            if cols != h || rows == 0 {
-                return Err(Error::format(
-                    path,
-                    format!("gates have shape ({rows}, {cols}); expected (p, {h}): one filter of size h = {h} per row"),
-                ));
-            }
-            Some((rows, v))
-        }
-        None => None,
-    };
-    let trained = match pattern_text.strip_prefix("adam:") {
-        Some(w) => {
-            let width: usize = w.parse().map_err(|_| {
-                Error::param(
-                    "--patterns",
-                    format!("adam:W needs a number of filters per output W ≥ 1, got {w:?}"),
-                )
-            })?;
-            if width == 0 || width > 4096 {
-                return Err(Error::param(
-                    "--patterns",
-                    format!("adam:W needs 1 ≤ W ≤ 4096 filters per output, got {width}"),
-                ));
-            }
-            Some(TrainedPatterns {
-                width,
-                epochs: TRAINED_EPOCHS,
-            })
-        }
-        None => None,
-    };
-    let (from_data, ptext) = match (pattern_text.strip_prefix("data:"), &gates) {
-        _ if trained.is_some() => (false, "sample:1".to_string()),
-        (_, Some((rows, _))) => (false, format!("sample:{rows}")),
-        (Some(n), None) => (true, format!("sample:{n}")),
-        (None, None) => (false, pattern_text.clone()),
-    };
-    let draws = match parse_patterns(&ptext, a.seed)? {
-        PatternChoice::Sample { draws, .. } => draws,
-        PatternChoice::Exact => {
-            return Err(Error::param(
-                "--patterns",
-                "classifiers use sampled patterns: give data:N or sample:N",
-            ))
-        }
-    };
-    if a.time_limit.is_nan() || a.time_limit <= 0.0 {
-        return Err(Error::param(
-            "--time-limit",
-            format!("must be positive, got {}", a.time_limit),
-        ));
-    }
-    if a.max_iter == 0 || a.inner_iter == Some(0) {
-        return Err(Error::param(
-            "--max-iter",
-            "iteration limits must be at least 1",
-        ));
-    }
-    let spec = patch_spec(&a.patch, ds, true)?;
-    spec.output_dims(&ds.shape)?;
-    let pool = match a.pool {
-        Pool::Max => {
-            return Err(Error::param(
-                "--pool",
-                "max pooling trains a scalar output (--classes A,B or numeric targets); the multi-class solvers support sum and avg",
-            ))
-        }
-        p => pooling(p),
-    };
-    let loss = match a.loss {
-        Loss::Squared => cvxcnn::loss::Loss::Squared,
-        Loss::Ce => cvxcnn::loss::Loss::CrossEntropy,
-    };
-    let betas = parse_betas(a.beta.as_deref().unwrap_or("1"))?;
-    Ok(Classifier {
-        cfg: ClassifierConfig {
-            spec,
-            pool,
-            loss,
-            beta: 1.0,
-            draws,
-            from_data,
-            seed: a.seed,
-            solver,
-            al: AlSettings {
-                limits: IterLimits {
-                    max_iter: a.max_iter,
-                    time_limit: Some(a.time_limit),
-                    tol: a.tol.unwrap_or(1e-3).max(1e-12),
-                },
-                inner_iter: a.inner_iter.unwrap_or(if solver == FirstOrder::Admm {
-                    10
-                } else {
-                    50
-                }),
-                ..AlSettings::default()
-            },
-            fresh_draws: a.fresh,
-            certificate_budget: a.certificate_budget.max(0.0),
-        },
-        betas,
-        test_fraction: a.test_fraction,
-        standardize: a.normalize == Normalize::Standardize,
-        gates: gates.map(|g| g.1),
-        trained,
-    })
-}
-
-/// Local pooling windows with the ℓ1-squared head.
-fn local_pool(a: &TrainArgs, ds: &Dataset, window: usize) -> Result<LocalPool> {
-    let pool = match a.pool {
-        Pool::Avg => WindowPool::Avg,
-        Pool::Max => WindowPool::Max,
-        Pool::Sum => {
-            return Err(Error::param(
-                "--pool",
-                "local pooling windows take --pool avg or --pool max",
-            ))
-        }
-    };
-    let beta = beta(a)?;
-    let patterns = parse_patterns(a.patterns.as_deref().unwrap_or("exact"), a.seed)?;
-    let spec = patch_spec(&a.patch, ds, false)?;
-    spec.output_dims(&ds.shape)?;
-    Ok(LocalPool {
-        cfg: LocalConfig {
-            spec,
-            window,
-            pool,
-            beta,
-            patterns,
-            ipm: ipm(a),
-            max_exact_patterns: a.max_exact,
-        },
-    })
-}
-
-/// Linear CNNs (`--head pool` or `fc`).
-fn linear(a: &TrainArgs, ds: &Dataset) -> Result<Linear> {
-    let head = match a.head.unwrap_or(Head::Pool) {
-        Head::Pool => LinearHead::Pool,
-        Head::Fc => LinearHead::Fc,
-        Head::L1 | Head::Shared => {
-            return Err(Error::param(
-                "--head",
-                "linear CNNs take --head pool or --head fc",
-            ))
-        }
-    };
-    let spec = patch_spec(&a.patch, ds, false)?;
-    if spec.bias {
-        return Err(Error::param(
-            "--bias",
-            "linear CNNs have no bias (a bias would pass through the pooling as a constant)",
-        ));
-    }
-    spec.output_dims(&ds.shape)?;
-    if a.pool == Pool::Max {
-        return Err(Error::param(
-            "--pool",
-            "linear CNNs take --pool sum or avg (max pooling is not linear)",
-        ));
-    }
-    Ok(Linear {
-        spec,
-        head,
-        average: a.pool == Pool::Avg,
-        beta: beta(a)?,
-        tol: a.tol.unwrap_or(1e-9),
-    })
-}
-
-/// Circular CNNs on single-channel 1-D signals.
-fn circular(a: &TrainArgs, ds: &Dataset) -> Result<Circular> {
-    if !ds.shape.one_d || ds.shape.channels != 1 {
-        return Err(Error::param(
-            "--arch",
-            format!(
-                "circular CNNs take single-channel 1-D signals; the data are {}x{}x{}",
-                ds.shape.channels, ds.shape.height, ds.shape.width
-            ),
-        ));
-    }
-    let beta = beta(a)?;
-    let first_order = match a.solver {
-        None | Some(SolverArg::Ipm) => None,
-        Some(SolverArg::Al) if a.layers == 3 && !a.path_norm => Some(ProxAlSettings {
-            tol: a.tol.unwrap_or(1e-9),
-            ..ProxAlSettings::default()
-        }),
-        Some(s) => {
-            return Err(Error::param(
-                "--solver",
-                format!("circular CNNs take --solver ipm (or al for --layers 3 with weight decay), not {s:?}"),
-            ))
-        }
-    };
-    Ok(Circular {
-        layers: a.layers,
-        path_norm: a.path_norm,
-        beta,
-        ipm: ipm(a),
-        first_order,
-        seed: a.seed,
-    })
-}
-
-/// The three-layer CNN: `--patterns exact` or `sample:N` (`N` Gaussian first-layer filters and
-/// `3N` Gaussian sub-networks), `--solver ipm` (tolerance `--tol`), `cg` (tolerance 1e-6) or
-/// `al` (1e-4), the first-order solvers for `--max-iter` rounds and `--time-limit` seconds.
-fn three_layer(a: &TrainArgs, ds: &Dataset) -> Result<ThreeLayer> {
-    let spec = patch_spec(&a.patch, ds, false)?;
-    spec.output_dims(&ds.shape)?;
-    let patterns = match parse_patterns(a.patterns.as_deref().unwrap_or("exact"), a.seed)? {
-        PatternChoice::Exact => ThreeLayerPatterns::Exact,
-        PatternChoice::Sample { draws, seed } => ThreeLayerPatterns::Sample {
-            draws,
-            pairs: 3 * draws,
-            seed,
-        },
-    };
-    let beta = beta(a)?;
-    let solver = match a.solver {
-        None | Some(SolverArg::Ipm) => ThreeLayerSolver::Ipm(ipm(a)),
-        Some(kind @ (SolverArg::Al | SolverArg::Cg)) => {
-            if a.time_limit.is_nan() || a.time_limit <= 0.0 {
-                return Err(Error::param(
-                    "--time-limit",
-                    format!("must be positive, got {}", a.time_limit),
-                ));
-            }
-            if a.max_iter == 0 {
-                return Err(Error::param("--max-iter", "must be positive, got 0"));
-            }
-            let s = FirstOrderSettings {
-                rounds: a.max_iter,
-                time_limit: Some(a.time_limit),
-                // The conditional gradient reaches 1e-6 in a few rounds on exact programs.
-                tol: if kind == SolverArg::Cg { 1e-6 } else { 1e-4 },
-                ..FirstOrderSettings::default()
-            };
-            if kind == SolverArg::Al {
-                ThreeLayerSolver::Al(s)
-            } else {
-                ThreeLayerSolver::Cg(s)
-            }
-        }
-        Some(other) => {
-            return Err(Error::param(
-                "--solver",
-                format!(
-                    "the three-layer program takes ipm (interior point), cg or al (first-order), not {}",
-                    match other {
-                        SolverArg::Gated => "gated",
-                        _ => "proj",
-                    }
-                ),
-            ))
-        }
-    };
-    Ok(ThreeLayer {
-        spec,
-        beta,
-        solver,
-        max_blocks: usize::try_from(a.max_exact).unwrap_or(usize::MAX),
-        patterns,
-        also_two_layer: a.also == Some(Also::TwoLayer),
-    })
-}
-
-/// `--head shared`: weight decay on a vector of output weights per filter (the SDP; without
-/// the `sdp` feature its fit says how to get it).
-fn shared(a: &TrainArgs, ds: &Dataset) -> Result<Box<dyn Architecture>> {
-    use cvxcnn::arch::{Shared, SharedHeadChoice};
-    let spec = patch_spec(&a.patch, ds, false)?;
-    spec.output_dims(&ds.shape)?;
-    let head = match a.windows {
-        Some(window) => SharedHeadChoice::Windows {
-            window,
-            max: match a.pool {
-                Pool::Avg => false,
-                Pool::Max => true,
-                Pool::Sum => {
-                    return Err(Error::param(
-                        "--pool",
-                        "local pooling windows take --pool avg or --pool max",
-                    ))
-                }
-            },
-        },
-        None => SharedHeadChoice::Classes,
-    };
-    Ok(Box::new(Shared {
-        spec,
-        head,
-        beta: beta(a)?,
-        ipm: ipm(a),
-    }))
+    settings::classifier(&settings(a), ds)
 }

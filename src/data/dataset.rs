@@ -16,6 +16,29 @@ pub struct SampleShape {
 }
 
 impl SampleShape {
+    /// The sample shape of an array of samples with dimensions `dims`: `(n, L)` (1-D signals,
+    /// one channel), `(n, c, L)` (1-D signals) or `(n, c, H, W)` (images); `None` for any other
+    /// number of dimensions.
+    pub fn from_dims(dims: &[usize]) -> Option<SampleShape> {
+        let one_d = |channels, width| SampleShape {
+            channels,
+            height: 1,
+            width,
+            one_d: true,
+        };
+        match dims {
+            [_, l] => Some(one_d(1, *l)),
+            [_, c, l] => Some(one_d(*c, *l)),
+            [_, c, h, w] => Some(SampleShape {
+                channels: *c,
+                height: *h,
+                width: *w,
+                one_d: false,
+            }),
+            _ => None,
+        }
+    }
+
     /// Number of values in one sample, `c·H·W`.
     pub fn len(&self) -> usize {
         self.channels * self.height * self.width

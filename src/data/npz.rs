@@ -212,33 +212,11 @@ fn assemble(
         Values::Float(v) => v,
         Values::Int(v) => v.into_iter().map(|a| a as f64).collect(),
     };
-    let shape = match xs.as_slice() {
-        [_, l] => SampleShape {
-            channels: 1,
-            height: 1,
-            width: *l,
-            one_d: true,
-        },
-        [_, c, l] => SampleShape {
-            channels: *c,
-            height: 1,
-            width: *l,
-            one_d: true,
-        },
-        [_, c, h, w] => SampleShape {
-            channels: *c,
-            height: *h,
-            width: *w,
-            one_d: false,
-        },
-        other => {
-            return Err(Error::format(
-                path,
-                format!(
-                    "array 'x' has shape {other:?}; expected (n, L), (n, c, L) or (n, c, H, W)"
-                ),
-            ))
-        }
+    let Some(shape) = SampleShape::from_dims(&xs) else {
+        return Err(Error::format(
+            path,
+            format!("array 'x' has shape {xs:?}; expected (n, L), (n, c, L) or (n, c, H, W)"),
+        ));
     };
     if ys.len() != 1 {
         return Err(Error::format(

@@ -169,6 +169,7 @@ pub fn solve_block_socp(
     let st = clarabel_settings(settings)?;
     let mut solver = DefaultSolver::new(&p_mat, &q, &a_mat, &bvec, &cones, st)
         .map_err(|e| Error::Solver(format!("Clarabel rejected the problem: {e:?}")))?;
+    super::ipm::interruptible(&mut solver);
     solver.solve();
     let s = &solver.solution;
     let status = map_status(s.status)?;

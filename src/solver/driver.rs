@@ -108,7 +108,7 @@ impl Driver {
         converged: bool,
         obs: &mut dyn IterObserver,
     ) -> Option<SolveStatus> {
-        let go_on = obs.record(rec);
+        let go_on = obs.record(rec) && !crate::observe::interrupt_requested();
         if converged {
             Some(SolveStatus::Solved)
         } else if !go_on {

@@ -69,6 +69,7 @@ pub(crate) fn map_status(s: SolverStatus) -> Result<SolveStatus> {
         SolverStatus::AlmostSolved => Ok(SolveStatus::AlmostSolved),
         SolverStatus::MaxIterations => Ok(SolveStatus::MaxIterations),
         SolverStatus::MaxTime => Ok(SolveStatus::MaxTime),
+        SolverStatus::CallbackTerminated => Err(Error::Interrupted),
         other => Err(Error::Solver(format!(
             "interior-point solver (Clarabel) ended with status {other:?}"
         ))),
@@ -100,6 +101,13 @@ pub(crate) fn clarabel_settings(s: &IpmSettings) -> Result<DefaultSettings<f64>>
         .time_limit(s.time_limit)
         .build()
         .map_err(|e| Error::Solver(format!("invalid Clarabel settings: {e:?}")))
+}
+
+/// Lets Clarabel stop at its next iteration when an interrupt is requested
+/// ([`crate::observe::request_interrupt`]); [`map_status`] then returns
+/// [`Error::Interrupted`].
+pub(crate) fn interruptible(solver: &mut DefaultSolver<f64>) {
+    solver.set_termination_callback(|_| crate::observe::interrupt_requested());
 }
 
 /// Solves the two-layer program exactly with Clarabel.
@@ -260,6 +268,7 @@ pub fn solve_ipm_with(
     let settings = clarabel_settings(settings)?;
     let mut solver = DefaultSolver::new(&p_mat, &q, &a_mat, &bvec, &cones, settings)
         .map_err(|e| Error::Solver(format!("Clarabel rejected the problem: {e:?}")))?;
+    interruptible(&mut solver);
     solver.solve();
     let s = &solver.solution;
     let status = map_status(s.status)?;

@@ -642,6 +642,7 @@ fn solve_sdp(
     let st = crate::solver::clarabel_settings(settings)?;
     let mut solver = DefaultSolver::new(&p_mat, &qv, &a_mat, &bv, &cones_t, st)
         .map_err(|e| Error::Solver(format!("Clarabel rejected the SDP: {e:?}")))?;
+    crate::solver::interruptible(&mut solver);
     solver.solve();
     let sol = &solver.solution;
     let status = crate::solver::map_status(sol.status)?;

@@ -1,4 +1,5 @@
-"""Load a model written by `cvxcnn train` into PyTorch.
+"""PyTorch modules equal to cvxcnn's networks, built from a model's tensors (`model.to_torch()`)
+or from a directory written by `cvxcnn train` / `model.save` (`load`). Needs torch.
 
 The safetensors file holds `conv.weight` (m, c, k) or (m, c, kh, kw), `conv.bias` (m,) when the
 filters have a bias, and `fc.weight` (C, m), all float64; its metadata holds the geometry. The
@@ -15,7 +16,6 @@ import json
 import os
 
 import torch
-from safetensors import safe_open
 
 
 def _ints(text):
@@ -126,54 +126,50 @@ def _conv(t, meta, bias):
     return conv
 
 
-def load(model_dir):
-    """Returns (network, info): a float64 network and the parsed model.json (or None).
+def build(t, meta, info=None):
+    """Returns a float64 network from tensors `t` (name -> torch tensor) and the safetensors
+    metadata `meta`; `info` is the parsed model.json (or None), returned unchanged.
 
     Two-layer models give `TwoLayerCnn`; local-pooling models (`arch = two-layer-local`)
     `LocalPoolCnn`; linear CNNs `LinearCnn`; three-layer CNNs `ThreeLayerCnn`; circular CNNs
     `CircularCnn`.
     """
+    arch = meta.get("arch")
+    if arch == "circular":
+        return CircularCnn(t["a"], t["b"], t["w"]).eval()
+    if arch == "three-layer":
+        return ThreeLayerCnn(_conv(t, meta, False), t["mix.weight"], t["fc.weight"]).eval()
+    if arch == "linear":
+        return LinearCnn(_conv(t, meta, False), t["fc.weight"], meta["head"], meta["pool"]).eval()
+    if arch == "two-layer-local":
+        conv = _conv(t, meta, meta["bias"] == "true")
+        windows = json.loads(meta["windows"])
+        return LocalPoolCnn(conv, t["fc.weight"], windows, meta["pool"]).eval()
+    if arch != "two-layer":
+        raise ValueError(f"model.safetensors: unknown arch {arch!r}")
+    fcw = t["fc.weight"]
+    conv = _conv(t, meta, meta["bias"] == "true")
+    fc = torch.nn.Linear(fcw.shape[1], fcw.shape[0], bias=False, dtype=torch.float64)
+    with torch.no_grad():
+        fc.weight.copy_(fcw)
+    return TwoLayerCnn(conv, fc, meta["pool"]).eval()
+
+
+def load(model_dir):
+    """Returns (network, info): a float64 network (see `build`) and the parsed model.json (or
+    None) of a directory written by `cvxcnn train` or `model.save`."""
+    from safetensors import safe_open
+
     path = os.path.join(model_dir, "model.safetensors")
     with safe_open(path, framework="pt") as f:
         meta = f.metadata()
         t = {k: f.get_tensor(k) for k in f.keys()}
-    arch = meta.get("arch")
-    if arch == "circular":
-        return CircularCnn(t["a"], t["b"], t["w"]).eval(), None
-    if arch == "three-layer":
-        return ThreeLayerCnn(_conv(t, meta, False), t["mix.weight"], t["fc.weight"]).eval(), None
-    if arch == "linear":
-        return LinearCnn(_conv(t, meta, False), t["fc.weight"], meta["head"], meta["pool"]).eval(), None
-    if arch == "two-layer-local":
-        conv = _conv(t, meta, meta["bias"] == "true")
-        windows = json.loads(meta["windows"])
-        return LocalPoolCnn(conv, t["fc.weight"], windows, meta["pool"]).eval(), None
-    w, fcw = t["conv.weight"], t["fc.weight"]
-    m, c = w.shape[0], w.shape[1]
-    bias = meta["bias"] == "true"
-    kernel, stride, padding = (_ints(meta[k]) for k in ("kernel", "stride", "padding"))
-    conv_cls = torch.nn.Conv1d if w.dim() == 3 else torch.nn.Conv2d
-    conv = conv_cls(
-        c,
-        m,
-        tuple(kernel),
-        stride=tuple(stride),
-        padding=tuple(padding),
-        bias=bias,
-        dtype=torch.float64,
-    )
-    fc = torch.nn.Linear(m, fcw.shape[0], bias=False, dtype=torch.float64)
-    with torch.no_grad():
-        conv.weight.copy_(w)
-        if bias:
-            conv.bias.copy_(t["conv.bias"])
-        fc.weight.copy_(fcw)
     info = None
     info_path = os.path.join(model_dir, "model.json")
     if os.path.exists(info_path):
         with open(info_path) as fh:
             info = json.load(fh)
-    return TwoLayerCnn(conv, fc, meta["pool"]).eval(), info
+    return build(t, meta, info), info
 
 
 def normalize(x, info):

@@ -1,0 +1,809 @@
+//! Settings → one validated [`Architecture`]: the choices a run makes (architecture, pooling,
+//! head, geometry, β, patterns, solver, loss, limits), as plain values, and the functions that
+//! turn them into the library's architecture structs. The command line (`cli/src/flags.rs`)
+//! and the Python bindings (`py/`) both fill a [`Settings`] and call [`architecture`], so both
+//! build the same architecture from the same choices. Text values (`kernel = "3x5"`,
+//! `beta = "path:10"`, `patterns = "sample:40"`) are parsed here, once.
+//!
+//! Errors name the setting (`kernel`, `max_iter`); the command line shows them as its flags.
+//! [`Settings`] deserializes from JSON with the command line's defaults for every absent field.
+
+use crate::arch::circular::Circular;
+use crate::arch::linear::{Linear, LinearHead};
+use crate::arch::local_pool::{LocalConfig, LocalPool, WindowPool};
+use crate::arch::three_layer::first_order::FirstOrderSettings;
+use crate::arch::three_layer::{ThreeLayer, ThreeLayerPatterns, ThreeLayerSolver};
+use crate::arch::two_layer::classifier::{ClassifierConfig, FirstOrder};
+use crate::arch::two_layer::train::TrainConfig;
+use crate::arch::two_layer::TrainedPatterns;
+use crate::arch::{Architecture, BetaChoice, Classifier, TwoLayer};
+use crate::data::{Dataset, Targets};
+use crate::error::{Error, Result};
+use crate::patches::PatchSpec;
+use crate::patterns::PatternChoice;
+use crate::program::Pooling;
+use crate::solver::{AlSettings, IpmSettings, IterLimits, ProxAlSettings};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Architecture family.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arch {
+    /// Two-layer ReLU CNN: convolution, ReLU, pooling, linear output.
+    #[default]
+    TwoLayer,
+    /// Circular CNN on single-channel 1-D signals.
+    Circular,
+    /// Linear CNN (no activation).
+    Linear,
+    /// Three-layer CNN with two ReLU layers.
+    ThreeLayer,
+}
+
+/// Another architecture whose optimum a run also reports.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Also {
+    /// The two-layer CNN with sum pooling and the same first layer (beside a three-layer run).
+    TwoLayer,
+}
+
+/// Output head.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Head {
+    /// Global pooling, one output weight per filter.
+    Pool,
+    /// Local pooling windows, a linear layer over them, ℓ1-squared output penalty.
+    L1,
+    /// A linear layer over all positions (linear CNNs).
+    Fc,
+    /// Weight decay on a vector of output weights per filter (the SDP; feature `sdp`).
+    Shared,
+}
+
+/// Pooling after the activation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pool {
+    /// Sum over positions.
+    #[default]
+    Sum,
+    /// Average over positions.
+    Avg,
+    /// Maximum over positions (scalar outputs).
+    Max,
+}
+
+/// Solver.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Solver {
+    /// Interior point (Clarabel).
+    Ipm,
+    /// Augmented Lagrangian (classifiers; three-layer over a working set; circular L = 3).
+    Al,
+    /// FISTA on the gated relaxation (classifiers; a bound, not a ReLU network).
+    Gated,
+    /// Projected FISTA (classifiers).
+    Proj,
+    /// ADMM with one factored system for the loss (classifiers, squared loss).
+    Admm,
+    /// Conditional gradient (three-layer).
+    Cg,
+}
+
+/// Loss of a classifier.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossChoice {
+    /// ½ Σ_t ‖f_t − y_t‖² (one-hot targets for classifiers).
+    #[default]
+    Squared,
+    /// Softmax cross-entropy, summed over samples (classifiers).
+    Ce,
+}
+
+/// Input normalization of a classifier.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Normalize {
+    /// Inputs as given.
+    #[default]
+    None,
+    /// Per-channel mean 0, standard deviation 1, from the training part.
+    Standardize,
+}
+
+/// The first layer's geometry as text: `K` or `KxL` each (the defaults depend on the mode).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PatchSettings {
+    /// Kernel `K` or `KxL` [default: 3; classifiers: 14].
+    pub kernel: Option<String>,
+    /// Stride `S` or `SxT` [default: 1; classifiers: 14].
+    pub stride: Option<String>,
+    /// Zero padding `P` or `PxQ`.
+    pub padding: String,
+    /// Give every filter a bias (scalar outputs).
+    pub bias: bool,
+    /// No bias (classifiers have one unless this is set).
+    pub no_bias: bool,
+}
+
+impl Default for PatchSettings {
+    fn default() -> Self {
+        PatchSettings {
+            kernel: None,
+            stride: None,
+            padding: "0".into(),
+            bias: false,
+            no_bias: false,
+        }
+    }
+}
+
+/// Every choice of a training run, with the command line's defaults (`cvxcnn train --help`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Architecture family.
+    pub arch: Arch,
+    /// Pooling after the ReLU.
+    pub pool: Pool,
+    /// Layers `L` of a circular CNN.
+    pub layers: usize,
+    /// Also report another architecture's optimum (three-layer: two-layer).
+    pub also: Option<Also>,
+    /// Circular CNNs: the spectral path norm instead of weight decay.
+    pub path_norm: bool,
+    /// Output head [default: pool].
+    pub head: Option<Head>,
+    /// Local pooling window (with `head = l1` or `shared`).
+    pub windows: Option<usize>,
+    /// First-layer geometry.
+    #[serde(flatten)]
+    pub patch: PatchSettings,
+    /// `β` (classifiers also take `B1,B2,…` or `path:N`) [default: 0.1; classifiers: 1].
+    pub beta: Option<String>,
+    /// `exact`, `sample:N`, or for classifiers `data:N`, `gates:FILE.npy` or `adam:W` [default:
+    /// exact; classifiers: adam:8].
+    pub patterns: Option<String>,
+    /// Seed of the pattern sampler (and of a classifier's split).
+    pub seed: u64,
+    /// Solver [default: ipm; classifiers: admm (squared loss) or proj (ce)].
+    pub solver: Option<Solver>,
+    /// Loss.
+    pub loss: LossChoice,
+    /// Fraction held out for testing (classifiers).
+    pub test_fraction: f64,
+    /// Input normalization (classifiers).
+    pub normalize: Normalize,
+    /// Outer iterations of a first-order solver.
+    pub max_iter: usize,
+    /// Inner iterations per outer iteration [default: 50; admm: 10].
+    pub inner_iter: Option<usize>,
+    /// Time limit of a first-order solve, seconds.
+    pub time_limit: f64,
+    /// Fresh patterns drawn for the global-optimality estimate (classifiers; 0: none).
+    pub fresh: usize,
+    /// Seconds allowed for exact dual-constraint values in each certificate (classifiers).
+    pub certificate_budget: f64,
+    /// Keep every filter the solver returns (no Carathéodory pruning).
+    pub no_prune: bool,
+    /// Refuse exact enumeration above this many patterns.
+    pub max_exact: u128,
+    /// Target relative gap: interior point, and first-order classifier solvers [default: 1e-9;
+    /// classifiers: 1e-3].
+    pub tol: Option<f64>,
+    /// Whether the targets were made ±1 from two chosen classes (the command line's
+    /// `--classes A,B`): such data train a scalar output, never the classifier.
+    pub two_classes: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            arch: Arch::TwoLayer,
+            pool: Pool::Sum,
+            layers: 3,
+            also: None,
+            path_norm: false,
+            head: None,
+            windows: None,
+            patch: PatchSettings::default(),
+            beta: None,
+            patterns: None,
+            seed: 0,
+            solver: None,
+            loss: LossChoice::Squared,
+            test_fraction: 0.2,
+            normalize: Normalize::None,
+            max_iter: 30,
+            inner_iter: None,
+            time_limit: 60.0,
+            fresh: 200,
+            certificate_budget: 30.0,
+            no_prune: false,
+            max_exact: 2_000_000,
+            tol: None,
+            two_classes: false,
+        }
+    }
+}
+
+/// `N` or `NxM` (`x`, `X` or `×`) as whole numbers; errors name `flag`.
+fn parse_pair(flag: &str, s: &str) -> Result<(usize, Option<usize>)> {
+    let bad = || Error::param(flag, format!("'{s}' is not N or NxM with whole numbers"));
+    let parts: Vec<&str> = s.split(['x', 'X', '×']).collect();
+    match parts.as_slice() {
+        [a] => Ok((a.trim().parse().map_err(|_| bad())?, None)),
+        [a, b] => Ok((
+            a.trim().parse().map_err(|_| bad())?,
+            Some(b.trim().parse().map_err(|_| bad())?),
+        )),
+        _ => Err(bad()),
+    }
+}
+
+/// The first layer's geometry on the samples of `ds` (defaults: kernel 3, stride 1, no bias;
+/// for a classifier kernel 14, stride 14, a bias).
+pub fn patch_spec(p: &PatchSettings, ds: &Dataset, classifier: bool) -> Result<PatchSpec> {
+    let (dk, ds_) = if classifier { ("14", "14") } else { ("3", "1") };
+    let (k1, k2) = parse_pair("kernel", p.kernel.as_deref().unwrap_or(dk))?;
+    let (s1, s2) = parse_pair("stride", p.stride.as_deref().unwrap_or(ds_))?;
+    let bias = if classifier { !p.no_bias } else { p.bias };
+    let (p1, p2) = parse_pair("padding", &p.padding)?;
+    if ds.shape.one_d {
+        for (flag, second) in [("kernel", k2), ("stride", s2), ("padding", p2)] {
+            if second.is_some() {
+                return Err(Error::param(
+                    flag,
+                    "the data are 1-D signals: give a single number",
+                ));
+            }
+        }
+        Ok(PatchSpec::one_d(k1, s1, p1, bias))
+    } else {
+        Ok(PatchSpec {
+            kernel_h: k1,
+            kernel_w: k2.unwrap_or(k1),
+            stride_h: s1,
+            stride_w: s2.unwrap_or(s1),
+            pad_h: p1,
+            pad_w: p2.unwrap_or(p1),
+            bias,
+        })
+    }
+}
+
+/// `exact` or `sample:N` (seeded by `seed`).
+pub fn parse_patterns(s: &str, seed: u64) -> Result<PatternChoice> {
+    if s == "exact" {
+        return Ok(PatternChoice::Exact);
+    }
+    if let Some(n) = s.strip_prefix("sample:") {
+        let draws: usize = n.parse().map_err(|_| {
+            Error::param(
+                "patterns",
+                format!("'{s}': N in sample:N must be a whole number"),
+            )
+        })?;
+        if draws == 0 {
+            return Err(Error::param(
+                "patterns",
+                format!("'{s}': N must be at least 1"),
+            ));
+        }
+        return Ok(PatternChoice::Sample { draws, seed });
+    }
+    Err(Error::param(
+        "patterns",
+        format!("'{s}' is neither exact nor sample:N"),
+    ))
+}
+
+/// One `β`: positive and finite.
+pub fn parse_beta(s: &str) -> Result<f64> {
+    let b: f64 = s
+        .parse()
+        .map_err(|_| Error::param("beta", format!("'{s}' is not a number")))?;
+    if !(b > 0.0 && b.is_finite()) {
+        return Err(Error::param(
+            "beta",
+            format!("β must be positive and finite, got {s}"),
+        ));
+    }
+    Ok(b)
+}
+
+/// Whether the flags and data ask for the multi-output classifier (else the scalar program).
+pub fn wants_classifier(a: &Settings, ds: &Dataset) -> bool {
+    let multi_class = match &ds.targets {
+        Targets::Classes(y) => {
+            let mut c = y.clone();
+            c.sort_unstable();
+            c.dedup();
+            c.len() > 2
+        }
+        Targets::Real(_) => false,
+    };
+    !a.two_classes
+        && matches!(ds.targets, Targets::Classes(_))
+        && (multi_class
+            || a.loss == LossChoice::Ce
+            || matches!(a.solver, Some(Solver::Al | Solver::Gated | Solver::Proj)))
+}
+
+/// The interior-point settings of `--tol`.
+fn ipm(a: &Settings) -> IpmSettings {
+    IpmSettings {
+        tol: a.tol.unwrap_or(1e-9),
+        ..IpmSettings::default()
+    }
+}
+
+/// `--beta` for the single-β architectures [default 0.1].
+fn beta(a: &Settings) -> Result<f64> {
+    parse_beta(a.beta.as_deref().unwrap_or("0.1"))
+}
+
+/// The library's pooling for the command-line choice.
+fn pooling(p: Pool) -> Pooling {
+    match p {
+        Pool::Sum => Pooling::Sum,
+        Pool::Avg => Pooling::Avg,
+        Pool::Max => Pooling::Max,
+    }
+}
+
+/// The architecture that `--arch`, `--head`, `--windows`, `--pool`, `--layers` and the data
+/// select, validated: the one road of `train` (and of `compare` outside the two-layer CNN).
+pub fn architecture(a: &Settings, ds: &Dataset) -> Result<Box<dyn Architecture>> {
+    if a.arch == Arch::Circular {
+        return Ok(Box::new(circular(a, ds)?));
+    }
+    if a.arch == Arch::ThreeLayer {
+        return Ok(Box::new(three_layer(a, ds)?));
+    }
+    if a.also.is_some() {
+        return Err(Error::param(
+            "also",
+            "--also two-layer is for --arch three-layer",
+        ));
+    }
+    if a.path_norm {
+        return Err(Error::param(
+            "path_norm",
+            "the spectral path norm is for --arch circular",
+        ));
+    }
+    if a.arch == Arch::Linear {
+        if a.windows.is_some() {
+            return Err(Error::param(
+                "windows",
+                "local pooling windows are for --arch two-layer --head l1",
+            ));
+        }
+        return Ok(Box::new(linear(a, ds)?));
+    }
+    if a.head == Some(Head::Shared) {
+        return shared(a, ds);
+    }
+    match (a.head, a.windows) {
+        (Some(Head::L1), Some(w)) => return Ok(Box::new(local_pool(a, ds, w)?)),
+        (Some(Head::L1), None) => {
+            return Err(Error::param(
+                "head",
+                "--head l1 needs --windows W (the local pooling window)",
+            ))
+        }
+        (_, Some(_)) => {
+            return Err(Error::param(
+                "windows",
+                "local pooling windows need --head l1 (the ℓ1-squared output penalty)",
+            ))
+        }
+        (Some(Head::Fc), None) => {
+            return Err(Error::param("head", "--head fc is for --arch linear"))
+        }
+        _ => {}
+    }
+    if wants_classifier(a, ds) {
+        Ok(Box::new(classifier(a, ds)?))
+    } else {
+        Ok(Box::new(two_layer(a, ds)?))
+    }
+}
+
+/// The two-layer CNN with one output (interior point; exact or sampled patterns).
+pub fn two_layer(a: &Settings, ds: &Dataset) -> Result<TwoLayer> {
+    if a.loss == LossChoice::Ce {
+        return Err(Error::param(
+            "loss",
+            "cross-entropy needs class labels (and no --classes A,B)",
+        ));
+    }
+    if matches!(
+        a.solver,
+        Some(Solver::Al | Solver::Gated | Solver::Proj | Solver::Cg)
+    ) {
+        return Err(Error::param(
+            "solver",
+            "the first-order solvers train classifiers (data with class labels, no --classes A,B) and three-layer CNNs (cg, al); use ipm for a two-layer scalar output",
+        ));
+    }
+    let beta = beta(a)?;
+    let patterns = parse_patterns(a.patterns.as_deref().unwrap_or("exact"), a.seed)?;
+    let spec = patch_spec(&a.patch, ds, false)?;
+    spec.output_dims(&ds.shape)?;
+    Ok(TwoLayer {
+        cfg: TrainConfig {
+            spec,
+            pool: pooling(a.pool),
+            beta,
+            patterns,
+            ipm: ipm(a),
+            max_exact_patterns: a.max_exact,
+            prune: !a.no_prune,
+        },
+    })
+}
+
+/// `--beta B`, `B1,B2,…` or `path:N`.
+fn parse_betas(s: &str) -> Result<BetaChoice> {
+    if let Some(n) = s.strip_prefix("path:") {
+        let n: usize = n
+            .parse()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| Error::param("beta", format!("'{s}': N in path:N must be ≥ 1")))?;
+        return Ok(BetaChoice::Path(n));
+    }
+    Ok(BetaChoice::List(
+        s.split(',')
+            .map(|b| parse_beta(b.trim()))
+            .collect::<Result<_>>()?,
+    ))
+}
+
+/// Epochs of the Adam run behind `patterns = adam:W`.
+const TRAINED_EPOCHS: usize = 20;
+/// Filters per output of the default `patterns = adam:W` (measured in BENCHMARKS.md).
+const DEFAULT_TRAINED_WIDTH: usize = 8;
+
+/// The multi-output classifier (sampled patterns, first-order solver).
+pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
+    // ADMM for the squared loss (one factored system for the loss), projected FISTA for
+    // cross-entropy.
+    let default_solver = match a.loss {
+        LossChoice::Squared => Solver::Admm,
+        LossChoice::Ce => Solver::Proj,
+    };
+    let solver = match a.solver.unwrap_or(default_solver) {
+        Solver::Al => FirstOrder::AugmentedLagrangian,
+        Solver::Gated => FirstOrder::Gated,
+        Solver::Proj => FirstOrder::Projected,
+        Solver::Admm => FirstOrder::Admm,
+        Solver::Ipm => {
+            return Err(Error::param(
+                "solver",
+                "the interior-point solver handles scalar outputs (pick two classes with --classes A,B); classifiers use proj, al or gated",
+            ))
+        }
+        Solver::Cg => {
+            return Err(Error::param(
+                "solver",
+                "cg is the three-layer solver (--arch three-layer); classifiers use proj, al or gated",
+            ))
+        }
+    };
+    let pattern_text = a
+        .patterns
+        .clone()
+        .unwrap_or_else(|| format!("adam:{DEFAULT_TRAINED_WIDTH}"));
+    let trained = match pattern_text.strip_prefix("adam:") {
+        Some(w) => {
+            let width: usize = w.parse().map_err(|_| {
+                Error::param(
+                    "patterns",
+                    format!("adam:W needs a number of filters per output W ≥ 1, got {w:?}"),
+                )
+            })?;
+            if width == 0 || width > 4096 {
+                return Err(Error::param(
+                    "patterns",
+                    format!("adam:W needs 1 ≤ W ≤ 4096 filters per output, got {width}"),
+                ));
+            }
+            Some(TrainedPatterns {
+                width,
+                epochs: TRAINED_EPOCHS,
+            })
+        }
+        None => None,
+    };
+    let gates = match pattern_text.strip_prefix("gates:") {
+        Some(file) => {
+            let path = Path::new(file);
+            let (rows, cols, v) = crate::data::read_npy_matrix(path)?;
+            let h = patch_spec(&a.patch, ds, true)?.filter_len(&ds.shape);
+            if cols != h || rows == 0 {
+                return Err(Error::format(
+                    path,
+                    format!("gates have shape ({rows}, {cols}); expected (p, {h}): one filter of size h = {h} per row"),
+                ));
+            }
+            Some((rows, v))
+        }
+        None => None,
+    };
+    let (from_data, ptext) = match (pattern_text.strip_prefix("data:"), &gates) {
+        _ if trained.is_some() => (false, "sample:1".to_string()),
+        (_, Some((rows, _))) => (false, format!("sample:{rows}")),
+        (Some(n), None) => (true, format!("sample:{n}")),
+        (None, None) => (false, pattern_text.clone()),
+    };
+    let draws = match parse_patterns(&ptext, a.seed)? {
+        PatternChoice::Sample { draws, .. } => draws,
+        PatternChoice::Exact => {
+            return Err(Error::param(
+                "patterns",
+                "classifiers use sampled patterns: give data:N or sample:N",
+            ))
+        }
+    };
+    if a.time_limit.is_nan() || a.time_limit <= 0.0 {
+        return Err(Error::param(
+            "time_limit",
+            format!("must be positive, got {}", a.time_limit),
+        ));
+    }
+    if a.max_iter == 0 || a.inner_iter == Some(0) {
+        return Err(Error::param(
+            "max_iter",
+            "iteration limits must be at least 1",
+        ));
+    }
+    let spec = patch_spec(&a.patch, ds, true)?;
+    spec.output_dims(&ds.shape)?;
+    let pool = match a.pool {
+        Pool::Max => {
+            return Err(Error::param(
+                "pool",
+                "max pooling trains a scalar output (--classes A,B or numeric targets); the multi-class solvers support sum and avg",
+            ))
+        }
+        p => pooling(p),
+    };
+    let loss = match a.loss {
+        LossChoice::Squared => crate::loss::Loss::Squared,
+        LossChoice::Ce => crate::loss::Loss::CrossEntropy,
+    };
+    let betas = parse_betas(a.beta.as_deref().unwrap_or("1"))?;
+    Ok(Classifier {
+        cfg: ClassifierConfig {
+            spec,
+            pool,
+            loss,
+            beta: 1.0,
+            draws,
+            from_data,
+            seed: a.seed,
+            solver,
+            al: AlSettings {
+                limits: IterLimits {
+                    max_iter: a.max_iter,
+                    time_limit: Some(a.time_limit),
+                    tol: a.tol.unwrap_or(1e-3).max(1e-12),
+                },
+                inner_iter: a.inner_iter.unwrap_or(if solver == FirstOrder::Admm {
+                    10
+                } else {
+                    50
+                }),
+                ..AlSettings::default()
+            },
+            fresh_draws: a.fresh,
+            certificate_budget: a.certificate_budget.max(0.0),
+        },
+        betas,
+        test_fraction: a.test_fraction,
+        standardize: a.normalize == Normalize::Standardize,
+        gates: gates.map(|g| g.1),
+        trained,
+    })
+}
+
+/// Local pooling windows with the ℓ1-squared head.
+fn local_pool(a: &Settings, ds: &Dataset, window: usize) -> Result<LocalPool> {
+    let pool = match a.pool {
+        Pool::Avg => WindowPool::Avg,
+        Pool::Max => WindowPool::Max,
+        Pool::Sum => {
+            return Err(Error::param(
+                "pool",
+                "local pooling windows take --pool avg or --pool max",
+            ))
+        }
+    };
+    let beta = beta(a)?;
+    let patterns = parse_patterns(a.patterns.as_deref().unwrap_or("exact"), a.seed)?;
+    let spec = patch_spec(&a.patch, ds, false)?;
+    spec.output_dims(&ds.shape)?;
+    Ok(LocalPool {
+        cfg: LocalConfig {
+            spec,
+            window,
+            pool,
+            beta,
+            patterns,
+            ipm: ipm(a),
+            max_exact_patterns: a.max_exact,
+        },
+    })
+}
+
+/// Linear CNNs (`--head pool` or `fc`).
+fn linear(a: &Settings, ds: &Dataset) -> Result<Linear> {
+    let head = match a.head.unwrap_or(Head::Pool) {
+        Head::Pool => LinearHead::Pool,
+        Head::Fc => LinearHead::Fc,
+        Head::L1 | Head::Shared => {
+            return Err(Error::param(
+                "head",
+                "linear CNNs take --head pool or --head fc",
+            ))
+        }
+    };
+    let spec = patch_spec(&a.patch, ds, false)?;
+    if spec.bias {
+        return Err(Error::param(
+            "bias",
+            "linear CNNs have no bias (a bias would pass through the pooling as a constant)",
+        ));
+    }
+    spec.output_dims(&ds.shape)?;
+    if a.pool == Pool::Max {
+        return Err(Error::param(
+            "pool",
+            "linear CNNs take --pool sum or avg (max pooling is not linear)",
+        ));
+    }
+    Ok(Linear {
+        spec,
+        head,
+        average: a.pool == Pool::Avg,
+        beta: beta(a)?,
+        tol: a.tol.unwrap_or(1e-9),
+    })
+}
+
+/// Circular CNNs on single-channel 1-D signals.
+fn circular(a: &Settings, ds: &Dataset) -> Result<Circular> {
+    if !ds.shape.one_d || ds.shape.channels != 1 {
+        return Err(Error::param(
+            "arch",
+            format!(
+                "circular CNNs take single-channel 1-D signals; the data are {}x{}x{}",
+                ds.shape.channels, ds.shape.height, ds.shape.width
+            ),
+        ));
+    }
+    let beta = beta(a)?;
+    let first_order = match a.solver {
+        None | Some(Solver::Ipm) => None,
+        Some(Solver::Al) if a.layers == 3 && !a.path_norm => Some(ProxAlSettings {
+            tol: a.tol.unwrap_or(1e-9),
+            ..ProxAlSettings::default()
+        }),
+        Some(s) => {
+            return Err(Error::param(
+                "solver",
+                format!("circular CNNs take --solver ipm (or al for --layers 3 with weight decay), not {s:?}"),
+            ))
+        }
+    };
+    Ok(Circular {
+        layers: a.layers,
+        path_norm: a.path_norm,
+        beta,
+        ipm: ipm(a),
+        first_order,
+        seed: a.seed,
+    })
+}
+
+/// The three-layer CNN: `--patterns exact` or `sample:N` (`N` Gaussian first-layer filters and
+/// `3N` Gaussian sub-networks), `--solver ipm` (tolerance `--tol`), `cg` (tolerance 1e-6) or
+/// `al` (1e-4), the first-order solvers for `--max-iter` rounds and `--time-limit` seconds.
+fn three_layer(a: &Settings, ds: &Dataset) -> Result<ThreeLayer> {
+    let spec = patch_spec(&a.patch, ds, false)?;
+    spec.output_dims(&ds.shape)?;
+    let patterns = match parse_patterns(a.patterns.as_deref().unwrap_or("exact"), a.seed)? {
+        PatternChoice::Exact => ThreeLayerPatterns::Exact,
+        PatternChoice::Sample { draws, seed } => ThreeLayerPatterns::Sample {
+            draws,
+            pairs: 3 * draws,
+            seed,
+        },
+    };
+    let beta = beta(a)?;
+    let solver = match a.solver {
+        None | Some(Solver::Ipm) => ThreeLayerSolver::Ipm(ipm(a)),
+        Some(kind @ (Solver::Al | Solver::Cg)) => {
+            if a.time_limit.is_nan() || a.time_limit <= 0.0 {
+                return Err(Error::param(
+                    "time_limit",
+                    format!("must be positive, got {}", a.time_limit),
+                ));
+            }
+            if a.max_iter == 0 {
+                return Err(Error::param("max_iter", "must be positive, got 0"));
+            }
+            let s = FirstOrderSettings {
+                rounds: a.max_iter,
+                time_limit: Some(a.time_limit),
+                // The conditional gradient reaches 1e-6 in a few rounds on exact programs.
+                tol: if kind == Solver::Cg { 1e-6 } else { 1e-4 },
+                ..FirstOrderSettings::default()
+            };
+            if kind == Solver::Al {
+                ThreeLayerSolver::Al(s)
+            } else {
+                ThreeLayerSolver::Cg(s)
+            }
+        }
+        Some(other) => {
+            return Err(Error::param(
+                "solver",
+                format!(
+                    "the three-layer program takes ipm (interior point), cg or al (first-order), not {}",
+                    match other {
+                        Solver::Gated => "gated",
+                        _ => "proj",
+                    }
+                ),
+            ))
+        }
+    };
+    Ok(ThreeLayer {
+        spec,
+        beta,
+        solver,
+        max_blocks: usize::try_from(a.max_exact).unwrap_or(usize::MAX),
+        patterns,
+        also_two_layer: a.also == Some(Also::TwoLayer),
+    })
+}
+
+/// `--head shared`: weight decay on a vector of output weights per filter (the SDP; without
+/// the `sdp` feature its fit says how to get it).
+fn shared(a: &Settings, ds: &Dataset) -> Result<Box<dyn Architecture>> {
+    use crate::arch::{Shared, SharedHeadChoice};
+    let spec = patch_spec(&a.patch, ds, false)?;
+    spec.output_dims(&ds.shape)?;
+    let head = match a.windows {
+        Some(window) => SharedHeadChoice::Windows {
+            window,
+            max: match a.pool {
+                Pool::Avg => false,
+                Pool::Max => true,
+                Pool::Sum => {
+                    return Err(Error::param(
+                        "pool",
+                        "local pooling windows take --pool avg or --pool max",
+                    ))
+                }
+            },
+        },
+        None => SharedHeadChoice::Classes,
+    };
+    Ok(Box::new(Shared {
+        spec,
+        head,
+        beta: beta(a)?,
+        ipm: ipm(a),
+    }))
+}
