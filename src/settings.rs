@@ -607,6 +607,7 @@ pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
             },
             fresh_draws: a.fresh,
             certificate_budget: a.certificate_budget.max(0.0),
+            deadline: None,
         },
         betas,
         test_fraction: a.test_fraction,

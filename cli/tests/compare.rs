@@ -144,7 +144,7 @@ fn compare_classifier() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
-        text.contains("convex (proj)") && text.contains("adam seed 1"),
+        text.contains("convex (admm)") && text.contains("adam seed 1"),
         "{text}"
     );
     let r = read_json(&out.join("compare.json"));

@@ -67,6 +67,10 @@ pub struct ClassifierConfig {
     pub fresh_draws: usize,
     /// Seconds allowed for exact `γ`s in each certificate.
     pub certificate_budget: f64,
+    /// When the whole run must end (set by [`super::Classifier`] from the time limit): the
+    /// certificates then take at most part of the time left after the solve each (their
+    /// bounds stay valid, only looser, when the time runs out).
+    pub deadline: Option<Instant>,
 }
 
 impl ClassifierConfig {
@@ -449,7 +453,14 @@ pub fn solve_prepared(
         }
         (!fresh.is_empty()).then_some(fresh)
     };
-    let budget = cfg.certificate_budget;
+    // Exact γs get the configured budget, or what the deadline leaves after the solve (the
+    // restricted certificate and the fresh batch take at most half each).
+    let budget_left = || match cfg.deadline {
+        Some(d) => cfg
+            .certificate_budget
+            .min(0.5 * d.saturating_duration_since(Instant::now()).as_secs_f64()),
+        None => cfg.certificate_budget,
+    };
     // Fields shared by both solvers; the arms fill in the rest.
     let base = ClassifierOutcome {
         network: None,
@@ -514,10 +525,10 @@ pub fn solve_prepared(
             let train_accuracy = accuracy(&f, labels);
             tm.recovery = t.elapsed().as_secs_f64();
             let t = Instant::now();
-            let (cert, v) = certify_restricted(prog, &x, &sol.multiplier_term, budget)?;
+            let (cert, v) = certify_restricted(prog, &x, &sol.multiplier_term, budget_left())?;
             let fresh = match fresh_set(1) {
                 Some(set) => {
-                    fresh_in_chunks(prep, cfg, &set, &v, &cert, budget, FRESH_CHUNK_BYTES)?
+                    fresh_in_chunks(prep, cfg, &set, &v, &cert, budget_left(), FRESH_CHUNK_BYTES)?
                 }
                 None => None,
             };
@@ -622,6 +633,7 @@ mod tests {
             al: AlSettings::default(),
             fresh_draws: 0,
             certificate_budget: 60.0,
+            deadline: None,
         };
         let patches = Patches::extract(&sub.x, sub.n(), &sub.shape, &spec).unwrap();
         let s = NonconvexSettings {
@@ -673,6 +685,7 @@ mod tests {
             al: AlSettings::default(),
             fresh_draws: 12,
             certificate_budget: 60.0,
+            deadline: None,
         };
         let prep = prepare(&sub, &labels, 3, &cfg).unwrap();
         // The zero network is feasible; certify it, then check fresh patterns against it.

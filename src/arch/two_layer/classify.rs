@@ -260,6 +260,10 @@ impl Classifier {
     }
 }
 
+/// Share of the time left that a solve gets under a time limit (the rest: projection,
+/// recovery and the two certificates).
+const SOLVE_SHARE: f64 = 0.75;
+
 impl Architecture for Classifier {
     fn name(&self) -> String {
         format!(
@@ -277,11 +281,21 @@ impl Architecture for Classifier {
             classes,
             normalization,
         } = self.split(ds)?;
+        let started = std::time::Instant::now();
         let betas = self.betas(&train, &classes)?;
         let train_labels = labels_of(&train, &classes, "training")?;
         let test_labels = labels_of(&test, &classes, "test")?;
         let mut cfg = self.cfg;
         cfg.beta = betas[0];
+        // The time limit bounds the whole fit: each solve gets a share of what is left, and the
+        // certificates what the solve leaves (see `ClassifierConfig::deadline`).
+        let deadline = self
+            .cfg
+            .al
+            .limits
+            .time_limit
+            .map(|s| started + std::time::Duration::from_secs_f64(s.max(0.0)));
+        cfg.deadline = deadline;
         let trained = match &self.trained {
             Some(t) => {
                 obs.stage(&format!("Adam, {} filters per output", t.width));
@@ -303,6 +317,13 @@ impl Architecture for Classifier {
         for (step, &beta) in betas.iter().enumerate() {
             cfg.beta = beta;
             prep.prog.beta = beta;
+            if let Some(d) = deadline {
+                let left = d
+                    .saturating_duration_since(std::time::Instant::now())
+                    .as_secs_f64();
+                let share = SOLVE_SHARE * left / (betas.len() - step) as f64;
+                cfg.al.limits.time_limit = Some(share.max(1e-3));
+            }
             obs.stage(&if betas.len() > 1 {
                 format!("β = {beta:.4e} ({}/{})", step + 1, betas.len())
             } else {
