@@ -118,14 +118,18 @@ fn resolve_max(
     order.sort_by(|a, b| bounds[*b].total_cmp(&bounds[*a]));
     let mut best: f64 = 0.0;
     let mut count = 0;
-    let batch = (4 * rayon::current_num_threads()).max(4);
+    // One exact value per thread per round, so that the budget is checked often: a round is
+    // started only when the slowest round so far still fits in what is left.
+    let batch = rayon::current_num_threads().max(1);
+    let mut slowest = 0.0f64;
     let mut start = 0;
     while start < order.len() {
         let thr = best.max(floor);
         if bounds[order[start]] <= thr {
             return Ok((best.max(bounds[order[start]].min(thr)), count, true));
         }
-        if t0.elapsed().as_secs_f64() > budget {
+        let round = Instant::now();
+        if t0.elapsed().as_secs_f64() + slowest > budget {
             // Bounds stand in for the rest.
             return Ok((best.max(bounds[order[start]]), count, false));
         }
@@ -139,6 +143,7 @@ fn resolve_max(
             best = best.max(v?);
             count += 1;
         }
+        slowest = slowest.max(round.elapsed().as_secs_f64());
         start = end;
     }
     Ok((best, count, true))
