@@ -180,8 +180,8 @@ pub struct Settings {
     pub test_fraction: f64,
     /// Input normalization (classifiers).
     pub normalize: Normalize,
-    /// Outer iterations of a first-order solver.
-    pub max_iter: usize,
+    /// Outer iterations of a first-order solver [default: 30; classifiers with admm: 12].
+    pub max_iter: Option<usize>,
     /// Inner iterations per outer iteration [default: 50; admm: 10].
     pub inner_iter: Option<usize>,
     /// Time limit of a first-order solve, seconds.
@@ -220,7 +220,7 @@ impl Default for Settings {
             loss: LossChoice::Squared,
             test_fraction: 0.2,
             normalize: Normalize::None,
-            max_iter: 30,
+            max_iter: None,
             inner_iter: None,
             time_limit: 60.0,
             fresh: 200,
@@ -470,6 +470,10 @@ fn parse_betas(s: &str) -> Result<BetaChoice> {
 
 /// Epochs of the Adam run behind `patterns = adam:W`.
 const TRAINED_EPOCHS: usize = 20;
+/// Checks (of 10 ADMM steps each) of a default classifier solve: the solve ends on this count,
+/// so the same command gives the same model on any machine (120 steps took 37 s on the 2-core
+/// machine of BENCHMARKS.md, inside the default 60 s limit).
+const DEFAULT_ADMM_CHECKS: usize = 12;
 /// Filters per output of the default `patterns = adam:W` (measured in BENCHMARKS.md).
 const DEFAULT_TRAINED_WIDTH: usize = 8;
 
@@ -560,7 +564,7 @@ pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
             format!("must be positive, got {}", a.time_limit),
         ));
     }
-    if a.max_iter == 0 || a.inner_iter == Some(0) {
+    if a.max_iter == Some(0) || a.inner_iter == Some(0) {
         return Err(Error::param(
             "max_iter",
             "iteration limits must be at least 1",
@@ -594,7 +598,11 @@ pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
             solver,
             al: AlSettings {
                 limits: IterLimits {
-                    max_iter: a.max_iter,
+                    max_iter: a.max_iter.unwrap_or(if solver == FirstOrder::Admm {
+                        DEFAULT_ADMM_CHECKS
+                    } else {
+                        30
+                    }),
                     time_limit: Some(a.time_limit),
                     tol: a.tol.unwrap_or(1e-3).max(1e-12),
                 },
@@ -740,11 +748,12 @@ fn three_layer(a: &Settings, ds: &Dataset) -> Result<ThreeLayer> {
                     format!("must be positive, got {}", a.time_limit),
                 ));
             }
-            if a.max_iter == 0 {
+            let rounds = a.max_iter.unwrap_or(30);
+            if rounds == 0 {
                 return Err(Error::param("max_iter", "must be positive, got 0"));
             }
             let s = FirstOrderSettings {
-                rounds: a.max_iter,
+                rounds,
                 time_limit: Some(a.time_limit),
                 // The conditional gradient reaches 1e-6 in a few rounds on exact programs.
                 tol: if kind == Solver::Cg { 1e-6 } else { 1e-4 },

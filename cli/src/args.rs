@@ -232,10 +232,11 @@ pub(crate) struct TrainArgs {
     /// Input normalization (classifiers).
     #[arg(long, value_enum, default_value = "none")]
     pub(crate) normalize: Normalize,
-    /// Outer iterations of the first-order solver (full constraint scans for proj; pricing
-    /// rounds for the three-layer cg and al).
-    #[arg(long, default_value_t = 30)]
-    pub(crate) max_iter: usize,
+    /// Outer iterations of the first-order solver (full constraint scans for proj, checks for
+    /// admm; pricing rounds for the three-layer cg and al) [default: 30; classifiers with
+    /// admm: 12].
+    #[arg(long)]
+    pub(crate) max_iter: Option<usize>,
     /// Inner iterations per outer iteration (FISTA steps between scans for proj, ADMM steps
     /// between checks for admm) [default: 50; admm: 10].
     #[arg(long)]
