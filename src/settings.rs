@@ -489,6 +489,12 @@ pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
         Solver::Al => FirstOrder::AugmentedLagrangian,
         Solver::Gated => FirstOrder::Gated,
         Solver::Proj => FirstOrder::Projected,
+        Solver::Admm if a.loss == LossChoice::Ce => {
+            return Err(Error::param(
+                "solver",
+                "admm solves the squared loss; use proj or al with the cross-entropy loss",
+            ))
+        }
         Solver::Admm => FirstOrder::Admm,
         Solver::Ipm => {
             return Err(Error::param(

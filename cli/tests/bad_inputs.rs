@@ -383,6 +383,21 @@ fn bad_inputs_fail_cleanly() {
             "--also",
         ),
         case(
+            "classifier: adam:0 patterns",
+            cmd("train --patterns adam:0 --out {out}"),
+            "adam:W needs 1 ≤ W ≤ 4096",
+        ),
+        case(
+            "classifier: adam:W without a number",
+            cmd("train --patterns adam:many --out {out}"),
+            "adam:W needs a number",
+        ),
+        case(
+            "classifier: admm with cross-entropy",
+            cmd("train --solver admm --loss ce --out {out}"),
+            "admm solves the squared loss",
+        ),
+        case(
             "three-layer: no sampled patterns",
             cmd("train --arch three-layer --data {a1.npz} --kernel 2 --patterns sample:0 --out {out}"),
             "--patterns",
