@@ -75,16 +75,17 @@ def settings_json(p: Mapping[str, Any], *, classifier_defaults: bool = False) ->
         "seed": int(p.get("seed", 0)),
         "loss": p.get("loss", "squared"),
         "normalize": p.get("normalize", "none"),
-        "max_iter": int(p.get("max_iter", 30)),
-        "inner_iter": int(p.get("inner_iter", 50)),
         "time_limit": float(p.get("time_limit", 60.0)),
         "fresh": int(p.get("fresh", 200)),
         "certificate_budget": float(p.get("certificate_budget", 30.0)),
         "no_prune": not bool(p.get("prune", True)),
         "max_exact": int(p.get("max_exact", 2_000_000)),
-        "tol": float(p.get("tol", 1e-9)),
         "test_fraction": float(p.get("test_fraction", 0.0)),
     }
+    # Left out when None: the library's defaults then apply (they depend on the solver).
+    for key, kind in (("max_iter", int), ("inner_iter", int), ("tol", float)):
+        if p.get(key) is not None:
+            s[key] = kind(p[key])
     for key in ("also", "head", "solver"):
         if p.get(key) is not None:
             s[key] = p[key]
@@ -106,6 +107,6 @@ def settings_json(p: Mapping[str, Any], *, classifier_defaults: bool = False) ->
     if patterns is not None:
         s["patterns"] = patterns
     for key in ("layers", "max_iter", "inner_iter", "fresh", "max_exact"):
-        if s[key] < 0:
+        if key in s and s[key] < 0:
             raise ValueError(f"{key}: must not be negative, got {s[key]}")
     return json.dumps(s)

@@ -62,10 +62,12 @@ _PARAMS_DOC = """
     normalize : {"none", "standardize"}, default="none"
         Input standardization of multi-class classifiers (statistics of the training part,
         applied again at prediction).
-    max_iter, inner_iter : int, default=30, 50
-        Iteration limits of the first-order solvers.
+    max_iter, inner_iter : int or None, default=None
+        Iteration limits of the first-order solvers (None: 30 and 50; multi-class
+        classifiers with the default ADMM solver: 12 checks of 10 steps).
     time_limit : float, default=60.0
-        Seconds allowed to a first-order solve.
+        Seconds allowed to a first-order solve (multi-class classifiers: to the whole fit, a
+        safety cap; reaching it is reported as ``status_ == "max_time"``).
     fresh : int, default=200
         Fresh patterns drawn for the global-optimality estimate of classifiers (0: none).
     certificate_budget : float, default=30.0
@@ -74,8 +76,9 @@ _PARAMS_DOC = """
         Caratheodory pruning to at most n + 1 filters (``--no-prune`` is ``prune=False``).
     max_exact : int, default=2_000_000
         Refuse exact enumeration above this many patterns.
-    tol : float, default=1e-9
-        Interior-point tolerance.
+    tol : float or None, default=None
+        Target relative duality gap (None: 1e-9 for the interior point, 1e-3 for the
+        first-order classifier solvers).
     threads : int or None, default=None
         Worker threads of a fit (None: all cores).
     verbose : bool, default=False
@@ -145,14 +148,14 @@ class _ConvexCNN(BaseEstimator):
         loss: str = "squared",
         test_fraction: float = 0.0,
         normalize: str = "none",
-        max_iter: int = 30,
-        inner_iter: int = 50,
+        max_iter: Optional[int] = None,
+        inner_iter: Optional[int] = None,
         time_limit: float = 60.0,
         fresh: int = 200,
         certificate_budget: float = 30.0,
         prune: bool = True,
         max_exact: int = 2_000_000,
-        tol: float = 1e-9,
+        tol: Optional[float] = None,
         threads: Optional[int] = None,
         verbose: bool = False,
     ) -> None:
