@@ -25,6 +25,57 @@ pub struct ConvexSummary {
     pub relative_gap: f64,
     /// Solver used.
     pub solver: String,
+    /// The solver's checks as `(seconds since the fit began, objective, relative violation)`
+    /// (first-order classifier solvers; empty otherwise). The iterates are feasible for the
+    /// working-set cones only: `violation` is measured over all rows.
+    pub trajectory: Vec<(f64, f64, f64)>,
+    /// Seconds from the start of the fit to the end of recovery (the certificates follow).
+    pub seconds_to_network: f64,
+}
+
+/// Who reached the best non-convex objective first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Race {
+    /// Seed of the restart with the lowest final objective.
+    pub best_run_seed: u64,
+    /// Its final objective: the target.
+    pub target_objective: f64,
+    /// Training seconds that restart took to first record an objective at or below the target
+    /// (its history's resolution).
+    pub nonconvex_seconds: f64,
+    /// Seconds from the start of the convex fit to its first solver check at or below the
+    /// target with a relative violation ≤ 1e-3, or else to its recovered network when that is
+    /// at or below the target; `None` when the convex run never got there.
+    pub convex_seconds: Option<f64>,
+}
+
+impl Race {
+    /// The race of `runs` against the convex fit.
+    pub fn of(convex: &ConvexSummary, runs: &[RunSummary]) -> Option<Race> {
+        let best = runs
+            .iter()
+            .filter(|r| r.objective.is_finite())
+            .min_by(|a, b| a.objective.total_cmp(&b.objective))?;
+        let target = best.objective;
+        let slack = 1e-9 * target.abs();
+        let nonconvex_seconds = best
+            .history
+            .iter()
+            .find(|h| h.objective <= target + slack)
+            .map_or(best.seconds, |h| h.seconds);
+        let convex_seconds = convex
+            .trajectory
+            .iter()
+            .find(|(_, o, v)| *o <= target + slack && *v <= 1e-3)
+            .map(|(t, _, _)| *t)
+            .or((convex.objective <= target + slack).then_some(convex.seconds_to_network));
+        Some(Race {
+            best_run_seed: best.seed,
+            target_objective: target,
+            nonconvex_seconds,
+            convex_seconds,
+        })
+    }
 }
 
 /// One non-convex restart.
@@ -117,6 +168,8 @@ pub struct CompareReport {
     /// Runs that ended below the convex objective by more than `1e-6` relative (possible only
     /// with sampled patterns; with exact patterns it would be a bug).
     pub runs_below_convex: Vec<u64>,
+    /// Time each side took to reach the best restart's final objective.
+    pub race: Option<Race>,
     /// Which number is which.
     pub notes: Vec<String>,
 }

@@ -157,6 +157,22 @@ fn compare_classifier() {
         assert!((0.0..=1.0).contains(&a));
         assert_eq!(run["history"].as_array().unwrap().len(), 4);
     }
+    // The race: the target is the best restart's final objective; the convex side reached it
+    // at a recorded check (its trajectory is in seconds since the fit began), or at its
+    // recovered network, or not at all.
+    let best = runs
+        .iter()
+        .map(|x| x["objective"].as_f64().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    let race = &r["race"];
+    assert_eq!(race["target_objective"].as_f64().unwrap(), best);
+    assert!(race["nonconvex_seconds"].as_f64().unwrap() >= 0.0);
+    let traj = r["convex"]["trajectory"].as_array().unwrap();
+    assert!(!traj.is_empty());
+    match race["convex_seconds"].as_f64() {
+        Some(t) => assert!(t > 0.0 && t <= r["convex"]["seconds"].as_f64().unwrap() + 1e-9),
+        None => assert!(r["convex"]["objective"].as_f64().unwrap() > best),
+    }
 }
 
 /// `compare` with the linear architecture and with local max pooling (l1 head): exact convex

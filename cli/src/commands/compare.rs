@@ -4,7 +4,7 @@
 //! full-batch Adam baseline through the [`Architecture`] interface.
 
 use crate::args::{Arch, CompareArgs, Head, OptimizerArg, ScheduleArg, TrainArgs};
-use crate::compare::{CompareReport, ConvexSummary, RunSummary};
+use crate::compare::{CompareReport, ConvexSummary, Race, RunSummary};
 use crate::flags::{architecture, classifier, load, set_threads, two_layer, wants_classifier};
 use crate::plot::{render_png, render_svg};
 use crate::progress::{Progress, RunBar};
@@ -71,6 +71,8 @@ fn convex_scalar(a: &TrainArgs, ds: Dataset) -> Result<Side> {
         exact: r.certificate == CertificateScope::Global,
         relative_gap: r.relative_gap,
         solver: "ipm".into(),
+        trajectory: Vec::new(),
+        seconds_to_network: r.seconds,
     };
     Ok(Side {
         widest: widest_output(model)?,
@@ -141,6 +143,8 @@ fn convex_classifier(a: &TrainArgs, ds: Dataset) -> Result<Side> {
             FirstOrder::Gated => "gated".into(),
             FirstOrder::Admm => "admm".into(),
         },
+        trajectory: trajectory(r),
+        seconds_to_network: r.seconds - timing(r, "certificate"),
     };
     Ok(Side {
         widest: widest_output(model)?,
@@ -156,6 +160,34 @@ fn convex_classifier(a: &TrainArgs, ds: Dataset) -> Result<Side> {
         classes: true,
         convex,
     })
+}
+
+/// A stage time of a classifier report's `timings` (0 when absent).
+fn timing(r: &cvxcnn::Report, key: &str) -> f64 {
+    r.details
+        .get("timings")
+        .and_then(|t| t.get(key))
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0)
+}
+
+/// The classifier solver's checks, in seconds since the fit began: the report's
+/// `solver_history` counts from the start of the solve, which began after everything but the
+/// solve, recovery and certificates.
+fn trajectory(r: &cvxcnn::Report) -> Vec<(f64, f64, f64)> {
+    let offset = r.seconds - timing(r, "solve") - timing(r, "recovery") - timing(r, "certificate");
+    let Some(h) = r.details.get("solver_history").and_then(|h| h.as_array()) else {
+        return Vec::new();
+    };
+    h.iter()
+        .filter_map(|p| {
+            Some((
+                offset + p.get("seconds")?.as_f64()?,
+                p.get("objective")?.as_f64()?,
+                p.get("violation")?.as_f64()?,
+            ))
+        })
+        .collect()
 }
 
 /// The most filters feeding one output (`fc.weight` is `(C, m)`).
@@ -326,8 +358,10 @@ pub(crate) fn cmd_compare(c: CompareArgs) -> Result<()> {
         convex: side.convex,
         runs,
         runs_below_convex: below,
+        race: None,
         notes,
     };
+    report.race = Race::of(&report.convex, &report.runs);
     let out = a
         .out
         .clone()
@@ -438,6 +472,18 @@ fn print_table(r: &CompareReport) {
             "best non-convex objective {:.10e} ({:+.3}% vs convex); width column: filters per output (convex: filters in all)",
             best,
             100.0 * (best - c.objective) / c.objective.abs()
+        );
+    }
+    if let Some(race) = &r.race {
+        println!(
+            "time to the best non-convex objective {:.6e}: seed {} {:.2} s; convex {}",
+            race.target_objective,
+            race.best_run_seed,
+            race.nonconvex_seconds,
+            match race.convex_seconds {
+                Some(t) => format!("{t:.2} s (from the start of its fit)"),
+                None => "not reached".to_string(),
+            }
         );
     }
     if !r.runs_below_convex.is_empty() {
