@@ -120,9 +120,10 @@ pub enum Normalize {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PatchSettings {
-    /// Kernel `K` or `KxL` [default: 3; classifiers: 14].
+    /// Kernel `K` or `KxL` [default: 3; classifiers: a 2×2 grid, `⌈H/2⌉ × ⌈W/2⌉`].
     pub kernel: Option<String>,
-    /// Stride `S` or `SxT` [default: 1; classifiers: 14].
+    /// Stride `S` or `SxT` [default: 1; classifiers: `⌊H/2⌋ × ⌊W/2⌋`, or the kernel when one
+    /// is given].
     pub stride: Option<String>,
     /// Zero padding `P` or `PxQ`.
     pub padding: String,
@@ -248,11 +249,33 @@ fn parse_pair(flag: &str, s: &str) -> Result<(usize, Option<usize>)> {
 }
 
 /// The first layer's geometry on the samples of `ds` (defaults: kernel 3, stride 1, no bias;
-/// for a classifier kernel 14, stride 14, a bias).
+/// for a classifier the grid below and a bias).
+///
+/// Classifiers without a kernel take a 2×2 grid of patches of the input (kernel `⌈H/2⌉ × ⌈W/2⌉`,
+/// stride `⌊H/2⌋ × ⌊W/2⌋`, at least 1; 14×14 stride 14 on 28×28 digits, 4×4 on 8×8, 16×16 on
+/// 32×32), and without a stride take the kernel (patches side by side).
 pub fn patch_spec(p: &PatchSettings, ds: &Dataset, classifier: bool) -> Result<PatchSpec> {
-    let (dk, ds_) = if classifier { ("14", "14") } else { ("3", "1") };
-    let (k1, k2) = parse_pair("kernel", p.kernel.as_deref().unwrap_or(dk))?;
-    let (s1, s2) = parse_pair("stride", p.stride.as_deref().unwrap_or(ds_))?;
+    let (h, w) = (ds.shape.height, ds.shape.width);
+    let half = |n: usize| (n.div_ceil(2).max(1), (n / 2).max(1));
+    let (dk, ds_) = match (classifier, ds.shape.one_d) {
+        (false, _) => ("3".to_string(), "1".to_string()),
+        (true, true) => {
+            let (k, s) = half(w);
+            (k.to_string(), s.to_string())
+        }
+        (true, false) => {
+            let ((kh, sh), (kw, sw)) = (half(h), half(w));
+            (format!("{kh}x{kw}"), format!("{sh}x{sw}"))
+        }
+    };
+    let kernel_text = p.kernel.as_deref().unwrap_or(&dk);
+    let stride_default = if classifier && p.kernel.is_some() {
+        kernel_text
+    } else {
+        &ds_
+    };
+    let (k1, k2) = parse_pair("kernel", kernel_text)?;
+    let (s1, s2) = parse_pair("stride", p.stride.as_deref().unwrap_or(stride_default))?;
     let bias = if classifier { !p.no_bias } else { p.bias };
     let (p1, p2) = parse_pair("padding", &p.padding)?;
     if ds.shape.one_d {
@@ -822,4 +845,54 @@ fn shared(a: &Settings, ds: &Dataset) -> Result<Box<dyn Architecture>> {
         beta: beta(a)?,
         ipm: ipm(a),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{SampleShape, Targets};
+
+    fn images(h: usize, w: usize, one_d: bool) -> Dataset {
+        let shape = SampleShape {
+            channels: 1,
+            height: h,
+            width: w,
+            one_d,
+        };
+        Dataset::new(
+            vec![0.5; 2 * h * w],
+            shape,
+            Targets::Real(vec![1.0, -1.0]),
+            "t",
+        )
+        .unwrap()
+    }
+
+    /// Classifier geometry from the image size: a 2×2 grid of patches (14/14 on MNIST, 4/4 on
+    /// 8×8, kernel 4 stride 3 on 7×7), the kernel as stride when only a kernel is given, and the
+    /// two-layer defaults (3/1) unchanged.
+    #[test]
+    fn classifier_geometry_follows_the_image_size() {
+        let get = |ds: &Dataset, kernel: Option<&str>, classifier: bool| {
+            let p = PatchSettings {
+                kernel: kernel.map(str::to_string),
+                ..PatchSettings::default()
+            };
+            let s = patch_spec(&p, ds, classifier).unwrap();
+            (s.kernel_h, s.kernel_w, s.stride_h, s.stride_w)
+        };
+        assert_eq!(get(&images(28, 28, false), None, true), (14, 14, 14, 14));
+        assert_eq!(get(&images(8, 8, false), None, true), (4, 4, 4, 4));
+        assert_eq!(get(&images(7, 10, false), None, true), (4, 5, 3, 5));
+        assert_eq!(get(&images(1, 10, true), None, true).1, 5);
+        assert_eq!(get(&images(28, 28, false), Some("7"), true), (7, 7, 7, 7));
+        assert_eq!(get(&images(28, 28, false), None, false), (3, 3, 1, 1));
+        // Every default grid fits its images.
+        for (h, w) in [(1, 1), (2, 3), (7, 7), (8, 8), (32, 32)] {
+            let ds = images(h, w, false);
+            let p = PatchSettings::default();
+            let spec = patch_spec(&p, &ds, true).unwrap();
+            assert!(spec.output_dims(&ds.shape).is_ok(), "{h}×{w}: {spec:?}");
+        }
+    }
 }

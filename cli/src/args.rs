@@ -73,10 +73,12 @@ pub(crate) struct DataArgs {
 
 #[derive(Args, Debug, Clone)]
 pub(crate) struct PatchArgs {
-    /// Kernel: K (1-D signals: K; images: K×K) or KxL (images) [default: 3; classifiers: 14].
+    /// Kernel: K (1-D signals: K; images: K×K) or KxL (images) [default: 3; classifiers: a 2×2
+    /// grid of patches, ⌈H/2⌉×⌈W/2⌉: 14 on 28×28 digits].
     #[arg(long)]
     pub(crate) kernel: Option<String>,
-    /// Stride: S, or SxT for images [default: 1; classifiers: 14].
+    /// Stride: S, or SxT for images [default: 1; classifiers: ⌊H/2⌋×⌊W/2⌋, or the kernel when
+    /// one is given].
     #[arg(long)]
     pub(crate) stride: Option<String>,
     /// Zero padding: P, or PxQ for images.

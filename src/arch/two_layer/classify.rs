@@ -267,7 +267,11 @@ const SOLVE_SHARE: f64 = 0.75;
 impl Architecture for Classifier {
     fn name(&self) -> String {
         format!(
-            "two-layer classifier, global {} pooling",
+            "two-layer classifier, {}×{} kernel, stride {}×{}, global {} pooling",
+            self.cfg.spec.kernel_h,
+            self.cfg.spec.kernel_w,
+            self.cfg.spec.stride_h,
+            self.cfg.spec.stride_w,
             self.cfg.pool.name()
         )
     }
