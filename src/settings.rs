@@ -720,15 +720,7 @@ fn linear(a: &Settings, ds: &Dataset) -> Result<Linear> {
 
 /// Circular CNNs on single-channel 1-D signals.
 fn circular(a: &Settings, ds: &Dataset) -> Result<Circular> {
-    if !ds.shape.one_d || ds.shape.channels != 1 {
-        return Err(Error::param(
-            "arch",
-            format!(
-                "circular CNNs take single-channel 1-D signals; the data are {}x{}x{}",
-                ds.shape.channels, ds.shape.height, ds.shape.width
-            ),
-        ));
-    }
+    Circular::signals(ds)?;
     let beta = beta(a)?;
     let first_order = match a.solver {
         None | Some(Solver::Ipm) => None,

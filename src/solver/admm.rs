@@ -27,14 +27,13 @@
 //! violation over all rows are below their targets, or on its iteration and time limits.
 //! `ρ` is balanced between the primal and dual residuals at each check (refactoring).
 
-use super::auglag::{al_gap, AlSolution};
+use super::auglag::AlSolution;
 use super::driver::{Driver, IterLimits, IterObserver, IterRecord};
 use super::working_set::WorkingSets;
 use super::SolveStatus;
-use crate::algebra::relative_violation;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
-use crate::program::multi::{relative_gap, MultiProgram};
+use crate::program::multi::MultiProgram;
 use faer::linalg::matmul::matmul;
 use faer::linalg::solvers::{Llt, Solve};
 use faer::{Accum, Mat, MatMut, MatRef, Side};
@@ -234,7 +233,6 @@ pub fn solve_admm(
     let mut outer = 0;
     let mut total = 0;
     let mut last_gap = f64::INFINITY;
-    let mut last_viol = f64::INFINITY;
     let mut mult = vec![0.0; len];
     for it in 0..settings.limits.max_iter {
         outer = it + 1;
@@ -285,14 +283,9 @@ pub fn solve_admm(
             }
         }
         // Check: full scan, certified gap at w (feasible for the working-set cones).
-        let abs_viol = ws.scan(prog, &w);
-        let viol = relative_violation(abs_viol, &w, h);
-        mult = ws.multiplier_term(h);
-        mult.iter_mut().for_each(|m| *m *= rho);
-        let (primal, dual) = al_gap(prog, &w, &mult);
-        let gap = relative_gap(primal, dual);
+        let (viol, m, primal, gap) = ws.check(prog, &w, rho);
+        mult = m;
         last_gap = gap;
-        last_viol = viol;
         let rec = IterRecord {
             iter: it,
             inner: total,
@@ -326,17 +319,8 @@ pub fn solve_admm(
     }
     // Polish: the exact projection of the last w onto the full cones (cutting planes over the
     // working sets).
-    let target = w.clone();
     let mut x = w;
-    for _ in 0..POLISH_ROUNDS {
-        x.copy_from_slice(&target);
-        ws.prox(h, &mut x, 0.0, settings.sweeps.max(8 * h));
-        let abs_viol = ws.scan(prog, &x);
-        last_viol = relative_violation(abs_viol, &x, h);
-        if last_viol <= 1e-12 {
-            break;
-        }
-    }
+    let last_viol = ws.polish(prog, &mut x, settings.sweeps, POLISH_ROUNDS);
     let objective = prog.objective(&x, true);
     Ok(AlSolution {
         x,

@@ -16,14 +16,13 @@
 //! projection multipliers `λ` give KKT multipliers `μ = Lλ` of the full program, which the
 //! certificate uses (`γ_b ≤ ‖a_b − G_bᵀμ_b‖`, MATH.md 3.2).
 
-use super::auglag::{al_gap, AlSolution};
+use super::auglag::AlSolution;
 use super::driver::{Driver, IterLimits, IterObserver, IterRecord};
 use super::fista::{Fista, FistaSettings, Prox};
 use super::loss_part::LossPart;
 use super::working_set::WorkingSets;
 use super::SolveStatus;
-use crate::algebra::relative_violation;
-use crate::program::multi::{relative_gap, MultiProgram};
+use crate::program::multi::MultiProgram;
 
 /// Most cutting-plane rounds of the final projection.
 const POLISH_ROUNDS: usize = 30;
@@ -105,7 +104,6 @@ pub fn solve_projected(
     let mut status = SolveStatus::MaxIterations;
     let mut outer = 0;
     let mut last_gap = f64::INFINITY;
-    let mut last_viol = f64::INFINITY;
     let mut mult = vec![0.0; len];
     for it in 0..settings.limits.max_iter {
         outer = it + 1;
@@ -124,18 +122,13 @@ pub fn solve_projected(
             let info = fista.run_with(&mut smooth, &mut prox, h, prog.beta, &mut x, &fs, &mut each);
             total += info.iterations;
         }
-        let abs_viol = ws.scan(prog, &x);
-        let viol = relative_violation(abs_viol, &x, h);
-        mult = ws.multiplier_term(h);
         let l = fista.lipschitz;
-        mult.iter_mut().for_each(|m| *m *= l);
-        let (primal, dual) = al_gap(prog, &x, &mult);
+        let (viol, m, primal, gap) = ws.check(prog, &x, l);
+        mult = m;
         // The next run starts inside the new working-set cones (the projection of a point onto
         // a cone is the prox with threshold 0).
         ws.prox(h, &mut x, 0.0, settings.sweeps);
-        let gap = relative_gap(primal, dual);
         last_gap = gap;
-        last_viol = viol;
         let rec = IterRecord {
             iter: it,
             inner: total,
@@ -155,16 +148,7 @@ pub fn solve_projected(
     // Polish: the exact projection of the last point onto the full cones, by cutting planes
     // over the working sets (warm multipliers; the rows found so far are usually most of the
     // active ones). Callers still check every row (`project_onto_cones` is then a no-op).
-    let target = x.clone();
-    for _ in 0..POLISH_ROUNDS {
-        x.copy_from_slice(&target);
-        ws.prox(h, &mut x, 0.0, settings.sweeps.max(8 * h));
-        let abs_viol = ws.scan(prog, &x);
-        last_viol = relative_violation(abs_viol, &x, h);
-        if last_viol <= 1e-12 {
-            break;
-        }
-    }
+    let last_viol = ws.polish(prog, &mut x, settings.sweeps, POLISH_ROUNDS);
     let objective = prog.objective(&x, true);
     AlSolution {
         x,

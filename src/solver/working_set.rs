@@ -15,7 +15,7 @@
 //! optimum of the full program.
 
 use crate::cones::nnls::{project_rows, NnlsWork};
-use crate::program::multi::MultiProgram;
+use crate::program::multi::{relative_gap, MultiProgram};
 use crate::program::operator::{normals_times, row_chunks};
 use faer::{MatMut, MatRef};
 use rayon::prelude::*;
@@ -110,6 +110,52 @@ impl WorkingSets {
                 project_rows(&br.w, h, &mut br.lam, &mut br.work, vb, iters);
                 super::fista::shrink(vb, thr);
             });
+    }
+
+    /// One check of a working-set solver at `x` (feasible for the working-set cones): a full
+    /// scan (new rows; the violation over all rows, relative to the largest block), the
+    /// multiplier term `G_bᵀμ_b` with `μ = scale·λ` (`scale`: the inverse step of the last
+    /// prox), and the objective and dual bound it certifies. Returns
+    /// `(relative violation, multiplier term, objective, relative gap)`.
+    pub(crate) fn check(
+        &mut self,
+        prog: &MultiProgram,
+        x: &[f64],
+        scale: f64,
+    ) -> (f64, Vec<f64>, f64, f64) {
+        let h = prog.h();
+        let abs_viol = self.scan(prog, x);
+        let viol = crate::algebra::relative_violation(abs_viol, x, h);
+        let mut mult = self.multiplier_term(h);
+        mult.iter_mut().for_each(|m| *m *= scale);
+        let (primal, dual) = super::auglag::al_gap(prog, x, &mult);
+        (viol, mult, primal, relative_gap(primal, dual))
+    }
+
+    /// The exact projection of `x` onto the full cones, by cutting planes over the working sets
+    /// (warm multipliers; the rows found so far are usually most of the active ones): project
+    /// onto the working-set cones, scan, repeat with the new rows, at most `rounds` times.
+    /// Returns the relative violation left (callers still check every row).
+    pub(crate) fn polish(
+        &mut self,
+        prog: &MultiProgram,
+        x: &mut [f64],
+        sweeps: usize,
+        rounds: usize,
+    ) -> f64 {
+        let h = prog.h();
+        let target = x.to_vec();
+        let mut viol = f64::INFINITY;
+        for _ in 0..rounds {
+            x.copy_from_slice(&target);
+            self.prox(h, x, 0.0, sweeps.max(8 * h));
+            let abs_viol = self.scan(prog, x);
+            viol = crate::algebra::relative_violation(abs_viol, x, h);
+            if viol <= 1e-12 {
+                break;
+            }
+        }
+        viol
     }
 
     /// `G_bᵀλ_b = Σ_r λ_r w_r` for every block (`2PCh` values).

@@ -81,7 +81,8 @@ impl Model for CircularModel {
 }
 
 impl Circular {
-    fn signals(ds: &Dataset) -> Result<usize> {
+    /// The signal length, after checking that `ds` holds single-channel 1-D signals.
+    pub fn signals(ds: &Dataset) -> Result<usize> {
         if !ds.shape.one_d || ds.shape.channels != 1 {
             return Err(Error::param(
                 "arch",
