@@ -13,11 +13,10 @@
 //! (`cvxcnn`), `arch`, `pool`, `input_shape`, `kernel`, `stride`, `padding` and `bias`.
 
 use crate::arch::traits::Fit;
-use crate::data::SampleShape;
+use crate::arch::ModelInfo;
+use crate::data::{Dataset, Normalization, SampleShape};
 use crate::error::{Error, Result};
 use crate::network::TwoLayerCnn;
-use crate::patches::PatchSpec;
-use crate::program::Pooling;
 use crate::tensors::ModelTensors;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
@@ -113,6 +112,13 @@ pub fn fit_files(fit: &Fit) -> Result<Vec<(String, Vec<u8>)>> {
     Ok(files)
 }
 
+/// `model.json` with `info`, as a file of [`fit_files`].
+pub fn model_json(info: &ModelInfo) -> Result<(String, Vec<u8>)> {
+    let json =
+        serde_json::to_vec_pretty(info).map_err(|e| Error::Solver(format!("model.json: {e}")))?;
+    Ok(("model.json".into(), json))
+}
+
 /// Serialises a two-layer CNN to safetensors bytes (layout in the module docs).
 pub fn to_safetensors(net: &TwoLayerCnn) -> Result<Vec<u8>> {
     serialize(&net.tensors(&[]))
@@ -124,124 +130,185 @@ pub fn to_safetensors_with(net: &TwoLayerCnn, extra: &[(&str, String)]) -> Resul
     serialize(&net.tensors(extra))
 }
 
-fn parse_list(s: &str) -> Option<Vec<usize>> {
-    let t = s.trim().trim_start_matches('[').trim_end_matches(']');
-    t.split(',').map(|p| p.trim().parse().ok()).collect()
-}
-
 /// Reads a two-layer CNN written by [`to_safetensors`]; `name` is used in error messages.
 pub fn from_safetensors(bytes: &[u8], name: &Path) -> Result<TwoLayerCnn> {
-    let bad = |msg: String| Error::format(name, msg);
-    let (_, md) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
-    let st =
-        SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a safetensors file: {e}")))?;
-    let meta = md.metadata().clone().unwrap_or_default();
-    let get = |k: &str| {
-        meta.get(k)
-            .cloned()
-            .ok_or_else(|| bad(format!("metadata field '{k}' is missing")))
-    };
-    if get("format")? != "cvxcnn" || get("arch")? != "two-layer" {
-        return Err(bad("metadata: not a cvxcnn two-layer model".into()));
+    let t = deserialize(bytes, name)?;
+    if t.metadata.get("format").map(String::as_str) != Some("cvxcnn")
+        || t.metadata.get("arch").map(String::as_str) != Some("two-layer")
+    {
+        return Err(Error::format(
+            name,
+            "metadata: not a cvxcnn two-layer model",
+        ));
     }
-    let pool = match get("pool")?.as_str() {
-        "sum" => Pooling::Sum,
-        "avg" => Pooling::Avg,
-        "max" => Pooling::Max,
-        p => return Err(bad(format!("metadata field 'pool': unknown value '{p}'"))),
-    };
-    let list = |k: &str| -> Result<Vec<usize>> {
-        let v = get(k)?;
-        parse_list(&v).ok_or_else(|| bad(format!("metadata field '{k}': cannot parse '{v}'")))
-    };
-    let ishape = list("input_shape")?;
-    let (kernel, stride, padding) = (list("kernel")?, list("stride")?, list("padding")?);
-    let bias = get("bias")? == "true";
-    let (shape, spec) = match (ishape.as_slice(), kernel.len(), stride.len(), padding.len()) {
-        ([c, l], 1, 1, 1) => (
-            SampleShape {
-                channels: *c,
-                height: 1,
-                width: *l,
-                one_d: true,
-            },
-            PatchSpec::one_d(kernel[0], stride[0], padding[0], bias),
-        ),
-        ([c, hh, ww], 2, 2, 2) => (
-            SampleShape {
-                channels: *c,
-                height: *hh,
-                width: *ww,
-                one_d: false,
-            },
-            PatchSpec {
-                kernel_h: kernel[0],
-                kernel_w: kernel[1],
-                stride_h: stride[0],
-                stride_w: stride[1],
-                pad_h: padding[0],
-                pad_w: padding[1],
-                bias,
-            },
-        ),
-        _ => {
-            return Err(bad(
-                "metadata: inconsistent input_shape/kernel/stride/padding".into(),
-            ))
+    TwoLayerCnn::from_tensors(&t, name)
+}
+
+/// A model read back from the files `cvxcnn train` writes: the network (any family), what
+/// `model.json` says about its inputs and outputs, and its report.
+#[derive(Debug)]
+pub struct SavedModel {
+    /// The network.
+    pub loaded: crate::arch::LoadedModel,
+    /// `model.json`: the label of every output (for a scalar output trained on two classes,
+    /// the labels of a negative and of a non-negative output), the input normalization, the
+    /// loss and the train/test split; `None` for real-valued outputs.
+    pub info: Option<ModelInfo>,
+    /// `report.json`, when it was there.
+    pub report: Option<crate::arch::traits::Report>,
+}
+
+/// The files of a saved model, in the order they are looked for.
+pub const MODEL_FILES: [&str; 3] = ["report.json", "model.safetensors", "model.json"];
+
+impl SavedModel {
+    /// A model from its files (`(name, bytes)`, names as in [`MODEL_FILES`]); `dir` names the
+    /// source in errors.
+    pub fn from_files<S: AsRef<str>>(files: &[(S, Vec<u8>)], dir: &Path) -> Result<SavedModel> {
+        let get = |name: &str| {
+            files
+                .iter()
+                .find(|(k, _)| k.as_ref() == name)
+                .map(|(_, b)| b)
+        };
+        let report = match get("report.json") {
+            Some(b) => Some(
+                serde_json::from_slice::<crate::arch::traits::Report>(b).map_err(|e| {
+                    Error::format(dir.join("report.json"), format!("not a cvxcnn report: {e}"))
+                })?,
+            ),
+            None => None,
+        };
+        let wpath = dir.join("model.safetensors");
+        let Some(bytes) = get("model.safetensors") else {
+            return Err(match &report {
+                Some(r) if r.certificate == crate::arch::traits::CertificateScope::Bounds
+                    || r.filters == 0 =>
+                {
+                    Error::format(
+                        &wpath,
+                        "missing: this fit is a bound (or the zero network), so no network was saved",
+                    )
+                }
+                _ => Error::format(&wpath, "missing: no model was saved here"),
+            });
+        };
+        let t = deserialize(bytes, &wpath)?;
+        let loaded = crate::arch::model_from_tensors(&t, report.as_ref().map(|r| r.beta), &wpath)?;
+        let ipath = dir.join("model.json");
+        let info = match get("model.json") {
+            Some(b) => Some(
+                serde_json::from_slice::<ModelInfo>(b)
+                    .map_err(|e| Error::format(&ipath, format!("not a model description: {e}")))?,
+            ),
+            None => None,
+        };
+        let outputs = loaded.model.outputs();
+        if let Some(i) = &info {
+            let fits = if outputs == 1 {
+                matches!(i.classes.len(), 1 | 2)
+            } else {
+                i.classes.len() == outputs
+            };
+            if !fits {
+                return Err(Error::format(
+                    &ipath,
+                    format!(
+                        "field 'classes' has {} labels for a network with {outputs} outputs",
+                        i.classes.len()
+                    ),
+                ));
+            }
         }
-    };
-    let tensor = |k: &str| -> Result<(Vec<usize>, Vec<f64>)> {
-        let t = st
-            .tensor(k)
-            .map_err(|e| bad(format!("tensor '{k}': {e}")))?;
-        if t.dtype() != Dtype::F64 {
-            return Err(bad(format!(
-                "tensor '{k}': dtype {:?}, expected F64",
-                t.dtype()
+        Ok(SavedModel {
+            loaded,
+            info,
+            report,
+        })
+    }
+
+    /// Reads the directory `dir` written by `cvxcnn train --out` (or [`write_dir_atomically`]
+    /// with [`fit_files`]).
+    pub fn load(dir: &Path) -> Result<SavedModel> {
+        if !dir.is_dir() {
+            let what = if dir.exists() {
+                "not a directory"
+            } else {
+                "no such directory"
+            };
+            return Err(Error::format(
+                dir,
+                format!("{what}, so no model.safetensors to read (give the --out directory of cvxcnn train)"),
+            ));
+        }
+        let mut files = Vec::new();
+        for name in MODEL_FILES {
+            let p = dir.join(name);
+            match std::fs::read(&p) {
+                Ok(b) => files.push((name, b)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&p, e)),
+            }
+        }
+        SavedModel::from_files(&files, dir)
+    }
+
+    /// Outputs per sample.
+    pub fn outputs(&self) -> usize {
+        self.loaded.model.outputs()
+    }
+
+    /// The network's outputs on `ds` (`C·n` values, output `c` of sample `t` at `c·n + t`),
+    /// after checking the sample shape and applying the training normalization.
+    pub fn predict(&self, ds: &Dataset) -> Result<Vec<f64>> {
+        let s = self.loaded.shape;
+        if ds.shape != s {
+            let show = |d: &SampleShape| {
+                if d.one_d {
+                    format!("({}, {})", d.channels, d.width)
+                } else {
+                    format!("({}, {}, {})", d.channels, d.height, d.width)
+                }
+            };
+            return Err(Error::Data(format!(
+                "samples of shape {}, the model reads {}",
+                show(&ds.shape),
+                show(&s)
             )));
         }
-        Ok((t.shape().to_vec(), from_bytes(t.data())))
-    };
-    let (ws, w) = tensor("conv.weight")?;
-    let (fs, fcw) = tensor("fc.weight")?;
-    let (outputs, m) = match fs.as_slice() {
-        [c, m] if *c >= 1 => (*c, *m),
-        _ => {
-            return Err(bad(format!(
-                "tensor 'fc.weight': shape {fs:?}, expected (C, m)"
-            )))
+        match self.info.as_ref().map(|i| &i.normalization) {
+            Some(n @ Normalization::Standardize { .. }) => {
+                let mut ds = ds.clone();
+                n.apply(&mut ds)?;
+                self.loaded.model.predict(&ds)
+            }
+            _ => self.loaded.model.predict(ds),
         }
-    };
-    let kk = shape.channels * spec.kernel_h * spec.kernel_w;
-    if ws.first() != Some(&m) || w.len() != m * kk || fcw.len() != outputs * m {
-        return Err(bad(format!(
-            "tensor shapes {ws:?} and {fs:?} do not match the metadata"
-        )));
     }
-    let b = if bias {
-        Some(tensor("conv.bias")?.1)
-    } else {
-        None
-    };
-    let mut filters = Vec::with_capacity(m * (kk + usize::from(bias)));
-    for j in 0..m {
-        filters.extend_from_slice(&w[j * kk..(j + 1) * kk]);
-        if let Some(b) = &b {
-            filters.push(
-                *b.get(j)
-                    .ok_or_else(|| bad("tensor 'conv.bias' is too short".into()))?,
+
+    /// The labels the outputs `f` (from [`SavedModel::predict`] on `n` samples) predict: the
+    /// class of the largest output, or for a scalar output trained on two classes the sign's;
+    /// `None` for real-valued outputs.
+    pub fn labels(&self, f: &[f64], n: usize) -> Option<Vec<i64>> {
+        let classes = &self.info.as_ref()?.classes;
+        let c = self.outputs();
+        if c == 1 {
+            let [neg, pos] = classes.as_slice() else {
+                return None;
+            };
+            return Some(
+                f.iter()
+                    .map(|v| if *v >= 0.0 { *pos } else { *neg })
+                    .collect(),
             );
         }
+        Some(
+            crate::loss::argmax_rows(f, n)
+                .into_iter()
+                .map(|k| classes[k])
+                .collect(),
+        )
     }
-    Ok(TwoLayerCnn {
-        shape,
-        spec,
-        pool,
-        filters,
-        outputs,
-        weights: fcw,
-    })
 }
 
 /// The file that marks a directory as a cvxcnn result; it lists the files cvxcnn wrote there.

@@ -48,6 +48,7 @@
 pub(crate) mod algebra;
 pub mod arch;
 pub mod certify;
+pub mod compare;
 pub(crate) mod cones;
 pub mod data;
 pub mod error;

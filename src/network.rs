@@ -215,3 +215,63 @@ impl TwoLayerCnn {
         t
     }
 }
+
+impl TwoLayerCnn {
+    /// The network of saved tensors in the layout of [`TwoLayerCnn::tensors`] (any `arch`
+    /// value: local-pooling and shared-head models reuse this layout); `file` names the source
+    /// in errors.
+    pub fn from_tensors(t: &ModelTensors, file: &std::path::Path) -> Result<TwoLayerCnn> {
+        let bad = |msg: String| Error::format(file, msg);
+        let (shape, spec) = crate::patches::read_geometry(t, file)?;
+        let pool = match t.field("pool", file)? {
+            "sum" => Pooling::Sum,
+            "avg" => Pooling::Avg,
+            "max" => Pooling::Max,
+            p => return Err(bad(format!("metadata field 'pool': unknown value '{p}'"))),
+        };
+        let conv = t.require("conv.weight", file)?;
+        let fc = t.require("fc.weight", file)?;
+        let (outputs, m) = match fc.shape.as_slice() {
+            [c, m] if *c >= 1 => (*c, *m),
+            s => {
+                return Err(bad(format!(
+                    "tensor 'fc.weight': shape {s:?}, expected (outputs, filters)"
+                )))
+            }
+        };
+        let kk = shape.channels * spec.kernel_h * spec.kernel_w;
+        if conv.shape.first() != Some(&m) || conv.data.len() != m * kk {
+            return Err(bad(format!(
+                "tensor 'conv.weight': shape {:?} does not match {m} filters of {kk} weights (fc.weight {:?} and the metadata)",
+                conv.shape, fc.shape
+            )));
+        }
+        let bias = if spec.bias {
+            let b = t.require("conv.bias", file)?;
+            if b.data.len() != m {
+                return Err(bad(format!(
+                    "tensor 'conv.bias': {} values for {m} filters",
+                    b.data.len()
+                )));
+            }
+            Some(&b.data)
+        } else {
+            None
+        };
+        let mut filters = Vec::with_capacity(m * (kk + usize::from(spec.bias)));
+        for j in 0..m {
+            filters.extend_from_slice(&conv.data[j * kk..(j + 1) * kk]);
+            if let Some(b) = bias {
+                filters.push(b[j]);
+            }
+        }
+        Ok(TwoLayerCnn {
+            shape,
+            spec,
+            pool,
+            filters,
+            outputs,
+            weights: fc.data.clone(),
+        })
+    }
+}

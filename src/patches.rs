@@ -192,6 +192,77 @@ impl Patches {
     }
 }
 
+/// The sample shape and first-layer spec of a saved model, from its metadata (`input_shape`
+/// `[c, L]` or `[c, H, W]`; `kernel`, `stride`, `padding` as one size or `[h, w]`; `bias`),
+/// checked against each other.
+pub fn read_geometry(
+    t: &crate::tensors::ModelTensors,
+    file: &std::path::Path,
+) -> Result<(SampleShape, PatchSpec)> {
+    let ishape = t.sizes("input_shape", file)?;
+    let (kernel, stride, padding) = (
+        t.sizes("kernel", file)?,
+        t.sizes("stride", file)?,
+        t.sizes("padding", file)?,
+    );
+    let bias = t.metadata.get("bias").is_some_and(|b| b == "true");
+    let pair = |v: &[usize], one_d: bool| -> Option<(usize, usize)> {
+        match (v, one_d) {
+            ([a], true) => Some((1, *a)),
+            ([a, b], true) if *a <= 1 => Some((*a, *b)),
+            ([a, b], false) => Some((*a, *b)),
+            _ => None,
+        }
+    };
+    let (shape, one_d) = match ishape.as_slice() {
+        [c, l] => (
+            SampleShape {
+                channels: *c,
+                height: 1,
+                width: *l,
+                one_d: true,
+            },
+            true,
+        ),
+        [c, h, w] => (
+            SampleShape {
+                channels: *c,
+                height: *h,
+                width: *w,
+                one_d: false,
+            },
+            false,
+        ),
+        _ => {
+            return Err(Error::format(
+                file,
+                format!("metadata field 'input_shape': {ishape:?} is neither [c, L] nor [c, H, W]"),
+            ))
+        }
+    };
+    let bad = |k: &str, v: &[usize]| {
+        Error::format(
+            file,
+            format!("metadata field '{k}': {v:?} does not fit input_shape {ishape:?}"),
+        )
+    };
+    let (kh, kw) = pair(&kernel, one_d).ok_or_else(|| bad("kernel", &kernel))?;
+    let (sh, sw) = pair(&stride, one_d).ok_or_else(|| bad("stride", &stride))?;
+    let (ph, pw) = pair(&padding, one_d).ok_or_else(|| bad("padding", &padding))?;
+    let spec = PatchSpec {
+        kernel_h: kh.max(1),
+        kernel_w: kw,
+        stride_h: sh.max(1),
+        stride_w: sw,
+        pad_h: if one_d { 0 } else { ph },
+        pad_w: pw,
+        bias,
+    };
+    spec.output_dims(&shape)
+        .map_err(|e| Error::format(file, format!("metadata: {e}")))?;
+    Ok((shape, spec))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

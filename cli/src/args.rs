@@ -35,9 +35,24 @@ pub(crate) struct EvalArgs {
     pub(crate) model: PathBuf,
     #[command(flatten)]
     pub(crate) data: DataArgs,
+    /// Which samples of --data: all, or (for a classifier, given the data and --limit it was
+    /// trained with) the part it trained on or the part it held out.
+    #[arg(long, value_enum, default_value = "all")]
+    pub(crate) split: SplitArg,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// `--split` of `eval` and `predict`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SplitArg {
+    /// Every sample.
+    All,
+    /// The samples the model was trained on.
+    Train,
+    /// The samples the model held out (its test accuracy).
+    Test,
 }
 
 #[derive(Args, Debug)]
@@ -47,6 +62,9 @@ pub(crate) struct PredictArgs {
     pub(crate) model: PathBuf,
     #[command(flatten)]
     pub(crate) data: DataArgs,
+    /// Which samples of --data: all, or (for a classifier) the part it trained on or held out.
+    #[arg(long, value_enum, default_value = "all")]
+    pub(crate) split: SplitArg,
     /// Print one JSON object (labels, and outputs at full precision as an n × C array) instead
     /// of lines.
     #[arg(long)]

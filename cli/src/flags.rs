@@ -6,7 +6,7 @@
 use crate::args::{
     Also, Arch, Cli, DataArgs, Head, Loss, Normalize, PatchArgs, Pool, SolverArg, TrainArgs,
 };
-use cvxcnn::arch::{Architecture, Classifier, TwoLayer};
+use cvxcnn::arch::Architecture;
 use cvxcnn::data::{read_any, Dataset};
 use cvxcnn::patches::PatchSpec;
 use cvxcnn::settings::{self, PatchSettings, Settings};
@@ -40,20 +40,27 @@ fn is_flag(long: &str) -> bool {
     found
 }
 
-pub(crate) fn load(d: &DataArgs) -> Result<Dataset> {
-    let ds = read_any(&d.data, d.labels.as_deref())?;
-    let ds = match &d.classes {
-        Some(c) => {
-            let (a, b) = c
-                .split_once(',')
+/// `--classes A,B`: the two labels.
+pub(crate) fn two_classes(d: &DataArgs) -> Result<Option<(i64, i64)>> {
+    d.classes
+        .as_deref()
+        .map(|c| {
+            c.split_once(',')
                 .and_then(|(a, b)| {
                     Some((a.trim().parse::<i64>().ok()?, b.trim().parse::<i64>().ok()?))
                 })
                 .ok_or_else(|| {
                     Error::param("--classes", format!("'{c}' is not A,B with two integers"))
-                })?;
-            ds.binary(a, b)?
-        }
+                })
+        })
+        .transpose()
+}
+
+pub(crate) fn load(d: &DataArgs) -> Result<Dataset> {
+    let pair = two_classes(d)?;
+    let ds = read_any(&d.data, d.labels.as_deref())?;
+    let ds = match pair {
+        Some((a, b)) => ds.binary(a, b)?,
         None => ds,
     };
     let ds = match d.limit {
@@ -157,23 +164,8 @@ pub(crate) fn patch_spec(p: &PatchArgs, ds: &Dataset, classifier: bool) -> Resul
     settings::patch_spec(&patch_settings(p), ds, classifier)
 }
 
-/// Whether the flags and data ask for the multi-output classifier (else the scalar program).
-pub(crate) fn wants_classifier(a: &TrainArgs, ds: &Dataset) -> bool {
-    settings::wants_classifier(&settings(a), ds)
-}
-
 /// The architecture that the flags and the data select, validated: the one road of `train`
 /// (and of `compare` outside the two-layer CNN).
 pub(crate) fn architecture(a: &TrainArgs, ds: &Dataset) -> Result<Box<dyn Architecture>> {
     settings::architecture(&settings(a), ds)
-}
-
-/// The two-layer CNN with one output (interior point; exact or sampled patterns).
-pub(crate) fn two_layer(a: &TrainArgs, ds: &Dataset) -> Result<TwoLayer> {
-    settings::two_layer(&settings(a), ds)
-}
-
-/// The multi-output classifier (sampled patterns, first-order solver).
-pub(crate) fn classifier(a: &TrainArgs, ds: &Dataset) -> Result<Classifier> {
-    settings::classifier(&settings(a), ds)
 }

@@ -20,12 +20,14 @@ fn run() -> cvxcnn::Result<()> {
         Command::Train(a) => commands::train::cmd_train(a),
         Command::Patterns(a) => commands::patterns::cmd_patterns(a),
         Command::Eval(a) => {
-            let (net, info) = commands::model::load_model(&a.model)?;
-            commands::model::eval(&net, &info, flags::load(&a.data)?, a.json)
+            let model = cvxcnn::export::SavedModel::load(&a.model)?;
+            let ds = commands::model::select(&model, flags::load(&a.data)?, a.split)?;
+            commands::model::eval(&model, ds, a.json)
         }
         Command::Predict(a) => {
-            let (net, info) = commands::model::load_model(&a.model)?;
-            commands::model::predict(&net, &info, flags::load(&a.data)?, a.json)
+            let model = cvxcnn::export::SavedModel::load(&a.model)?;
+            let ds = commands::model::select(&model, flags::load(&a.data)?, a.split)?;
+            commands::model::predict(&model, ds, a.json)
         }
         Command::Compare(a) => commands::compare::cmd_compare(*a),
     }

@@ -2,7 +2,8 @@
 //! solvers' iterations (objective, violation, gap), and one bar over the epochs of `compare`'s
 //! non-convex runs.
 
-use cvxcnn::nonconvex::{EpochObserver, EpochRecord};
+use cvxcnn::compare::RunsObserver;
+use cvxcnn::nonconvex::EpochRecord;
 use cvxcnn::observe::{IterRecord, Observer};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::{Duration, Instant};
@@ -78,33 +79,54 @@ impl Observer for Progress {
 /// One bar over all epochs of all non-convex runs.
 pub(crate) struct RunBar {
     /// The shared bar (none when quiet).
-    pub(crate) bar: Option<ProgressBar>,
-    /// Epochs before this run.
-    pub(crate) base: u64,
+    bar: Option<ProgressBar>,
+    /// Epochs of one run.
+    epochs: u64,
+    /// Show nothing.
+    quiet: bool,
 }
 
 impl RunBar {
-    /// The bar over `total` epochs (none when quiet).
-    pub(crate) fn shared(total: usize, quiet: bool) -> Option<ProgressBar> {
-        (!quiet).then(|| {
-            let b = ProgressBar::new(total as u64);
-            b.set_style(
-                ProgressStyle::with_template(
-                    "non-convex [{elapsed_precise}] {bar:30} {pos}/{len} epochs {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            b
-        })
+    /// A bar that appears when the runs start (never when quiet).
+    pub(crate) fn new(quiet: bool) -> Self {
+        RunBar {
+            bar: None,
+            epochs: 0,
+            quiet,
+        }
+    }
+
+    /// Clears the bar.
+    pub(crate) fn finish_now(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
     }
 }
 
-impl EpochObserver for RunBar {
-    fn epoch(&mut self, r: &EpochRecord, _total: usize) -> bool {
+impl RunsObserver for RunBar {
+    fn start(&mut self, runs: usize, epochs: usize) {
+        self.epochs = epochs as u64;
+        if self.quiet {
+            return;
+        }
+        let b = ProgressBar::new((runs * epochs) as u64);
+        b.set_style(
+            ProgressStyle::with_template(
+                "non-convex [{elapsed_precise}] {bar:30} {pos}/{len} epochs {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        self.bar = Some(b);
+    }
+    fn epoch(&mut self, run: usize, r: &EpochRecord, _total: usize) -> bool {
         if let Some(b) = &self.bar {
-            b.set_position(self.base + r.epoch as u64);
+            b.set_position(run as u64 * self.epochs + r.epoch as u64);
             b.set_message(format!("objective {:.6e}", r.objective));
         }
         true
+    }
+    fn finish(&mut self) {
+        self.finish_now();
     }
 }

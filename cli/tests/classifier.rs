@@ -59,7 +59,46 @@ fn classifier_train_eval_predict() {
         / (ntr + nte);
     assert!((acc - expect).abs() < 1e-9, "eval {acc} vs report {expect}");
     assert_eq!(ev["samples"].as_u64(), Some(300));
+    // `--split test`: the same 300 digits give back the held-out part and its accuracy.
+    for (split, key, n) in [
+        ("test", "test_accuracy", "n_test"),
+        ("train", "train_accuracy", "n_train"),
+    ] {
+        let e = run(&[
+            "eval", "--model", out_s, "--limit", "300", "--split", split, "--json",
+        ]);
+        assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+        let ev: serde_json::Value = serde_json::from_slice(&e.stdout).unwrap();
+        let acc = ev["accuracy"].as_f64().unwrap();
+        let want = report[key].as_f64().unwrap();
+        assert!(
+            (acc - want).abs() < 1e-12,
+            "{split}: eval {acc} vs report {want}"
+        );
+        assert_eq!(ev["samples"], report[n]);
+    }
+    // Other data than the model was trained on: its split cannot be found.
+    let e = run(&[
+        "eval", "--model", out_s, "--limit", "200", "--split", "test",
+    ]);
+    assert!(!e.status.success());
+    assert!(String::from_utf8_lossy(&e.stderr).contains("300"));
+    // `predict`: a header naming the class of every output, then one line per sample whose
+    // label is the class of its largest output.
     let p = run(&["predict", "--model", out_s, "--limit", "5"]);
     assert!(p.status.success());
-    assert_eq!(String::from_utf8_lossy(&p.stdout).lines().count(), 5);
+    let text = String::from_utf8_lossy(&p.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 6, "{text}");
+    let head: Vec<&str> = lines[0].split('\t').collect();
+    assert_eq!(head[..3], ["sample", "label", "output[0]"], "{text}");
+    assert_eq!(head.len(), 12, "{text}");
+    for line in &lines[1..] {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let outs: Vec<f64> = cols[2..].iter().map(|v| v.parse().unwrap()).collect();
+        let best = (0..outs.len())
+            .max_by(|&a, &b| outs[a].total_cmp(&outs[b]))
+            .unwrap();
+        assert_eq!(cols[1], best.to_string(), "{line}");
+    }
 }

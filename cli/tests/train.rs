@@ -226,6 +226,130 @@ fn eval_of_a_scalar_two_class_model() {
     let loss = ev["loss"].as_f64().unwrap();
     let net = r["network_objective"].as_f64().unwrap();
     assert!(loss > 0.0 && loss < net, "{loss} vs {net}");
+    // model.json names the two classes: `predict` prints them (3 for a negative output, 8
+    // otherwise) under a header, and `eval` takes the labelled digits without --classes.
+    let p = run(&[
+        "predict",
+        "--json",
+        "--model",
+        out.to_str().unwrap(),
+        "--data",
+        "builtin:mnist",
+        "--classes",
+        "3,8",
+        "--limit",
+        "40",
+    ]);
+    assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
+    let pj: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap();
+    let labels = pj["labels"].as_array().unwrap();
+    for (l, f) in labels.iter().zip(pj["outputs"].as_array().unwrap()) {
+        let want = if f[0].as_f64().unwrap() >= 0.0 { 8 } else { 3 };
+        assert_eq!(l.as_i64(), Some(want));
+    }
+    let text = run(&[
+        "predict",
+        "--model",
+        out.to_str().unwrap(),
+        "--data",
+        "builtin:mnist",
+        "--classes",
+        "3,8",
+        "--limit",
+        "3",
+    ]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.starts_with("sample\tlabel\toutput\n"), "{text}");
+    // Labelled digits of other classes are refused with the model's classes named.
+    let e = run(&["eval", "--model", out.to_str().unwrap(), "--limit", "20"]);
+    assert!(!e.status.success());
+    assert!(
+        String::from_utf8_lossy(&e.stderr).contains("[3, 8]"),
+        "{}",
+        String::from_utf8_lossy(&e.stderr)
+    );
+}
+
+/// `eval` and `predict` of a model that is not a two-layer CNN (a linear CNN on images, a
+/// circular CNN on signals): predictions whose squared loss plus penalty is the report's
+/// network objective.
+#[test]
+fn eval_of_other_architectures() {
+    let d = Dir::new();
+    let data = d.p("sig.npz");
+    write_xy(&data, &gaussian(36, 5), &gaussian(6, 6));
+    let ds = data.to_str().unwrap();
+    for (name, extra) in [
+        (
+            "linear",
+            vec!["--arch", "linear", "--kernel", "2", "--head", "fc"],
+        ),
+        (
+            "circular",
+            vec!["--arch", "circular", "--layers", "4", "--path-norm"],
+        ),
+    ] {
+        let out = d.p(name);
+        let mut a = vec![
+            "train",
+            "--quiet",
+            "--data",
+            ds,
+            "--beta",
+            "0.1",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        a.extend(&extra);
+        let o = run(&a);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let e = run(&[
+            "eval",
+            "--json",
+            "--model",
+            out.to_str().unwrap(),
+            "--data",
+            ds,
+        ]);
+        assert!(
+            e.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&e.stderr)
+        );
+        let ev: serde_json::Value = serde_json::from_slice(&e.stdout).unwrap();
+        assert_eq!(ev["arch"], name);
+        assert!(ev["accuracy"].is_null(), "real-valued targets: no accuracy");
+        let p = run(&[
+            "predict",
+            "--json",
+            "--model",
+            out.to_str().unwrap(),
+            "--data",
+            ds,
+        ]);
+        let pj: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap();
+        let f: Vec<f64> = pj["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v[0].as_f64().unwrap())
+            .collect();
+        let y = gaussian(6, 6);
+        let loss: f64 = f.iter().zip(&y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
+        assert!(
+            (loss - ev["loss"].as_f64().unwrap()).abs() <= 1e-9 * loss,
+            "{name}"
+        );
+        let r = read_json(&out.join("report.json"));
+        assert!(
+            loss <= r["network_objective"].as_f64().unwrap() + 1e-12,
+            "{name}"
+        );
+    }
 }
 
 /// `train` on 40 embedded digits (3 against 8, kernel 7, 20 sampled patterns) at `beta`.

@@ -11,12 +11,12 @@
 //! `CvxcnnError` too.
 
 use cvxcnn::arch::ModelInfo;
+use cvxcnn::compare::{CompareSettings, NoRunProgress};
 use cvxcnn::data::{builtin_mnist, Dataset, SampleShape, Targets};
 use cvxcnn::export::{
-    check_output_dir, deserialize, fit_files, from_safetensors, recover_interrupted,
-    write_dir_atomically, OutputLock,
+    check_output_dir, deserialize, fit_files, recover_interrupted, write_dir_atomically,
+    OutputLock, SavedModel,
 };
-use cvxcnn::network::TwoLayerCnn;
 use cvxcnn::observe::{clear_interrupt, interrupt_requested, request_interrupt, IterRecord};
 use cvxcnn::settings::{architecture, Settings};
 use cvxcnn::{Error, Model};
@@ -104,7 +104,7 @@ enum Event {
     Stage(String),
     Progress(usize, usize),
     Iteration(IterRecord),
-    Done(Box<cvxcnn::Result<cvxcnn::Fit>>),
+    Done(Box<dyn std::any::Any + Send>),
     Panicked(String),
 }
 
@@ -157,8 +157,6 @@ fn report_event(py: Python<'_>, cb: &Bound<'_, PyAny>, ev: &Event) -> PyResult<(
 struct NativeModel {
     /// The network, when this build can run it.
     model: Option<Mutex<Box<dyn Model>>>,
-    /// A model read from files: the two-layer network.
-    loaded: Option<TwoLayerCnn>,
     /// Why a loaded model cannot predict here.
     why_not: String,
     /// The files, as the command line writes them.
@@ -234,15 +232,14 @@ impl NativeModel {
             guarded(|| info.normalization.apply(&mut ds))?;
         }
         let f = py.detach(|| {
-            guarded(|| match (&self.model, &self.loaded) {
-                (Some(m), _) => {
+            guarded(|| match &self.model {
+                Some(m) => {
                     let m = m
                         .lock()
                         .map_err(|_| Error::Solver("the model's lock is poisoned".into()))?;
                     m.predict(&ds)
                 }
-                (None, Some(net)) => net.predict(&ds.x),
-                (None, None) => Err(Error::param("model", self.why_not.clone())),
+                None => Err(Error::param("model", self.why_not.clone())),
             })
         })?;
         let c = f.len().checked_div(n).unwrap_or(1);
@@ -280,37 +277,15 @@ impl NativeModel {
     }
 }
 
-/// Fits the architecture that `settings` (a JSON object of the command line's choices) selects
-/// on `x` with real targets `y_real` or class labels `y_classes`; `progress(kind, payload)` is
-/// called with `("stage", name)`, `("progress", (done, total))` and `("iteration", dict)`.
-/// `threads`: worker threads of this fit (default: all cores).
-#[pyfunction]
-#[pyo3(signature = (x, settings, y_real=None, y_classes=None, threads=None, progress=None, source="numpy"))]
-#[allow(clippy::too_many_arguments)]
-fn fit(
+/// Runs `job` on a worker thread with the GIL released (on a pool of `threads` when given),
+/// forwarding its progress to `progress` and checking for signals: Ctrl-C raises
+/// `KeyboardInterrupt` at once and asks the library to stop the abandoned job.
+fn in_worker<T: Send + 'static>(
     py: Python<'_>,
-    x: PyReadonlyArrayDyn<'_, f64>,
-    settings: &str,
-    y_real: Option<PyReadonlyArray1<'_, f64>>,
-    y_classes: Option<PyReadonlyArray1<'_, i64>>,
     threads: Option<usize>,
     progress: Option<Bound<'_, PyAny>>,
-    source: &str,
-) -> PyResult<NativeModel> {
-    let settings: Settings = serde_json::from_str(settings)
-        .map_err(|e| PyValueError::new_err(format!("settings: {e}")))?;
-    let targets = match (y_real, y_classes) {
-        (Some(y), None) => Targets::Real(y.as_array().to_vec()),
-        (None, Some(y)) => Targets::Classes(y.as_array().to_vec()),
-        _ => {
-            return Err(PyValueError::new_err(
-                "give exactly one of y_real and y_classes",
-            ))
-        }
-    };
-    let ds = dataset(&x, targets)?;
-    let shape = ds.shape;
-    let arch = guarded(|| architecture(&settings, &ds))?;
+    job: impl FnOnce(&mut Forward) -> cvxcnn::Result<T> + Send + 'static,
+) -> PyResult<T> {
     let pool = match threads {
         None => None,
         Some(t) if (1..=1024).contains(&t) => Some(
@@ -342,15 +317,15 @@ fn fit(
     };
     RUNNING.fetch_add(1, Ordering::SeqCst);
     let spawned = std::thread::Builder::new()
-        .name("cvxcnn-fit".into())
+        .name("cvxcnn-worker".into())
         .spawn(move || {
             let r = catch_unwind(AssertUnwindSafe(|| match &pool {
-                Some(p) => p.install(|| arch.fit(&ds, &mut obs)),
-                None => arch.fit(&ds, &mut obs),
+                Some(p) => p.install(|| job(&mut obs)),
+                None => job(&mut obs),
             }));
             RUNNING.fetch_sub(1, Ordering::SeqCst);
             let _ = tx.send(match r {
-                Ok(r) => Event::Done(Box::new(r)),
+                Ok(r) => Event::Done(Box::new(r) as Box<dyn std::any::Any + Send>),
                 Err(p) => Event::Panicked(panic_text(p.as_ref())),
             });
         });
@@ -363,13 +338,20 @@ fn fit(
         request_interrupt();
         e
     };
-    let fitted = loop {
+    let result = loop {
         let ev = py.detach(|| match rx.lock() {
             Ok(rx) => rx.recv_timeout(Duration::from_millis(50)),
             Err(_) => Err(RecvTimeoutError::Disconnected),
         });
         match ev {
-            Ok(Event::Done(r)) => break *r,
+            Ok(Event::Done(r)) => match r.downcast::<cvxcnn::Result<T>>() {
+                Ok(r) => break *r,
+                Err(_) => {
+                    return Err(CvxcnnError::new_err(
+                        "internal error: the worker's result has another type",
+                    ))
+                }
+            },
             Ok(Event::Panicked(msg)) => {
                 return Err(CvxcnnError::new_err(format!(
                     "internal error (please report it): {msg}"
@@ -387,55 +369,114 @@ fn fit(
         }
         py.check_signals().map_err(abandon)?;
     };
-    let mut fitted = fitted.map_err(to_py)?;
+    result.map_err(to_py)
+}
+
+/// Fits the architecture that `settings` (a JSON object of the command line's choices) selects
+/// on `x` with real targets `y_real` or class labels `y_classes`; `progress(kind, payload)` is
+/// called with `("stage", name)`, `("progress", (done, total))` and `("iteration", dict)`.
+/// `threads`: worker threads of this fit (default: all cores).
+#[pyfunction]
+#[pyo3(signature = (x, settings, y_real=None, y_classes=None, threads=None, progress=None, source="numpy"))]
+#[allow(clippy::too_many_arguments)]
+fn fit(
+    py: Python<'_>,
+    x: PyReadonlyArrayDyn<'_, f64>,
+    settings: &str,
+    y_real: Option<PyReadonlyArray1<'_, f64>>,
+    y_classes: Option<PyReadonlyArray1<'_, i64>>,
+    threads: Option<usize>,
+    progress: Option<Bound<'_, PyAny>>,
+    source: &str,
+) -> PyResult<NativeModel> {
+    let settings: Settings = serde_json::from_str(settings)
+        .map_err(|e| PyValueError::new_err(format!("settings: {e}")))?;
+    let targets = match (y_real, y_classes) {
+        (Some(y), None) => Targets::Real(y.as_array().to_vec()),
+        (None, Some(y)) => Targets::Classes(y.as_array().to_vec()),
+        _ => {
+            return Err(PyValueError::new_err(
+                "give exactly one of y_real and y_classes",
+            ))
+        }
+    };
+    let ds = dataset(&x, targets)?;
+    let shape = ds.shape;
+    let arch = guarded(|| architecture(&settings, &ds))?;
+    let fitted = in_worker(py, threads, progress, move |obs| arch.fit(&ds, obs))?;
+    let mut fitted = fitted;
     fitted.report.data = source.to_string();
     let files = guarded(|| fit_files(&fitted))?;
     Ok(NativeModel {
         info: model_info(&files)?,
         model: Some(Mutex::new(fitted.model)),
-        loaded: None,
         why_not: String::new(),
         files,
         shape: Some(shape),
     })
 }
 
-/// A model from its files (`[(name, bytes)]`: `report.json`, `model.safetensors`, `model.json`
-/// as the command line writes them). Two-layer models (global pooling, one output or a
-/// classifier) predict; the others keep their weights (for `tensors` and PyTorch).
+/// `cvxcnn compare` on arrays: the fit that `settings` selects beside the non-convex runs of
+/// `compare` (a JSON object of the library's `CompareSettings`: `restarts`, `optimizers`,
+/// `widths`, `epochs`, `lr`, `batch_size`, `momentum`, `schedule`, `init_scale`,
+/// `first_seed`). Returns `compare.json` as text.
 #[pyfunction]
-fn model_from_files(files: Vec<(String, Vec<u8>)>) -> PyResult<NativeModel> {
-    let info = model_info(&files)?;
-    let weights = files.iter().find(|(k, _)| k == "model.safetensors");
-    let (loaded, why_not, shape) = match weights {
-        None => (
-            None,
-            "no model.safetensors: the fit is a bound, not a network".to_string(),
-            None,
-        ),
-        Some((_, bytes)) => {
-            let t = guarded(|| deserialize(bytes, Path::new("model.safetensors")))?;
-            let arch = t.metadata.get("arch").cloned().unwrap_or_default();
-            if arch == "two-layer" {
-                let net = guarded(|| from_safetensors(bytes, Path::new("model.safetensors")))?;
-                let shape = net.shape;
-                (Some(net), String::new(), Some(shape))
-            } else {
-                (
-                    None,
-                    format!("a {arch} model read from files cannot predict here yet (fitted models can; to_torch() runs every architecture)"),
-                    None,
-                )
-            }
+#[pyo3(signature = (x, settings, compare, y_real=None, y_classes=None, threads=None, progress=None, source="numpy"))]
+#[allow(clippy::too_many_arguments)]
+fn compare(
+    py: Python<'_>,
+    x: PyReadonlyArrayDyn<'_, f64>,
+    settings: &str,
+    compare: &str,
+    y_real: Option<PyReadonlyArray1<'_, f64>>,
+    y_classes: Option<PyReadonlyArray1<'_, i64>>,
+    threads: Option<usize>,
+    progress: Option<Bound<'_, PyAny>>,
+    source: &str,
+) -> PyResult<String> {
+    let settings: Settings = serde_json::from_str(settings)
+        .map_err(|e| PyValueError::new_err(format!("settings: {e}")))?;
+    let runs: CompareSettings = serde_json::from_str(compare)
+        .map_err(|e| PyValueError::new_err(format!("compare settings: {e}")))?;
+    let targets = match (y_real, y_classes) {
+        (Some(y), None) => Targets::Real(y.as_array().to_vec()),
+        (None, Some(y)) => Targets::Classes(y.as_array().to_vec()),
+        _ => {
+            return Err(PyValueError::new_err(
+                "give exactly one of y_real and y_classes",
+            ))
         }
     };
+    let ds = dataset(&x, targets)?;
+    let source = source.to_string();
+    let result = in_worker(py, threads, progress, move |obs| {
+        cvxcnn::compare::compare(&settings, &runs, &ds, &source, obs, &mut NoRunProgress)
+    })?;
+    let json = guarded(|| result.to_json())?;
+    String::from_utf8(json).map_err(|e| CvxcnnError::new_err(format!("compare.json: {e}")))
+}
+
+/// A model from its files (`[(name, bytes)]`: `report.json`, `model.safetensors`, `model.json`
+/// as the command line writes them), of any architecture. A fit that is a bound (no
+/// `model.safetensors`) keeps its report and cannot predict.
+#[pyfunction]
+fn model_from_files(files: Vec<(String, Vec<u8>)>) -> PyResult<NativeModel> {
+    if !files.iter().any(|(k, _)| k == "model.safetensors") {
+        return Ok(NativeModel {
+            info: model_info(&files)?,
+            model: None,
+            why_not: "no model.safetensors: the fit is a bound, not a network".to_string(),
+            files,
+            shape: None,
+        });
+    }
+    let saved = guarded(|| SavedModel::from_files(&files, Path::new("")))?;
     Ok(NativeModel {
-        model: None,
-        loaded,
-        why_not,
+        model: Some(Mutex::new(saved.loaded.model)),
+        why_not: String::new(),
         files,
-        info,
-        shape,
+        info: saved.info,
+        shape: Some(saved.loaded.shape),
     })
 }
 
@@ -485,6 +526,7 @@ fn _cvxcnn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CvxcnnError", m.py().get_type::<CvxcnnError>())?;
     m.add_class::<NativeModel>()?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(compare, m)?)?;
     m.add_function(wrap_pyfunction!(model_from_files, m)?)?;
     m.add_function(wrap_pyfunction!(write_model_dir, m)?)?;
     m.add_function(wrap_pyfunction!(mnist_subset, m)?)?;

@@ -27,7 +27,7 @@ from cvxcnn import ConvexCNNRegressor
     ],
     ids=lambda p: "-".join(str(v) for v in p.values()),
 )
-def test_every_architecture(params):
+def test_every_architecture(params, tmp_path):
     rng = np.random.default_rng(1)
     d = 6 if params.get("architecture") == "circular" else 5
     X, y = rng.standard_normal((8, d)), rng.standard_normal(8)
@@ -38,6 +38,10 @@ def test_every_architecture(params):
     assert f.shape == (8,) and np.all(np.isfinite(f))
     # The prediction is the recovered network's: its objective is the report's.
     assert np.isfinite(est.objective_)
+    # Saved and read back, every architecture predicts what the fitted estimator predicts.
+    est.save(tmp_path / "model")
+    loaded = cvxcnn.load(tmp_path / "model")
+    np.testing.assert_allclose(loaded.predict(X)[:, 0], f, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -78,11 +78,32 @@ def test_multiclass_files_round_trip(tmp_path):
     assert set(clf.classes_) == set(range(10))
 
 
-def test_compare_records(cli, signals):
+def test_compare_records(cli, signals, tmp_path):
     X, y = signals
-    rows = cvxcnn.compare(X, y, kernel=3, beta=0.1, patterns="exact", restarts=2, epochs=20, test_fraction=0.0, as_frame=False)
+    rows, report = cvxcnn.compare(X, y, kernel=3, beta=0.1, patterns="exact", restarts=2, epochs=20, test_fraction=0.0, as_frame=False, return_report=True)
     assert rows[0]["kind"] == "convex" and rows[0]["exact"]
     runs = [r for r in rows if r["kind"] == "nonconvex"]
     assert len(runs) == 2
     # The convex objective is the global optimum: no run ends below it.
     assert all(r["objective"] >= rows[0]["objective"] * (1 - 1e-6) for r in runs)
+    # The command line on the same data: the same convex optimum and the same seeded runs.
+    data = tmp_path / "data.npz"
+    np.savez(data, x=X, y=y)
+    out = tmp_path / "cmp"
+    subprocess.run([cli, "compare", "--data", str(data), "--kernel", "3", "--beta", "0.1", "--patterns", "exact", "--restarts", "2", "--epochs", "20", "--test-fraction", "0", "--quiet", "--out", str(out)], check=True, capture_output=True)
+    with open(out / "compare.json") as fh:
+        cli_report = json.load(fh)
+    assert abs(cli_report["convex"]["objective"] - report["convex"]["objective"]) <= 1e-10 * abs(report["convex"]["objective"])
+    assert [r["seed"] for r in cli_report["runs"]] == [r["seed"] for r in report["runs"]]
+    for a, b in zip(cli_report["runs"], report["runs"]):
+        assert abs(a["objective"] - b["objective"]) <= 1e-10 * abs(b["objective"])
+
+
+def test_compare_other_architecture(signals):
+    X, y = signals
+    rows = cvxcnn.compare(X, y, architecture="linear", kernel=2, beta=0.1, restarts=2, epochs=30, width=[1, 2], as_frame=False)
+    assert rows[0]["kind"] == "convex"
+    runs = [r for r in rows if r["kind"] == "nonconvex"]
+    assert [r["width"] for r in runs] == [1, 1, 2, 2]
+    # The linear CNN's program is exact: no run ends below its certified lower bound.
+    assert all(r["objective"] >= rows[0]["lower_bound"] * (1 - 1e-6) for r in runs)

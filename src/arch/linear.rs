@@ -509,6 +509,57 @@ fn head_name(h: LinearHead) -> &'static str {
     }
 }
 
+/// A saved linear CNN (`arch` `linear`) with `β` for its objective; its input shape.
+pub(crate) fn read(
+    t: &ModelTensors,
+    beta: f64,
+    file: &std::path::Path,
+) -> Result<(Box<dyn Model>, crate::data::SampleShape)> {
+    let bad = |msg: String| Error::format(file, msg);
+    let geometry = Geometry::read(t, file)?;
+    let (oh, ow) = geometry.spec.output_dims(&geometry.shape)?;
+    let k = oh * ow;
+    let h = geometry.filter_len();
+    let head = match t.field("head", file)? {
+        "pool" => LinearHead::Pool,
+        "fc" => LinearHead::Fc,
+        v => return Err(bad(format!("metadata field 'head': unknown value '{v}'"))),
+    };
+    let scale = match t.field("pool", file)? {
+        "sum" => 1.0,
+        "avg" => 1.0 / k as f64,
+        v => return Err(bad(format!("metadata field 'pool': unknown value '{v}'"))),
+    };
+    let (filters, m) = geometry.read_conv(t, file)?;
+    let fc = t.require("fc.weight", file)?;
+    let per = match head {
+        LinearHead::Pool => 1,
+        LinearHead::Fc => k,
+    };
+    if fc.data.len() != m * per {
+        return Err(bad(format!(
+            "tensor 'fc.weight' {:?} does not fit {m} filters with {per} output weights each",
+            fc.shape
+        )));
+    }
+    let net = LinearCnn {
+        head,
+        scale,
+        h,
+        filters,
+        weights: fc.data.clone(),
+    };
+    let shape = geometry.shape;
+    Ok((
+        Box::new(PatchModel {
+            net,
+            geometry,
+            beta,
+        }),
+        shape,
+    ))
+}
+
 impl Linear {
     fn scale(&self, k: usize) -> f64 {
         if self.average {

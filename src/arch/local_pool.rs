@@ -520,6 +520,67 @@ mod tests {
     }
 }
 
+/// A saved local-pooling network (`arch` `two-layer-local`: the two-layer layout with one
+/// output weight per window, the windows in the metadata; `head` `l1` or `shared`) with `β`
+/// for its objective; its input shape.
+pub(crate) fn read(
+    t: &ModelTensors,
+    beta: f64,
+    file: &std::path::Path,
+) -> Result<(Box<dyn Model>, crate::data::SampleShape)> {
+    let as_cnn = TwoLayerCnn::from_tensors(t, file)?;
+    let bad = |msg: String| Error::format(file, msg);
+    let text = t.field("windows", file)?;
+    let windows: Vec<Vec<usize>> =
+        serde_json::from_str(text).map_err(|e| bad(format!("metadata field 'windows': {e}")))?;
+    let k = {
+        let (oh, ow) = as_cnn.spec.output_dims(&as_cnn.shape)?;
+        oh * ow
+    };
+    check_windows(&windows, k).map_err(|e| bad(format!("metadata field 'windows': {e}")))?;
+    let l = windows.len();
+    if as_cnn.outputs != l {
+        return Err(bad(format!(
+            "tensor 'fc.weight' has {} rows for {l} windows",
+            as_cnn.outputs
+        )));
+    }
+    let pool = match as_cnn.pool {
+        Pooling::Avg => WindowPool::Avg,
+        Pooling::Max => WindowPool::Max,
+        Pooling::Sum => {
+            return Err(bad(
+                "metadata field 'pool': 'sum' (local windows pool by avg or max)".into(),
+            ))
+        }
+    };
+    let l1 = match t.field("head", file)? {
+        "l1" => true,
+        "shared" => false,
+        h => return Err(bad(format!("metadata field 'head': unknown value '{h}'"))),
+    };
+    let m = as_cnn.width();
+    let mut weights = vec![0.0; m * l];
+    for j in 0..m {
+        for w in 0..l {
+            weights[j * l + w] = as_cnn.weights[w * m + j];
+        }
+    }
+    let h = as_cnn.spec.filter_len(&as_cnn.shape);
+    let net = LocalPoolCnn {
+        spec: as_cnn.spec,
+        windows,
+        pool,
+        h,
+        filters: as_cnn.filters,
+        weights,
+    };
+    Ok((
+        Box::new(LocalModel(net, beta, as_cnn.shape, l1)),
+        as_cnn.shape,
+    ))
+}
+
 // The Architecture interface.
 
 /// Local pooling windows with the ℓ1-squared head.
@@ -529,7 +590,9 @@ pub struct LocalPool {
     pub cfg: LocalConfig,
 }
 
-struct LocalModel(LocalPoolCnn, f64, crate::data::SampleShape);
+/// The network, `β`, the sample shape, and whether the output penalty is `‖w_j‖₁²` (the
+/// `l1` head) rather than weight decay `‖w_j‖²` (the shared head of the SDP).
+struct LocalModel(LocalPoolCnn, f64, crate::data::SampleShape, bool);
 
 impl Model for LocalModel {
     fn predict(&self, ds: &Dataset) -> Result<Vec<f64>> {
@@ -537,7 +600,19 @@ impl Model for LocalModel {
         self.0.predict(&p)
     }
     fn objective(&self, ds: &Dataset, y: &[f64]) -> Result<f64> {
-        Ok(crate::loss::half_squared(&self.predict(ds)?, y) + self.0.penalty_l1(self.1))
+        let penalty = if self.3 {
+            self.0.penalty_l1(self.1)
+        } else {
+            let sq: f64 = self
+                .0
+                .filters
+                .iter()
+                .chain(&self.0.weights)
+                .map(|v| v * v)
+                .sum();
+            0.5 * self.1 * sq
+        };
+        Ok(crate::loss::half_squared(&self.predict(ds)?, y) + penalty)
     }
     fn width(&self) -> usize {
         self.0.width()
@@ -623,7 +698,7 @@ impl Architecture for LocalPool {
             .detail("blocks", o.blocks);
         Ok(Fit::new(
             r,
-            Box::new(LocalModel(o.network, self.cfg.beta, ds.shape)),
+            Box::new(LocalModel(o.network, self.cfg.beta, ds.shape, true)),
         ))
     }
     fn nonconvex(&self, ds: &Dataset, y: &[f64], s: &FullBatchSettings) -> Result<Box<dyn Model>> {
@@ -638,6 +713,6 @@ impl Architecture for LocalPool {
             self.cfg.beta,
             s,
         )?;
-        Ok(Box::new(LocalModel(net, self.cfg.beta, ds.shape)))
+        Ok(Box::new(LocalModel(net, self.cfg.beta, ds.shape, true)))
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod circular;
 pub mod linear;
+pub mod load;
 pub mod local_pool;
 pub mod shared;
 pub mod three_layer;
@@ -14,6 +15,7 @@ pub mod two_layer;
 
 pub use circular::Circular;
 pub use linear::Linear;
+pub use load::{model_from_tensors, LoadedModel};
 pub use local_pool::LocalPool;
 pub use shared::{Shared, SharedHeadChoice};
 pub use three_layer::ThreeLayer;

@@ -283,10 +283,8 @@ impl From<crate::certify::Scope> for CertificateScope {
 pub(crate) struct Geometry {
     /// Kernel, stride, padding, bias.
     pub(crate) spec: crate::patches::PatchSpec,
-    /// Input channels.
-    pub(crate) channels: usize,
-    /// 1-D signals (Conv1d) rather than images (Conv2d).
-    pub(crate) one_d: bool,
+    /// The samples' shape (channels, size, 1-D or images).
+    pub(crate) shape: crate::data::SampleShape,
 }
 
 impl Geometry {
@@ -294,27 +292,105 @@ impl Geometry {
     pub(crate) fn of(spec: crate::patches::PatchSpec, ds: &Dataset) -> Self {
         Geometry {
             spec,
-            channels: ds.shape.channels,
-            one_d: ds.shape.one_d,
+            shape: ds.shape,
         }
+    }
+
+    /// The geometry a saved model describes (see [`Geometry::describe`]).
+    pub(crate) fn read(t: &ModelTensors, file: &std::path::Path) -> Result<Self> {
+        let (shape, spec) = crate::patches::read_geometry(t, file)?;
+        Ok(Geometry { spec, shape })
+    }
+
+    /// Filter size `h` (the bias entry included).
+    pub(crate) fn filter_len(&self) -> usize {
+        self.spec.filter_len(&self.shape)
     }
 
     /// PyTorch's Conv weight shape for `out` filters: `(out, c, k)` or `(out, c, kh, kw)`.
     pub(crate) fn conv_shape(&self, out: usize) -> Vec<usize> {
         let s = &self.spec;
-        if self.one_d {
-            vec![out, self.channels, s.kernel_w]
+        let c = self.shape.channels;
+        if self.shape.one_d {
+            vec![out, c, s.kernel_w]
         } else {
-            vec![out, self.channels, s.kernel_h, s.kernel_w]
+            vec![out, c, s.kernel_h, s.kernel_w]
         }
     }
 
-    /// `kernel`, `stride` and `padding` metadata, `[h, w]` each.
+    /// `rows` filters of [`Geometry::filter_len`] values as PyTorch's Conv `weight` and, with a
+    /// bias, `bias` (the last entry of each filter).
+    pub(crate) fn push_conv(&self, t: &mut ModelTensors, rows: &[f64]) {
+        let h = self.filter_len();
+        let m = rows.len() / h.max(1);
+        if self.spec.bias {
+            let (w, b): (Vec<&[f64]>, Vec<f64>) = rows
+                .chunks_exact(h)
+                .map(|r| (&r[..h - 1], r[h - 1]))
+                .unzip();
+            t.push("conv.weight", self.conv_shape(m), w.concat());
+            t.push("conv.bias", vec![m], b);
+        } else {
+            t.push("conv.weight", self.conv_shape(m), rows.to_vec());
+        }
+    }
+
+    /// The filters [`Geometry::push_conv`] wrote (`m × filter_len`, bias last), and `m`.
+    pub(crate) fn read_conv(
+        &self,
+        t: &ModelTensors,
+        file: &std::path::Path,
+    ) -> Result<(Vec<f64>, usize)> {
+        let w = t.require("conv.weight", file)?;
+        let h = self.filter_len();
+        let kk = h - usize::from(self.spec.bias);
+        let m = w.shape.first().copied().unwrap_or(0);
+        if w.shape != self.conv_shape(m) || w.data.len() != m * kk {
+            return Err(crate::error::Error::format(
+                file,
+                format!(
+                    "tensor 'conv.weight': shape {:?}, expected {:?}",
+                    w.shape,
+                    self.conv_shape(m)
+                ),
+            ));
+        }
+        if !self.spec.bias {
+            return Ok((w.data.clone(), m));
+        }
+        let b = t.require("conv.bias", file)?;
+        if b.data.len() != m {
+            return Err(crate::error::Error::format(
+                file,
+                format!(
+                    "tensor 'conv.bias': {} values for {m} filters",
+                    b.data.len()
+                ),
+            ));
+        }
+        let mut rows = Vec::with_capacity(m * h);
+        for (r, bj) in w.data.chunks_exact(kk.max(1)).zip(&b.data) {
+            rows.extend_from_slice(r);
+            rows.push(*bj);
+        }
+        Ok((rows, m))
+    }
+
+    /// `input_shape` (`[c, L]` or `[c, H, W]`), `kernel`, `stride` and `padding` (`[h, w]`
+    /// each) and `bias` metadata.
     pub(crate) fn describe(&self, t: &mut ModelTensors) {
         let s = &self.spec;
-        t.meta("kernel", format!("[{}, {}]", s.kernel_h, s.kernel_w))
+        let d = &self.shape;
+        let input = if d.one_d {
+            format!("[{}, {}]", d.channels, d.width)
+        } else {
+            format!("[{}, {}, {}]", d.channels, d.height, d.width)
+        };
+        t.meta("input_shape", input)
+            .meta("kernel", format!("[{}, {}]", s.kernel_h, s.kernel_w))
             .meta("stride", format!("[{}, {}]", s.stride_h, s.stride_w))
-            .meta("padding", format!("[{}, {}]", s.pad_h, s.pad_w));
+            .meta("padding", format!("[{}, {}]", s.pad_h, s.pad_w))
+            .meta("bias", s.bias.to_string());
     }
 }
 

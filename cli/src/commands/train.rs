@@ -2,11 +2,12 @@
 //! certificate) → report and model files → summary. The same road for every architecture.
 
 use crate::args::TrainArgs;
-use crate::flags::{architecture, load, set_threads};
+use crate::flags::{architecture, load, set_threads, two_classes};
 use crate::output::print_summary;
 use crate::progress::Progress;
+use cvxcnn::arch::ModelInfo;
 use cvxcnn::export::{
-    check_output_dir, fit_files, recover_interrupted, write_dir_atomically, OutputLock,
+    check_output_dir, fit_files, model_json, recover_interrupted, write_dir_atomically, OutputLock,
 };
 use cvxcnn::Result;
 use std::path::PathBuf;
@@ -29,7 +30,15 @@ pub(crate) fn cmd_train(a: TrainArgs) -> Result<()> {
     progress.finish();
     let mut fit = fit?;
     fit.report.data = a.data.data.clone();
-    let files = fit_files(&fit)?;
+    let mut files = fit_files(&fit)?;
+    // A scalar output trained on two chosen classes: model.json names them, so that `predict`
+    // prints the labels and `eval` reads labelled data.
+    if let Some((neg, pos)) = two_classes(&a.data)? {
+        if fit.model.outputs() == 1 && files.iter().any(|(k, _)| k == "model.safetensors") {
+            files.retain(|(k, _)| k != "model.json");
+            files.push(model_json(&ModelInfo::two_classes(neg, pos))?);
+        }
+    }
     write_dir_atomically(&out, &files)?;
     if fit.report.status == "inaccurate" {
         eprintln!(

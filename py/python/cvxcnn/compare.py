@@ -1,46 +1,16 @@
 """`cvxcnn.compare`: the convex fit beside non-convex restarts (SGD/Adam) of the same network on
-the same objective, as `cvxcnn compare` prints it.
-
-The comparison (its minibatch trainers, table and plots) lives in the command-line crate, so
-this function runs the `cvxcnn` binary on the arrays (written to a temporary `.npz`) and reads
-its `compare.json`. The binary is found through the environment variable `CVXCNN_BIN`, then
-`PATH`; `cargo install --path cli` (or `cargo build --release`) provides it.
+the same objective, as `cvxcnn compare` prints it (the same library call, in this process).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import tempfile
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
+from . import _cvxcnn
 from ._settings import settings_json
-
-
-def _binary() -> str:
-    exe = os.environ.get("CVXCNN_BIN") or shutil.which("cvxcnn")
-    if not exe:
-        raise FileNotFoundError(
-            "cvxcnn.compare runs the cvxcnn command: set CVXCNN_BIN to its path or put it on "
-            "PATH (cargo install --path cli, from the cvxcnn repository)"
-        )
-    return exe
-
-
-def _flags(settings: Dict[str, Any]) -> List[str]:
-    out: List[str] = []
-    for k, v in settings.items():
-        flag = "--" + k.replace("_", "-")
-        if isinstance(v, bool):
-            if v:
-                out.append(flag)
-        else:
-            out += [flag, str(v)]
-    return out
 
 
 def compare(
@@ -79,33 +49,23 @@ def compare(
     y = np.asarray(y)
     y = y.astype(np.int64) if np.issubdtype(y.dtype, np.integer) else y.astype(np.float64)
     params.setdefault("test_fraction", 0.2)
-    settings = json.loads(settings_json(params))
-    argv = [_binary(), "compare"] + _flags(settings)
-    argv += ["--restarts", str(restarts), "--epochs", str(epochs), "--batch-size", str(batch_size)]
-    argv += ["--momentum", repr(float(momentum)), "--schedule", schedule]
-    argv += ["--init-scale", repr(float(init_scale)), "--first-seed", str(first_seed)]
-    argv += ["--optimizer", optimizer if isinstance(optimizer, str) else ",".join(optimizer)]
-    if width is not None:
-        argv += ["--width", str(width) if isinstance(width, int) else ",".join(map(str, width))]
-    if lr is not None:
-        argv += ["--lr", repr(float(lr))]
-    if params.get("threads") is not None:
-        argv += ["--threads", str(int(params["threads"]))]
-    with tempfile.TemporaryDirectory(prefix="cvxcnn-compare-") as tmp:
-        data = os.path.join(tmp, "data.npz")
-        np.savez(data, x=X, y=y)
-        out = os.path.join(tmp, "out")
-        argv += ["--data", data, "--out", out, "--quiet"]
-        done = subprocess.run(argv, capture_output=True, text=True)
-        if done.returncode != 0:
-            msg = done.stderr.strip().removeprefix("error: ") if hasattr(str, "removeprefix") else done.stderr.strip()
-            if done.returncode == 2:
-                raise ValueError(msg)
-            from . import CvxcnnError
-
-            raise CvxcnnError(f"cvxcnn compare failed ({done.returncode}): {msg}")
-        with open(os.path.join(out, "compare.json")) as fh:
-            report = json.load(fh)
+    settings = settings_json(params)
+    runs = {
+        "restarts": int(restarts),
+        "optimizers": [optimizer] if isinstance(optimizer, str) else list(optimizer),
+        "widths": [] if width is None else ([int(width)] if isinstance(width, (int, np.integer)) else [int(w) for w in width]),
+        "epochs": int(epochs),
+        "lr": None if lr is None else float(lr),
+        "batch_size": int(batch_size),
+        "momentum": float(momentum),
+        "schedule": schedule,
+        "init_scale": float(init_scale),
+        "first_seed": int(first_seed),
+    }
+    kwargs = {"y_classes": y} if y.dtype == np.int64 else {"y_real": y}
+    threads = params.get("threads")
+    text = _cvxcnn.compare(X, settings, json.dumps(runs), threads=None if threads is None else int(threads), source="numpy", **kwargs)
+    report = json.loads(text)
     convex = dict(report["convex"], kind="convex")
     rows = [convex]
     for r in report["runs"]:

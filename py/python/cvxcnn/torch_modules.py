@@ -138,7 +138,8 @@ def build(t, meta, info=None):
     if arch == "circular":
         return CircularCnn(t["a"], t["b"], t["w"]).eval()
     if arch == "three-layer":
-        return ThreeLayerCnn(_conv(t, meta, False), t["mix.weight"], t["fc.weight"]).eval()
+        conv = _conv(t, meta, meta.get("bias") == "true")
+        return ThreeLayerCnn(conv, t["mix.weight"], t["fc.weight"]).eval()
     if arch == "linear":
         return LinearCnn(_conv(t, meta, False), t["fc.weight"], meta["head"], meta["pool"]).eval()
     if arch == "two-layer-local":

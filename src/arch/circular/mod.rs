@@ -80,6 +80,69 @@ impl Model for CircularModel {
     }
 }
 
+/// A saved circular CNN (`arch` `circular`: tensors `a`, `b`, `w`, metadata `layers` and
+/// `regularizer`) with `β` for its objective; its input shape (single-channel signals).
+pub(crate) fn read(
+    t: &ModelTensors,
+    beta: f64,
+    file: &std::path::Path,
+) -> Result<(Box<dyn Model>, crate::data::SampleShape)> {
+    let bad = |msg: String| Error::format(file, msg);
+    let layers = t.field("layers", file)?;
+    let layers: usize = layers.parse().ok().filter(|l| *l >= 3).ok_or_else(|| {
+        bad(format!(
+            "metadata field 'layers': '{layers}' is not a count ≥ 3"
+        ))
+    })?;
+    let path_norm = match t.field("regularizer", file)? {
+        "path-norm" => true,
+        "weight-decay" => false,
+        v => {
+            return Err(bad(format!(
+                "metadata field 'regularizer': unknown value '{v}'"
+            )))
+        }
+    };
+    let (a, b, w) = (
+        t.require("a", file)?,
+        t.require("b", file)?,
+        t.require("w", file)?,
+    );
+    let m = w.data.len();
+    let d = match b.shape.as_slice() {
+        [bm, d] if *bm == m && *d >= 1 => *d,
+        s => return Err(bad(format!("tensor 'b': shape {s:?}, expected ({m}, d)"))),
+    };
+    if a.data.len() != m * (layers - 2) * d {
+        return Err(bad(format!(
+            "tensor 'a': shape {:?}, expected ({m}, {}, {d})",
+            a.shape,
+            layers - 2
+        )));
+    }
+    let net = DeepCircularCnn {
+        d,
+        layers,
+        a: a.data.clone(),
+        b: b.data.clone(),
+        w: w.data.clone(),
+    };
+    let shape = crate::data::SampleShape {
+        channels: 1,
+        height: 1,
+        width: d,
+        one_d: true,
+    };
+    Ok((
+        Box::new(CircularModel {
+            net,
+            beta,
+            path_norm,
+        }),
+        shape,
+    ))
+}
+
 impl Circular {
     /// The signal length, after checking that `ds` holds single-channel 1-D signals.
     pub fn signals(ds: &Dataset) -> Result<usize> {

@@ -321,9 +321,12 @@ impl PatchNetwork for ThreeLayerCnn {
     fn weights(&self, g: &Geometry) -> ModelTensors {
         let m = self.width();
         let mut t = ModelTensors::new("three-layer");
-        t.push("conv.weight", g.conv_shape(2 * m), self.u.clone())
-            .push("mix.weight", vec![m, 2], self.w2.clone())
-            .push("fc.weight", vec![1, m], self.w3.clone());
+        g.push_conv(&mut t, &self.u);
+        t.push("mix.weight", vec![m, 2], self.w2.clone()).push(
+            "fc.weight",
+            vec![1, m],
+            self.w3.clone(),
+        );
         g.describe(&mut t);
         t.meta(
             "network",
@@ -331,6 +334,44 @@ impl PatchNetwork for ThreeLayerCnn {
         );
         t
     }
+}
+
+/// A saved three-layer CNN (`arch` `three-layer`) with `β` for its objective; its input shape.
+pub(crate) fn read(
+    t: &ModelTensors,
+    beta: f64,
+    file: &std::path::Path,
+) -> Result<(Box<dyn Model>, crate::data::SampleShape)> {
+    let geometry = Geometry::read(t, file)?;
+    let h = geometry.filter_len();
+    let (u, rows) = geometry.read_conv(t, file)?;
+    let mix = t.require("mix.weight", file)?;
+    let fc = t.require("fc.weight", file)?;
+    let m = fc.data.len();
+    if rows != 2 * m || mix.data.len() != 2 * m {
+        return Err(Error::format(
+            file,
+            format!(
+                "tensors 'conv.weight' ({rows} filters), 'mix.weight' {:?} and 'fc.weight' {:?} do not fit {m} sub-networks of two filters",
+                mix.shape, fc.shape
+            ),
+        ));
+    }
+    let net = ThreeLayerCnn {
+        h,
+        u,
+        w2: mix.data.clone(),
+        w3: fc.data.clone(),
+    };
+    let shape = geometry.shape;
+    Ok((
+        Box::new(PatchModel {
+            net,
+            geometry,
+            beta,
+        }),
+        shape,
+    ))
 }
 
 impl ThreeLayer {

@@ -39,6 +39,86 @@ pub struct ModelInfo {
     pub normalization: Normalization,
     /// Loss the model was trained with.
     pub loss: Loss,
+    /// How the training data were split (classifiers): with the same data, the held-out part
+    /// can be found again ([`ModelInfo::part`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<SplitInfo>,
+}
+
+/// The seeded train/test split of a classifier's data ([`Dataset::split`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SplitInfo {
+    /// Samples before the split.
+    pub samples: usize,
+    /// Fraction held out.
+    pub test_fraction: f64,
+    /// Seed of the split.
+    pub seed: u64,
+}
+
+/// A part of the data a model was trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataPart {
+    /// Every sample.
+    All,
+    /// The samples the model was trained on.
+    Train,
+    /// The held-out samples.
+    Test,
+}
+
+impl ModelInfo {
+    /// What a model without `model.json` assumes: outputs `0..outputs`, no normalization, the
+    /// squared loss.
+    pub fn plain(outputs: usize) -> ModelInfo {
+        ModelInfo {
+            classes: (0..outputs.max(1) as i64).collect(),
+            normalization: Normalization::None,
+            loss: Loss::Squared,
+            split: None,
+        }
+    }
+
+    /// A scalar output trained on two classes (`negative` as −1, `positive` as +1): a negative
+    /// output predicts `negative`.
+    pub fn two_classes(negative: i64, positive: i64) -> ModelInfo {
+        ModelInfo {
+            classes: vec![negative, positive],
+            normalization: Normalization::None,
+            loss: Loss::Squared,
+            split: None,
+        }
+    }
+
+    /// `part` of `ds`, the data the model was trained on (before normalization): the same
+    /// seeded split as at training, so `Test` is the held-out part.
+    pub fn part(&self, ds: &Dataset, part: DataPart) -> Result<Dataset> {
+        if part == DataPart::All {
+            return Ok(ds.clone());
+        }
+        let Some(s) = self.split else {
+            return Err(Error::param(
+                "split",
+                "the model records no train/test split (only classifiers split their data)",
+            ));
+        };
+        if ds.n() != s.samples {
+            return Err(Error::Data(format!(
+                "{} samples, but the model was trained on {} (give the same data and --limit to find its split again)",
+                ds.n(),
+                s.samples
+            )));
+        }
+        if s.test_fraction == 0.0 {
+            return Ok(if part == DataPart::Train {
+                ds.clone()
+            } else {
+                ds.head(0)
+            });
+        }
+        let (train, test) = ds.split(s.test_fraction, s.seed)?;
+        Ok(if part == DataPart::Train { train } else { test })
+    }
 }
 
 /// The two-layer CNN with one output per class, trained on sampled patterns by a first-order
@@ -417,6 +497,11 @@ impl Architecture for Classifier {
                 classes,
                 normalization,
                 loss: cfg.loss,
+                split: Some(SplitInfo {
+                    samples: ds.n(),
+                    test_fraction: self.test_fraction,
+                    seed: self.cfg.seed,
+                }),
             },
         };
         Ok(Fit::new(r, Box::new(model)))

@@ -6,7 +6,7 @@ pub mod classifier;
 pub mod classify;
 pub mod train;
 
-pub use classify::{BetaChoice, Classifier, ModelInfo, TrainedPatterns};
+pub use classify::{BetaChoice, Classifier, DataPart, ModelInfo, SplitInfo, TrainedPatterns};
 
 use self::train::{train, TrainConfig};
 use crate::arch::traits::{sign_accuracy_of, Architecture, Fit, Model, Report};
@@ -36,6 +36,9 @@ impl Model for TwoLayerModel {
     fn predict(&self, ds: &Dataset) -> Result<Vec<f64>> {
         self.0.predict(&ds.x)
     }
+    fn outputs(&self) -> usize {
+        self.0.outputs.max(1)
+    }
     fn objective(&self, ds: &Dataset, y: &[f64]) -> Result<f64> {
         self.0.objective(&ds.x, y, self.1)
     }
@@ -45,6 +48,18 @@ impl Model for TwoLayerModel {
     fn tensors(&self) -> Result<Option<ModelTensors>> {
         Ok(Some(self.0.tensors(&[])))
     }
+}
+
+/// A saved two-layer network (global pooling; one output, or one per class for classifiers and
+/// shared heads) with weight decay `beta` for its objective; its input shape.
+pub(crate) fn read(
+    t: &ModelTensors,
+    beta: f64,
+    file: &std::path::Path,
+) -> Result<(Box<dyn Model>, crate::data::SampleShape)> {
+    let net = TwoLayerCnn::from_tensors(t, file)?;
+    let shape = net.shape;
+    Ok((Box::new(TwoLayerModel(net, beta)), shape))
 }
 
 impl Architecture for TwoLayer {
