@@ -62,6 +62,7 @@ pub mod patches;
 pub mod patterns;
 pub mod program;
 pub mod recovery;
+pub mod resources;
 pub mod settings;
 pub mod solver;
 pub mod tensors;

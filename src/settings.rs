@@ -195,6 +195,9 @@ pub struct Settings {
     pub no_prune: bool,
     /// Refuse exact enumeration above this many patterns.
     pub max_exact: u128,
+    /// Memory a solve may use, as a size (`8G`, `512M`; default: 80% of the memory available
+    /// when the run starts).
+    pub max_memory: Option<String>,
     /// Target relative gap: interior point, and first-order classifier solvers [default: 1e-9;
     /// classifiers: 1e-3].
     pub tol: Option<f64>,
@@ -228,6 +231,7 @@ impl Default for Settings {
             certificate_budget: 30.0,
             no_prune: false,
             max_exact: 2_000_000,
+            max_memory: None,
             tol: None,
             two_classes: false,
         }
@@ -470,8 +474,18 @@ pub fn two_layer(a: &Settings, ds: &Dataset) -> Result<TwoLayer> {
             ipm: ipm(a),
             max_exact_patterns: a.max_exact,
             prune: !a.no_prune,
+
+            max_memory: max_memory(a)?,
         },
     })
+}
+
+/// `max_memory`: the size given, or 80% of the available memory.
+fn max_memory(a: &Settings) -> Result<u64> {
+    a.max_memory.as_deref().map_or_else(
+        || Ok(crate::resources::default_limit()),
+        crate::resources::parse_size,
+    )
 }
 
 /// `--beta B`, `B1,B2,…` or `path:N`.
@@ -600,7 +614,27 @@ pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
         ));
     }
     let spec = patch_spec(&a.patch, ds, true)?;
-    spec.output_dims(&ds.shape)?;
+    let (oh, ow) = spec.output_dims(&ds.shape)?;
+    // Memory before any is spent: the program's operator holds one `n × h` block per pattern
+    // (with the solver's copies, three), the fresh batch one pattern of `n·K` bits per draw.
+    let limit = max_memory(a)?;
+    let (n, k, h) = (
+        ds.n() as f64,
+        (oh * ow) as f64,
+        spec.filter_len(&ds.shape) as f64,
+    );
+    crate::resources::check(
+        &format!("the program of up to {draws} sampled patterns"),
+        draws as f64 * n * h * 8.0 * 3.0,
+        limit,
+        "sample fewer (--patterns sample:N)",
+    )?;
+    crate::resources::check(
+        &format!("a fresh batch of {} patterns", a.fresh),
+        a.fresh as f64 * (n * k / 8.0 + 64.0),
+        limit,
+        "draw fewer (--fresh N)",
+    )?;
     let pool = match a.pool {
         Pool::Max => {
             return Err(Error::param(

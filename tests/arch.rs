@@ -59,6 +59,7 @@ fn every_architecture_through_one_interface() {
                 ipm,
                 max_exact_patterns: 1 << 30,
                 prune: true,
+                max_memory: cvxcnn::resources::default_limit(),
             },
         })
     };

@@ -124,6 +124,7 @@ fn solvers_agree_with_the_interior_point_optimum() {
             ipm: IpmSettings::default(),
             max_exact_patterns: 1 << 40,
             prune: false,
+            max_memory: cvxcnn::resources::default_limit(),
         };
         let ipm = train(&ds, &y, &cfg, &mut Silent).unwrap();
         let (p, hp, set) = exact_setup(&ds, spec);
@@ -366,6 +367,7 @@ fn classifier_recovers_a_network_with_the_convex_objective() {
                         ipm: IpmSettings::default(),
                         max_exact_patterns: 1 << 40,
                         prune: false,
+                        max_memory: cvxcnn::resources::default_limit(),
                     };
                     train(&ds, &y, &tc, &mut Silent).unwrap().objective
                 })

@@ -213,6 +213,7 @@ fn bounds_and_global_window() {
                 ipm: IpmSettings::default(),
                 max_exact_patterns: 1 << 30,
                 prune: true,
+                max_memory: cvxcnn::resources::default_limit(),
             },
             &mut cvxcnn::arch::two_layer::train::Silent,
         )

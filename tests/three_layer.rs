@@ -81,6 +81,7 @@ fn references_a1_a2_a3() {
             ipm: IpmSettings::default(),
             max_exact_patterns: 1 << 30,
             prune: true,
+            max_memory: cvxcnn::resources::default_limit(),
         };
         let two = train(&ds, &ds.scalar_targets().unwrap(), &cfg, &mut Silent).unwrap();
         assert!(

@@ -28,6 +28,7 @@ fn config(spec: PatchSpec, beta: f64, pool: Pooling, patterns: PatternChoice) ->
         ipm: IpmSettings::default(),
         max_exact_patterns: 1 << 40,
         prune: true,
+        max_memory: cvxcnn::resources::default_limit(),
     }
 }
 

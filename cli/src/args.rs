@@ -288,6 +288,10 @@ pub(crate) struct TrainArgs {
     /// Refuse exact enumeration above this many patterns (general-position bound).
     #[arg(long, default_value_t = 2_000_000)]
     pub(crate) max_exact: u128,
+    /// Memory the interior-point solve may use (4G, 512M; default: 80% of the memory available
+    /// at the start); a program estimated above it is refused before it is built.
+    #[arg(long, value_name = "SIZE")]
+    pub(crate) max_memory: Option<String>,
     /// Target relative duality gap: interior point (gap and feasibility) and first-order
     /// classifier solvers [default: 1e-9; classifiers: 1e-3].
     #[arg(long)]

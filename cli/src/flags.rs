@@ -154,6 +154,7 @@ pub(crate) fn settings(a: &TrainArgs) -> Settings {
         certificate_budget: a.certificate_budget,
         no_prune: a.no_prune,
         max_exact: a.max_exact,
+        max_memory: a.max_memory.clone(),
         tol: a.tol,
         two_classes: a.data.classes.is_some(),
     }

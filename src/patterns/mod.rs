@@ -17,7 +17,10 @@ mod set;
 pub use count::{count_text, general_position_count, rank_of};
 pub use enumerate::enumerate_exact;
 pub use hyperplanes::Hyperplanes;
-pub use sample::{patterns_of_filters, sample_from_patches, sample_gaussian};
+pub use sample::{
+    patterns_of_filters, sample_from_patches, sample_from_patches_until, sample_gaussian,
+    sample_gaussian_until,
+};
 pub(crate) use set::get_bit;
 pub use set::PatternSet;
 

@@ -9,7 +9,17 @@ use rand_distr::{Distribution, StandardNormal};
 /// patterns. A draw that lands on a hyperplane (probability zero, but floating point) is redrawn.
 /// The same seed gives the same set in the same order.
 pub fn sample_gaussian(hp: &Hyperplanes, draws: usize, seed: u64) -> PatternSet {
-    collect(hp, draws, seed, |rng, u| {
+    sample_gaussian_until(hp, draws, seed, None)
+}
+
+/// [`sample_gaussian`] that stops drawing at `deadline` (keeping what it found).
+pub fn sample_gaussian_until(
+    hp: &Hyperplanes,
+    draws: usize,
+    seed: u64,
+    deadline: Option<std::time::Instant>,
+) -> PatternSet {
+    collect(hp, draws, seed, deadline, |rng, u| {
         for x in u.iter_mut() {
             *x = StandardNormal.sample(rng);
         }
@@ -17,13 +27,17 @@ pub fn sample_gaussian(hp: &Hyperplanes, draws: usize, seed: u64) -> PatternSet 
 }
 
 /// Draws filters with `fill` from a seeded ChaCha8 generator and keeps their distinct patterns;
-/// a filter on a hyperplane is redrawn (at most `4·draws + 16` tries in all).
+/// a filter on a hyperplane is redrawn (at most `4·draws + 16` tries in all). Stops early once
+/// the set holds as many patterns as the arrangement can have (the general-position count in
+/// `R^h`), or at `deadline`.
 fn collect(
     hp: &Hyperplanes,
     draws: usize,
     seed: u64,
+    deadline: Option<std::time::Instant>,
     mut fill: impl FnMut(&mut rand::rngs::ChaCha8Rng, &mut [f64]),
 ) -> PatternSet {
+    let most = crate::patterns::count::general_position_count(hp.len(), hp.h);
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
     let mut set = PatternSet::new(hp.len());
     let mut u = vec![0.0; hp.h];
@@ -31,6 +45,14 @@ fn collect(
     let mut done = 0;
     let mut tries = 0;
     while done < draws && tries < draws.saturating_mul(4) + 16 {
+        if tries % 256 == 0 && tries > 0 {
+            if set.len() as u128 >= most {
+                break;
+            }
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                break;
+            }
+        }
         tries += 1;
         fill(&mut rng, &mut u);
         let unorm = u.iter().map(|x| x * x).sum::<f64>().sqrt();
@@ -54,6 +76,18 @@ pub fn sample_from_patches(
     draws: usize,
     seed: u64,
 ) -> PatternSet {
+    sample_from_patches_until(patches, hp, bias, draws, seed, None)
+}
+
+/// [`sample_from_patches`] that stops drawing at `deadline` (keeping what it found).
+pub fn sample_from_patches_until(
+    patches: &crate::patches::Patches,
+    hp: &Hyperplanes,
+    bias: bool,
+    draws: usize,
+    seed: u64,
+    deadline: Option<std::time::Instant>,
+) -> PatternSet {
     use rand::RngExt;
     let h = hp.h;
     let nonzero: Vec<usize> = (0..patches.rows())
@@ -62,7 +96,7 @@ pub fn sample_from_patches(
     if nonzero.is_empty() {
         return PatternSet::new(hp.len());
     }
-    collect(hp, draws, seed, |rng, u| {
+    collect(hp, draws, seed, deadline, |rng, u| {
         let x = patches.row(nonzero[rng.random_range(0..nonzero.len())]);
         let core = if bias { h - 1 } else { h };
         let x2: f64 = x[..core].iter().map(|v| v * v).sum();

@@ -86,6 +86,8 @@ def settings_json(p: Mapping[str, Any], *, classifier_defaults: bool = False) ->
     for key, kind in (("max_iter", int), ("inner_iter", int), ("tol", float)):
         if p.get(key) is not None:
             s[key] = kind(p[key])
+    if p.get("max_memory") is not None:
+        s["max_memory"] = str(p["max_memory"])
     for key in ("also", "head", "solver"):
         if p.get(key) is not None:
             s[key] = p[key]

@@ -424,6 +424,7 @@ impl Architecture for ThreeLayer {
                 ipm,
                 max_exact_patterns: self.max_blocks as u128,
                 prune: true,
+                max_memory: crate::resources::default_limit(),
             };
             Some(crate::arch::two_layer::train::train(ds, &y, &cfg, obs)?.objective)
         } else {

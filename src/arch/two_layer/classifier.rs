@@ -286,6 +286,10 @@ fn fresh_in_chunks(
     let chunks = set.len().div_ceil(chunk).max(1);
     let mut merged: Option<FreshEstimate> = None;
     for c0 in (0..set.len()).step_by(chunk) {
+        // Past the deadline, the chunks checked so far are the batch (its count says so).
+        if merged.is_some() && cfg.deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
         let mut part = PatternSet::new(prep.hyperplanes.len());
         for i in c0..(c0 + chunk).min(set.len()) {
             part.insert(set.pattern(i));
@@ -434,16 +438,23 @@ pub fn solve_prepared(
             return None;
         }
         let seed = cfg.seed ^ (0x5eed_0000 + seed_shift);
+        // Drawing stops at the deadline: a batch cut short is smaller, and says so in its count.
         let cand = if cfg.from_data {
-            sample_from_patches(
+            crate::patterns::sample_from_patches_until(
                 &prep.patches,
                 &prep.hyperplanes,
                 cfg.spec.bias,
                 cfg.fresh_draws,
                 seed,
+                cfg.deadline,
             )
         } else {
-            sample_gaussian(&prep.hyperplanes, cfg.fresh_draws, seed)
+            crate::patterns::sample_gaussian_until(
+                &prep.hyperplanes,
+                cfg.fresh_draws,
+                seed,
+                cfg.deadline,
+            )
         };
         let mut fresh = PatternSet::new(prep.hyperplanes.len());
         for i in 0..cand.len() {

@@ -34,6 +34,9 @@ pub struct TrainConfig {
     pub max_exact_patterns: u128,
     /// Prune the recovered network to at most `n + 1` filters.
     pub prune: bool,
+    /// Bytes the interior-point solve may use: a program whose estimate
+    /// ([`crate::resources::ipm_bytes`]) exceeds it is refused before it is assembled.
+    pub max_memory: u64,
 }
 
 impl TrainConfig {
@@ -48,6 +51,7 @@ impl TrainConfig {
             ipm: IpmSettings::default(),
             max_exact_patterns: 2_000_000,
             prune: true,
+            max_memory: crate::resources::default_limit(),
         }
     }
 
@@ -161,15 +165,37 @@ pub fn train(
 
     let t = Instant::now();
     let (rank, _) = rank_of(rows);
+    // The solve's memory at `p` patterns, before any is spent.
+    let (n, h, g) = (patches.n, patches.h, hyperplanes.len());
+    let fits = |p: f64, what: String, instead: &str| {
+        crate::resources::check(
+            &what,
+            crate::resources::ipm_bytes(p, n, h, g),
+            cfg.max_memory,
+            instead,
+        )
+    };
     let (set, scope) = match cfg.patterns {
         PatternChoice::Exact => {
             obs.stage("enumerating patterns");
             let set = enumerate_exact(rows, &hyperplanes, cfg.max_exact_patterns, &mut |d, t| {
                 obs.progress(d, t)
             })?;
+            fits(
+                set.len() as f64,
+                format!("the interior-point solve of all {} patterns", set.len()),
+                "sample patterns instead (--patterns sample:N)",
+            )?;
             (set, Scope::Global)
         }
         PatternChoice::Sample { draws, seed } => {
+            // At most `draws` distinct patterns, and never more than the arrangement has.
+            let most = (draws as u128).min(general_position_count(g, rank.max(1)));
+            fits(
+                most as f64,
+                format!("the interior-point solve of up to {most} sampled patterns"),
+                "sample fewer (--patterns sample:N)",
+            )?;
             obs.stage("sampling patterns");
             (
                 sample_gaussian(&hyperplanes, draws, seed),
