@@ -48,6 +48,7 @@ fn bench(c: &mut Criterion) {
         ipm: IpmSettings::default(),
         max_exact_patterns: 1 << 40,
         prune: true,
+        max_memory: cvxcnn::resources::default_limit(),
     };
     c.bench_function("train_end_to_end_602", |b| {
         b.iter(|| train(&ds, &y, &cfg, &mut Silent).expect("train"))

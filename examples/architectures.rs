@@ -55,6 +55,7 @@ fn main() -> cvxcnn::Result<()> {
                 ipm,
                 max_exact_patterns: 0,
                 prune: true,
+                max_memory: cvxcnn::resources::default_limit(),
             },
         })
     };

@@ -65,6 +65,7 @@ fn main() -> cvxcnn::Result<()> {
                 ipm,
                 max_exact_patterns: 0,
                 prune: true,
+                max_memory: cvxcnn::resources::default_limit(),
             },
         }),
         Box::new(ThreeLayer {

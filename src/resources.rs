@@ -42,7 +42,7 @@ pub fn parse_size(s: &str) -> Result<u64> {
     };
     let v: f64 = num.trim().parse().unwrap_or(f64::NAN);
     let bytes = v * scale;
-    if !(bytes.is_finite() && bytes >= 1.0 && bytes < 1.8e19) {
+    if !(1.0..1.8e19).contains(&bytes) {
         return Err(Error::param(
             "max_memory",
             format!("'{s}' is not a size (bytes, or a number with K, M, G or T, e.g. 4G)"),

@@ -16,7 +16,7 @@ pub(crate) struct Cli {
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
     /// Train a CNN by solving its convex program; writes report.json and model.safetensors.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Count the sign patterns of a data set and patch spec, beside the theoretical bound.
     Patterns(PatternArgs),
     /// Accuracy (and loss) of a saved model on labelled data.

@@ -17,7 +17,7 @@ use clap::Parser;
 fn run() -> cvxcnn::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Train(a) => commands::train::cmd_train(a),
+        Command::Train(a) => commands::train::cmd_train(*a),
         Command::Patterns(a) => commands::patterns::cmd_patterns(a),
         Command::Eval(a) => {
             let model = cvxcnn::export::SavedModel::load(&a.model)?;
