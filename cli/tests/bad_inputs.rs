@@ -162,6 +162,26 @@ fn bad_inputs_fail_cleanly() {
             "built in: builtin:mnist",
         ),
         case(
+            "a program estimated above --max-memory",
+            cmd("train --data {good.npz} --kernel 2 --max-memory 1M --out {out}"),
+            "--max-memory: the interior-point solve of all",
+        ),
+        case(
+            "a billion sampled patterns",
+            cmd("train --classes 3,8 --limit 40 --kernel 7 --stride 7 --patterns sample:1000000000 --out {out}"),
+            "up to 1000000000 sampled patterns",
+        ),
+        case(
+            "a fresh batch above --max-memory",
+            cmd("train --limit 50 --fresh 1000000000 --out {out}"),
+            "--fresh N",
+        ),
+        case(
+            "not a size",
+            cmd("train --data {good.npz} --kernel 2 --max-memory 4X --out {out}"),
+            "'4X' is not a size",
+        ),
+        case(
             "absurd thread count",
             cmd("train --data {good.npz} --kernel 2 --threads 100000 --out {out}"),
             "--threads",

@@ -54,6 +54,8 @@ def test_every_architecture(params, tmp_path):
         (dict(pool="median"), "pool"),
         (dict(head="l1"), "windows"),
         (dict(threads=0), "threads"),
+        (dict(max_memory="1K"), "max_memory"),
+        (dict(max_memory="10X"), "max_memory"),
     ],
 )
 def test_bad_input_raises_value_error(signals, params, match):

@@ -76,6 +76,10 @@ _PARAMS_DOC = """
         Caratheodory pruning to at most n + 1 filters (``--no-prune`` is ``prune=False``).
     max_exact : int, default=2_000_000
         Refuse exact enumeration above this many patterns.
+    max_memory : str or int or None, default=None
+        Memory a solve may use (``"4G"``, ``"512M"`` or bytes; None: 80% of the memory
+        available when the fit starts). A program estimated above it raises ``ValueError``
+        before it is built.
     tol : float or None, default=None
         Target relative duality gap (None: 1e-9 for the interior point, 1e-3 for the
         first-order classifier solvers).
@@ -155,6 +159,7 @@ class _ConvexCNN(BaseEstimator):
         certificate_budget: float = 30.0,
         prune: bool = True,
         max_exact: int = 2_000_000,
+        max_memory: Optional[Union[str, int]] = None,
         tol: Optional[float] = None,
         threads: Optional[int] = None,
         verbose: bool = False,
@@ -184,6 +189,7 @@ class _ConvexCNN(BaseEstimator):
         self.certificate_budget = certificate_budget
         self.prune = prune
         self.max_exact = max_exact
+        self.max_memory = max_memory
         self.tol = tol
         self.threads = threads
         self.verbose = verbose
