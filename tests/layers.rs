@@ -8,24 +8,26 @@ use std::path::{Path, PathBuf};
 /// Top-level modules of the library, by layer (0 = bottom).
 const LAYERS: &[(&str, usize)] = &[
     ("error", 0),
-    ("algebra", 0),
-    ("fourier", 0),
-    ("observe", 0),
-    ("tensors", 0),
-    ("loss", 0),
-    ("data", 1),
-    ("patches", 2),
-    ("patterns", 3),
-    ("program", 4),
-    ("cones", 5),
-    ("solver", 6),
-    ("certify", 7),
-    ("network", 8),
-    ("recovery", 9),
-    ("nonconvex", 10),
-    ("arch", 11),
-    ("export", 12),
-    ("settings", 13),
+    ("algebra", 1),
+    ("fourier", 1),
+    ("observe", 1),
+    ("tensors", 1),
+    ("loss", 1),
+    ("resources", 1),
+    ("data", 2),
+    ("patches", 3),
+    ("patterns", 4),
+    ("program", 5),
+    ("cones", 6),
+    ("solver", 7),
+    ("certify", 8),
+    ("network", 9),
+    ("recovery", 10),
+    ("nonconvex", 11),
+    ("arch", 12),
+    ("export", 13),
+    ("settings", 14),
+    ("compare", 15),
 ];
 
 /// Folders of `arch/`, by layer: the trait first, then the families (a family may build on one
@@ -38,6 +40,8 @@ const FAMILIES: &[(&str, usize)] = &[
     ("circular", 2),
     ("three_layer", 2),
     ("shared", 3),
+    // Reads every family's saved tensors back.
+    ("load", 4),
 ];
 
 fn rank(table: &[(&str, usize)], name: &str) -> Option<usize> {

@@ -285,6 +285,10 @@ pub(crate) struct TrainArgs {
     /// Keep every filter the solver returns (no Carathéodory pruning to ≤ n+1).
     #[arg(long)]
     pub(crate) no_prune: bool,
+    /// Exit with 0 even when the solver claimed success but the recovered network and the
+    /// certificate disagree (status `inaccurate`, exit code 3 otherwise).
+    #[arg(long)]
+    pub(crate) allow_inaccurate: bool,
     /// Refuse exact enumeration above this many patterns (general-position bound).
     #[arg(long, default_value_t = 2_000_000)]
     pub(crate) max_exact: u128,

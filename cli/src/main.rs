@@ -14,10 +14,10 @@ mod report;
 use args::{Cli, Command};
 use clap::Parser;
 
-fn run() -> cvxcnn::Result<()> {
+fn run() -> cvxcnn::Result<i32> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Train(a) => commands::train::cmd_train(*a),
+        Command::Train(a) => return commands::train::cmd_train(*a),
         Command::Patterns(a) => commands::patterns::cmd_patterns(a),
         Command::Eval(a) => {
             let model = cvxcnn::export::SavedModel::load(&a.model)?;
@@ -31,11 +31,12 @@ fn run() -> cvxcnn::Result<()> {
         }
         Command::Compare(a) => commands::compare::cmd_compare(*a),
     }
+    .map(|()| 0)
 }
 
 fn main() {
     let code = match run() {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", flags::describe(&e));
             2

@@ -109,24 +109,8 @@ fn max_pooling_train_and_predict() {
     );
     assert!((a - b).abs() <= 1e-6 * a, "{a} vs {b}");
     // The saved model predicts with max pooling: its squared loss plus penalty is the objective.
-    let p = run(&[
-        "predict",
-        "--model",
-        out.to_str().unwrap(),
-        "--data",
-        ds,
-        "--json",
-    ]);
-    assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
-    let pj: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap();
-    let f: Vec<f64> = pj["outputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v[0].as_f64().unwrap())
-        .collect();
     let y = gaussian(5, 4);
-    let loss: f64 = f.iter().zip(&y).map(|(p, q)| 0.5 * (p - q) * (p - q)).sum();
+    let loss = predicted_loss(&out, ds, &y);
     let st = std::fs::read(out.join("model.safetensors")).unwrap();
     let t = safetensors::SafeTensors::deserialize(&st).unwrap();
     let sq: f64 = ["conv.weight", "fc.weight"]
@@ -270,6 +254,26 @@ fn eval_of_a_scalar_two_class_model() {
     );
 }
 
+/// `½Σ(f − y)²` of the outputs `cvxcnn predict --json` gives for the model in `out` on `data`.
+fn predicted_loss(out: &std::path::Path, data: &str, y: &[f64]) -> f64 {
+    let p = run(&[
+        "predict",
+        "--json",
+        "--model",
+        out.to_str().unwrap(),
+        "--data",
+        data,
+    ]);
+    assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
+    let pj: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap();
+    let f = pj["outputs"].as_array().unwrap();
+    assert_eq!(f.len(), y.len());
+    f.iter()
+        .zip(y)
+        .map(|(v, t)| 0.5 * (v[0].as_f64().unwrap() - t).powi(2))
+        .sum()
+}
+
 /// `eval` and `predict` of a model that is not a two-layer CNN (a linear CNN on images, a
 /// circular CNN on signals): predictions whose squared loss plus penalty is the report's
 /// network objective.
@@ -323,23 +327,7 @@ fn eval_of_other_architectures() {
         let ev: serde_json::Value = serde_json::from_slice(&e.stdout).unwrap();
         assert_eq!(ev["arch"], name);
         assert!(ev["accuracy"].is_null(), "real-valued targets: no accuracy");
-        let p = run(&[
-            "predict",
-            "--json",
-            "--model",
-            out.to_str().unwrap(),
-            "--data",
-            ds,
-        ]);
-        let pj: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap();
-        let f: Vec<f64> = pj["outputs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v[0].as_f64().unwrap())
-            .collect();
-        let y = gaussian(6, 6);
-        let loss: f64 = f.iter().zip(&y).map(|(a, b)| 0.5 * (a - b) * (a - b)).sum();
+        let loss = predicted_loss(&out, ds, &gaussian(6, 6));
         assert!(
             (loss - ev["loss"].as_f64().unwrap()).abs() <= 1e-9 * loss,
             "{name}"
@@ -353,9 +341,9 @@ fn eval_of_other_architectures() {
 }
 
 /// `train` on 40 embedded digits (3 against 8, kernel 7, 20 sampled patterns) at `beta`.
-fn mnist_3_8(beta: &str, out: &std::path::Path) -> std::process::Output {
+fn mnist_3_8(beta: &str, out: &std::path::Path, extra: &[&str]) -> std::process::Output {
     let out = out.to_str().unwrap();
-    run(&[
+    let mut args = vec![
         "train",
         "--data",
         "builtin:mnist",
@@ -376,7 +364,9 @@ fn mnist_3_8(beta: &str, out: &std::path::Path) -> std::process::Output {
         "--quiet",
         "--out",
         out,
-    ])
+    ];
+    args.extend(extra);
+    run(&args)
 }
 
 /// At a β far below β_max the interior point reports success while the recovered network is
@@ -386,17 +376,30 @@ fn mnist_3_8(beta: &str, out: &std::path::Path) -> std::process::Output {
 fn tiny_beta_is_reported_inaccurate() {
     let d = Dir::new();
     let out = d.p("tiny");
-    let o = mnist_3_8("1e-7", &out);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = mnist_3_8("1e-7", &out, &[]);
+    // The result is written, and the exit code (3) says it is not what the status claimed.
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let r = read_json(&out.join("report.json"));
     let gap = r["relative_gap"].as_f64().unwrap();
     assert!(gap > 1e-3, "the example must show the failure: gap {gap}");
     assert_eq!(r["converged"], false);
     assert_eq!(r["status"], "inaccurate");
     assert!(String::from_utf8_lossy(&o.stderr).contains("not the optimum"));
+    // Opted in: the same result, exit code 0.
+    let o = mnist_3_8("1e-7", &d.p("tiny2"), &["--allow-inaccurate"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        read_json(&d.p("tiny2").join("report.json"))["status"],
+        "inaccurate"
+    );
     // At β = 1 the same run converges and says so.
     let ok = d.p("ok");
-    let o = mnist_3_8("1", &ok);
+    let o = mnist_3_8("1", &ok, &[]);
     assert!(o.status.success());
     let r = read_json(&ok.join("report.json"));
     assert_eq!(

@@ -277,6 +277,20 @@ impl NativeModel {
     }
 }
 
+/// The targets given: real values or class labels, exactly one of them.
+fn targets(
+    y_real: Option<PyReadonlyArray1<'_, f64>>,
+    y_classes: Option<PyReadonlyArray1<'_, i64>>,
+) -> PyResult<Targets> {
+    match (y_real, y_classes) {
+        (Some(y), None) => Ok(Targets::Real(y.as_array().to_vec())),
+        (None, Some(y)) => Ok(Targets::Classes(y.as_array().to_vec())),
+        _ => Err(PyValueError::new_err(
+            "give exactly one of y_real and y_classes",
+        )),
+    }
+}
+
 /// Runs `job` on a worker thread with the GIL released (on a pool of `threads` when given),
 /// forwarding its progress to `progress` and checking for signals: Ctrl-C raises
 /// `KeyboardInterrupt` at once and asks the library to stop the abandoned job.
@@ -391,16 +405,7 @@ fn fit(
 ) -> PyResult<NativeModel> {
     let settings: Settings = serde_json::from_str(settings)
         .map_err(|e| PyValueError::new_err(format!("settings: {e}")))?;
-    let targets = match (y_real, y_classes) {
-        (Some(y), None) => Targets::Real(y.as_array().to_vec()),
-        (None, Some(y)) => Targets::Classes(y.as_array().to_vec()),
-        _ => {
-            return Err(PyValueError::new_err(
-                "give exactly one of y_real and y_classes",
-            ))
-        }
-    };
-    let ds = dataset(&x, targets)?;
+    let ds = dataset(&x, targets(y_real, y_classes)?)?;
     let shape = ds.shape;
     let arch = guarded(|| architecture(&settings, &ds))?;
     let fitted = in_worker(py, threads, progress, move |obs| arch.fit(&ds, obs))?;
@@ -438,16 +443,7 @@ fn compare(
         .map_err(|e| PyValueError::new_err(format!("settings: {e}")))?;
     let runs: CompareSettings = serde_json::from_str(compare)
         .map_err(|e| PyValueError::new_err(format!("compare settings: {e}")))?;
-    let targets = match (y_real, y_classes) {
-        (Some(y), None) => Targets::Real(y.as_array().to_vec()),
-        (None, Some(y)) => Targets::Classes(y.as_array().to_vec()),
-        _ => {
-            return Err(PyValueError::new_err(
-                "give exactly one of y_real and y_classes",
-            ))
-        }
-    };
-    let ds = dataset(&x, targets)?;
+    let ds = dataset(&x, targets(y_real, y_classes)?)?;
     let source = source.to_string();
     let result = in_worker(py, threads, progress, move |obs| {
         cvxcnn::compare::compare(&settings, &runs, &ds, &source, obs, &mut NoRunProgress)

@@ -158,3 +158,22 @@ def test_torch_module_equals_predict(digits):
             out = net(xt).numpy()[:, 0]
         expected = est.decision_function(X) if kind == "clf" else est.predict(X)
         np.testing.assert_allclose(out, expected, rtol=1e-9, atol=1e-9, err_msg=str(params))
+
+
+def test_not_converged_warns(digits):
+    """A fit that ends on its iteration count, not its certificate, says so (scikit-learn's
+    ConvergenceWarning); an exact fit does not."""
+    from sklearn.exceptions import ConvergenceWarning
+    import warnings
+
+    from cvxcnn.datasets import load_mnist_subset
+
+    X, y = load_mnist_subset(return_X_y=True)
+    clf = cvxcnn.ConvexCNNClassifier(patterns="sample:4", max_iter=1, inner_iter=2, fresh=0)
+    with pytest.warns(ConvergenceWarning, match="not converged"):
+        clf.fit(X[:60], y[:60])
+    assert clf.converged_ is False
+    rng = np.random.default_rng(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ConvexCNNRegressor(kernel=2, beta=0.1).fit(rng.standard_normal((6, 4)), rng.standard_normal(6))

@@ -549,15 +549,7 @@ pub(crate) fn read(
         filters,
         weights: fc.data.clone(),
     };
-    let shape = geometry.shape;
-    Ok((
-        Box::new(PatchModel {
-            net,
-            geometry,
-            beta,
-        }),
-        shape,
-    ))
+    Ok(PatchModel::loaded(net, geometry, beta))
 }
 
 impl Linear {

@@ -413,6 +413,25 @@ pub(crate) struct PatchModel<N> {
     pub(crate) beta: f64,
 }
 
+impl<N: PatchNetwork + 'static> PatchModel<N> {
+    /// The model of `net` read back with its geometry, and the sample shape it reads.
+    pub(crate) fn loaded(
+        net: N,
+        geometry: Geometry,
+        beta: f64,
+    ) -> (Box<dyn Model>, crate::data::SampleShape) {
+        let shape = geometry.shape;
+        (
+            Box::new(PatchModel {
+                net,
+                geometry,
+                beta,
+            }),
+            shape,
+        )
+    }
+}
+
 impl<N: PatchNetwork> Model for PatchModel<N> {
     fn predict(&self, ds: &Dataset) -> Result<Vec<f64>> {
         let p = crate::patches::Patches::extract(&ds.x, ds.n(), &ds.shape, &self.geometry.spec)?;

@@ -12,8 +12,10 @@ use cvxcnn::export::{
 use cvxcnn::Result;
 use std::path::PathBuf;
 
-/// Runs `cvxcnn train`.
-pub(crate) fn cmd_train(a: TrainArgs) -> Result<()> {
+/// Runs `cvxcnn train`; returns the exit code: 0, or 3 when the solver claimed success but
+/// the recovered network and the certificate disagree (status `inaccurate`; the result is
+/// written) and `--allow-inaccurate` was not given.
+pub(crate) fn cmd_train(a: TrainArgs) -> Result<i32> {
     set_threads(a.threads)?;
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("cvxcnn-out"));
     // Before any data is read or solved: where the result goes must be able to take it.
@@ -42,7 +44,7 @@ pub(crate) fn cmd_train(a: TrainArgs) -> Result<()> {
     write_dir_atomically(&out, &files)?;
     if fit.report.status == "inaccurate" {
         eprintln!(
-            "warning: the solver reported success, but the recovered network is {:.1e} (relative) above the certified bound: the result is not the optimum (is β = {} too small against beta_max?)",
+            "warning: the solver reported success, but the recovered network is {:.1e} (relative) above the certified bound: the result is not the optimum (is β = {} too small against beta_max?); exit code 3 unless --allow-inaccurate",
             fit.report.relative_gap, fit.report.beta
         );
     }
@@ -50,5 +52,11 @@ pub(crate) fn cmd_train(a: TrainArgs) -> Result<()> {
         let names: Vec<String> = files.into_iter().map(|(k, _)| k).collect();
         print_summary(&fit.report, &out, &names);
     }
-    Ok(())
+    Ok(
+        if fit.report.status == "inaccurate" && !a.allow_inaccurate {
+            3
+        } else {
+            0
+        },
+    )
 }

@@ -4,9 +4,11 @@ their fit is `cvxcnn train` on NumPy arrays, and the fitted model is the one `tr
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Dict, Optional, Sequence, Union
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -215,6 +217,21 @@ class _ConvexCNN(BaseEstimator):
             if progress is not None:
                 progress.close()
         self._set_model(Model(native))
+        r = self.report_
+        if r.get("status") == "inaccurate":
+            warnings.warn(
+                f"the solver reported success, but the recovered network is {r.get('relative_gap'):.1e} "
+                "(relative) above the certified bound: the result is not the optimum (is beta too small?)",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif r.get("converged") is False and r.get("certificate") != "bounds":
+            warnings.warn(
+                f"not converged (status {r.get('status')!r}, relative gap {r.get('relative_gap'):.1e}); "
+                "raise max_iter or time_limit",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
 
     def _set_model(self, model: Model) -> None:
         r = model.report

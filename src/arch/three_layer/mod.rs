@@ -363,15 +363,7 @@ pub(crate) fn read(
         w2: mix.data.clone(),
         w3: fc.data.clone(),
     };
-    let shape = geometry.shape;
-    Ok((
-        Box::new(PatchModel {
-            net,
-            geometry,
-            beta,
-        }),
-        shape,
-    ))
+    Ok(PatchModel::loaded(net, geometry, beta))
 }
 
 impl ThreeLayer {
