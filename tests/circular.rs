@@ -266,3 +266,17 @@ fn path_norm_variant_is_exact() {
         }
     }
 }
+
+/// The first-order solve's certificate (`spectral_lower_bound`, exact cone-constrained dual norms
+/// per block) on B1: never above the interior point's certified optimum, and within 1e-8 of it;
+/// the cone-free bound (`‖F A_bᵀ v‖_∞`) would give 0.045 here.
+#[test]
+fn first_order_lower_bound_is_valid_and_tight() {
+    let (x, y) = b1();
+    let exact = train_circular_exact(&x, 4, &y, 0.1, &IpmSettings::default()).unwrap();
+    let s = cvxcnn::solver::ProxAlSettings::default();
+    let al = cvxcnn::arch::circular::train_circular_first_order(&x, 4, &y, 0.1, &s).unwrap();
+    let (lb, opt) = (al.dual_objective, exact.objective);
+    assert!(lb <= exact.dual_objective.max(opt) + 1e-10, "{lb} vs {opt}");
+    assert!(lb >= opt - 1e-8 * opt, "{lb} vs {opt}");
+}

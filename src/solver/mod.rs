@@ -27,7 +27,9 @@ pub use gated::{solve_gated, GatedSolution};
 pub use block_socp::{solve_block_socp, SocpBlock, SocpSolution};
 #[cfg(feature = "sdp")]
 pub(crate) use ipm::{clarabel_settings, interruptible, map_status};
-pub use ipm::{solve_ipm, solve_ipm_with, BlockNorm, IpmInfo, IpmSettings};
+pub use ipm::{
+    solve_ipm, solve_ipm_with, spectral_cone_dual_norm, BlockNorm, IpmInfo, IpmSettings,
+};
 pub use projected::{solve_projected, ProjectedSettings};
 pub(crate) use prox_al::momentum_step;
 pub use prox_al::{block_penalty, solve_prox_al, ProxAlInfo, ProxAlSettings};
