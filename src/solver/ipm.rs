@@ -289,6 +289,71 @@ pub fn solve_ipm_with(
     ))
 }
 
+/// An upper bound (to the solver's tolerance, from its dual objective) on
+/// `max gᵀz  s.t.  C z ≥ 0, ‖F z‖₁ ≤ 1` (`F` the unnormalized DFT of `R^d`, `d = g.len()`;
+/// `c` holds the rows of `C`, row-major): the dual norm of the spectral ℓ1 norm on a polyhedral
+/// cone, by a small second-order cone program.
+pub fn spectral_cone_dual_norm(g: &[f64], c: &[f64], settings: &IpmSettings) -> Result<f64> {
+    let d = g.len();
+    if d == 0 || c.len() % d != 0 {
+        return Err(Error::param(
+            "rows",
+            format!("{} constraint values for vectors of size {d}", c.len()),
+        ));
+    }
+    let rows = c.len() / d;
+    // x = [z (d) | t (d)]; s = b − A x in: nonneg (1 − Σt, C z), then SOC(3) per frequency.
+    let m = 1 + rows + 3 * d;
+    let mut dense = vec![0.0; m * 2 * d];
+    let mut set = |r: usize, col: usize, v: f64| dense[r * 2 * d + col] = v;
+    for k in 0..d {
+        set(0, d + k, 1.0);
+    }
+    for r in 0..rows {
+        for e in 0..d {
+            set(1 + r, e, -c[r * d + e]);
+        }
+    }
+    let two_pi = 2.0 * std::f64::consts::PI;
+    for k in 0..d {
+        let base = 1 + rows + 3 * k;
+        set(base, d + k, -1.0);
+        for t in 0..d {
+            let th = two_pi * ((k * t) % d) as f64 / d as f64;
+            set(base + 1, t, -th.cos());
+            set(base + 2, t, th.sin());
+        }
+    }
+    let (mut colptr, mut rowval, mut nzval) = (vec![0], Vec::new(), Vec::new());
+    for col in 0..2 * d {
+        for r in 0..m {
+            let v = dense[r * 2 * d + col];
+            if v.abs() > 1e-15 {
+                rowval.push(r);
+                nzval.push(v);
+            }
+        }
+        colptr.push(rowval.len());
+    }
+    let a = CscMatrix::new(m, 2 * d, colptr, rowval, nzval);
+    let p = CscMatrix::zeros((2 * d, 2 * d));
+    let mut q = vec![0.0; 2 * d];
+    for (qi, gi) in q.iter_mut().zip(g) {
+        *qi = -gi;
+    }
+    let mut b = vec![0.0; m];
+    b[0] = 1.0;
+    let mut cones: Vec<SupportedConeT<f64>> = vec![NonnegativeConeT(1 + rows)];
+    cones.extend((0..d).map(|_| SecondOrderConeT(3)));
+    let mut solver = DefaultSolver::new(&p, &q, &a, &b, &cones, clarabel_settings(settings)?)
+        .map_err(|e| Error::Solver(format!("spectral dual norm: {e:?}")))?;
+    solver.solve();
+    map_status(solver.solution.status)?;
+    let s = &solver.solution;
+    // min −gᵀz ≥ its dual objective, so max gᵀz ≤ −dual; never below the attained −primal.
+    Ok((-s.obj_val_dual).max(-s.obj_val).max(0.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,69 +421,4 @@ mod tests {
             solve_ipm_with(&prog, BlockNorm::WeightedSpectral(&[1.0, -1.0]), &tight()).is_err()
         );
     }
-}
-
-/// An upper bound (to the solver's tolerance, from its dual objective) on
-/// `max gᵀz  s.t.  C z ≥ 0, ‖F z‖₁ ≤ 1` (`F` the unnormalized DFT of `R^d`, `d = g.len()`;
-/// `c` holds the rows of `C`, row-major): the dual norm of the spectral ℓ1 norm on a polyhedral
-/// cone, by a small second-order cone program.
-pub fn spectral_cone_dual_norm(g: &[f64], c: &[f64], settings: &IpmSettings) -> Result<f64> {
-    let d = g.len();
-    if d == 0 || c.len() % d != 0 {
-        return Err(Error::param(
-            "rows",
-            format!("{} constraint values for vectors of size {d}", c.len()),
-        ));
-    }
-    let rows = c.len() / d;
-    // x = [z (d) | t (d)]; s = b − A x in: nonneg (1 − Σt, C z), then SOC(3) per frequency.
-    let m = 1 + rows + 3 * d;
-    let mut dense = vec![0.0; m * 2 * d];
-    let mut set = |r: usize, col: usize, v: f64| dense[r * 2 * d + col] = v;
-    for k in 0..d {
-        set(0, d + k, 1.0);
-    }
-    for r in 0..rows {
-        for e in 0..d {
-            set(1 + r, e, -c[r * d + e]);
-        }
-    }
-    let two_pi = 2.0 * std::f64::consts::PI;
-    for k in 0..d {
-        let base = 1 + rows + 3 * k;
-        set(base, d + k, -1.0);
-        for t in 0..d {
-            let th = two_pi * ((k * t) % d) as f64 / d as f64;
-            set(base + 1, t, -th.cos());
-            set(base + 2, t, th.sin());
-        }
-    }
-    let (mut colptr, mut rowval, mut nzval) = (vec![0], Vec::new(), Vec::new());
-    for col in 0..2 * d {
-        for r in 0..m {
-            let v = dense[r * 2 * d + col];
-            if v.abs() > 1e-15 {
-                rowval.push(r);
-                nzval.push(v);
-            }
-        }
-        colptr.push(rowval.len());
-    }
-    let a = CscMatrix::new(m, 2 * d, colptr, rowval, nzval);
-    let p = CscMatrix::zeros((2 * d, 2 * d));
-    let mut q = vec![0.0; 2 * d];
-    for (qi, gi) in q.iter_mut().zip(g) {
-        *qi = -gi;
-    }
-    let mut b = vec![0.0; m];
-    b[0] = 1.0;
-    let mut cones: Vec<SupportedConeT<f64>> = vec![NonnegativeConeT(1 + rows)];
-    cones.extend((0..d).map(|_| SecondOrderConeT(3)));
-    let mut solver = DefaultSolver::new(&p, &q, &a, &b, &cones, clarabel_settings(settings)?)
-        .map_err(|e| Error::Solver(format!("spectral dual norm: {e:?}")))?;
-    solver.solve();
-    map_status(solver.solution.status)?;
-    let s = &solver.solution;
-    // min −gᵀz ≥ its dual objective, so max gᵀz ≤ −dual; never below the attained −primal.
-    Ok((-s.obj_val_dual).max(-s.obj_val).max(0.0))
 }
