@@ -154,7 +154,7 @@ pub struct SavedModel {
     /// the labels of a negative and of a non-negative output), the input normalization, the
     /// loss and the train/test split; `None` for real-valued outputs.
     pub info: Option<ModelInfo>,
-    /// `report.json`, when it was there.
+    /// `report.json`, when it was there in the current schema.
     pub report: Option<crate::arch::traits::Report>,
 }
 
@@ -171,13 +171,19 @@ impl SavedModel {
                 .find(|(k, _)| k.as_ref() == name)
                 .map(|(_, b)| b)
         };
-        let report = match get("report.json") {
-            Some(b) => Some(
-                serde_json::from_slice::<crate::arch::traits::Report>(b).map_err(|e| {
-                    Error::format(dir.join("report.json"), format!("not a cvxcnn report: {e}"))
-                })?,
-            ),
-            None => None,
+        // The report gives β (for the objective); one of an older schema still does.
+        let (report, beta) = match get("report.json") {
+            Some(b) => {
+                let v: serde_json::Value = serde_json::from_slice(b).map_err(|e| {
+                    Error::format(dir.join("report.json"), format!("not JSON: {e}"))
+                })?;
+                let beta = v.get("beta").and_then(|x| x.as_f64());
+                (
+                    serde_json::from_value::<crate::arch::traits::Report>(v).ok(),
+                    beta,
+                )
+            }
+            None => (None, None),
         };
         let wpath = dir.join("model.safetensors");
         let Some(bytes) = get("model.safetensors") else {
@@ -194,7 +200,7 @@ impl SavedModel {
             });
         };
         let t = deserialize(bytes, &wpath)?;
-        let loaded = crate::arch::model_from_tensors(&t, report.as_ref().map(|r| r.beta), &wpath)?;
+        let loaded = crate::arch::model_from_tensors(&t, beta, &wpath)?;
         let ipath = dir.join("model.json");
         let info = match get("model.json") {
             Some(b) => Some(
