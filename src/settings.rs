@@ -185,8 +185,9 @@ pub struct Settings {
     pub max_iter: Option<usize>,
     /// Inner iterations per outer iteration [default: 50; admm: 10].
     pub inner_iter: Option<usize>,
-    /// Time limit of a first-order solve, seconds.
-    pub time_limit: f64,
+    /// Safety cap in seconds on the run: of a first-order solve (classifiers: the whole fit)
+    /// [default: 60]; of the two-layer interior-point run when given [default: none].
+    pub time_limit: Option<f64>,
     /// Fresh patterns drawn for the global-optimality estimate (classifiers; 0: none).
     pub fresh: usize,
     /// Seconds allowed for exact dual-constraint values in each certificate (classifiers).
@@ -226,7 +227,7 @@ impl Default for Settings {
             normalize: Normalize::None,
             max_iter: None,
             inner_iter: None,
-            time_limit: 60.0,
+            time_limit: None,
             fresh: 200,
             certificate_budget: 30.0,
             no_prune: false,
@@ -367,8 +368,22 @@ pub fn wants_classifier(a: &Settings, ds: &Dataset) -> bool {
 fn ipm(a: &Settings) -> IpmSettings {
     IpmSettings {
         tol: a.tol.unwrap_or(1e-9),
+        // Checked positive by `architecture`; unbounded unless given.
+        time_limit: a.time_limit.unwrap_or(f64::INFINITY),
         ..IpmSettings::default()
     }
+}
+
+/// The time limit of first-order solves: the one given, or 60 s.
+fn first_order_limit(a: &Settings) -> Result<f64> {
+    let t = a.time_limit.unwrap_or(60.0);
+    if t.is_nan() || t <= 0.0 {
+        return Err(Error::param(
+            "time_limit",
+            format!("must be positive, got {t}"),
+        ));
+    }
+    Ok(t)
 }
 
 /// `--beta` for the single-β architectures [default 0.1].
@@ -388,6 +403,14 @@ fn pooling(p: Pool) -> Pooling {
 /// The architecture that `--arch`, `--head`, `--windows`, `--pool`, `--layers` and the data
 /// select, validated: the one road of `train` (and of `compare` outside the two-layer CNN).
 pub fn architecture(a: &Settings, ds: &Dataset) -> Result<Box<dyn Architecture>> {
+    if let Some(t) = a.time_limit {
+        if t.is_nan() || t <= 0.0 {
+            return Err(Error::param(
+                "time_limit",
+                format!("must be positive, got {t}"),
+            ));
+        }
+    }
     if a.arch == Arch::Circular {
         return Ok(Box::new(circular(a, ds)?));
     }
@@ -601,12 +624,7 @@ pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
             ))
         }
     };
-    if a.time_limit.is_nan() || a.time_limit <= 0.0 {
-        return Err(Error::param(
-            "time_limit",
-            format!("must be positive, got {}", a.time_limit),
-        ));
-    }
+    let time_limit = first_order_limit(a)?;
     if a.max_iter == Some(0) || a.inner_iter == Some(0) {
         return Err(Error::param(
             "max_iter",
@@ -666,7 +684,7 @@ pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
                     } else {
                         30
                     }),
-                    time_limit: Some(a.time_limit),
+                    time_limit: Some(time_limit),
                     tol: a.tol.unwrap_or(1e-3).max(1e-12),
                 },
                 inner_iter: a.inner_iter.unwrap_or(if solver == FirstOrder::Admm {
@@ -797,19 +815,14 @@ fn three_layer(a: &Settings, ds: &Dataset) -> Result<ThreeLayer> {
     let solver = match a.solver {
         None | Some(Solver::Ipm) => ThreeLayerSolver::Ipm(ipm(a)),
         Some(kind @ (Solver::Al | Solver::Cg)) => {
-            if a.time_limit.is_nan() || a.time_limit <= 0.0 {
-                return Err(Error::param(
-                    "time_limit",
-                    format!("must be positive, got {}", a.time_limit),
-                ));
-            }
+            let time_limit = first_order_limit(a)?;
             let rounds = a.max_iter.unwrap_or(30);
             if rounds == 0 {
                 return Err(Error::param("max_iter", "must be positive, got 0"));
             }
             let s = FirstOrderSettings {
                 rounds,
-                time_limit: Some(a.time_limit),
+                time_limit: Some(time_limit),
                 // The conditional gradient reaches 1e-6 in a few rounds on exact programs.
                 tol: if kind == Solver::Cg { 1e-6 } else { 1e-4 },
                 ..FirstOrderSettings::default()

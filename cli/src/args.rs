@@ -261,11 +261,13 @@ pub(crate) struct TrainArgs {
     /// between checks for admm) [default: 50; admm: 10].
     #[arg(long)]
     pub(crate) inner_iter: Option<usize>,
-    /// Time limit in seconds: of a first-order solve; for classifiers, of the whole fit (the
-    /// Adam start, the solve with 75% of the time left, then recovery and the certificates,
-    /// whose exact dual values stop early with valid, looser bounds).
-    #[arg(long, default_value_t = 60.0)]
-    pub(crate) time_limit: f64,
+    /// Safety cap in seconds, reported as not converged when hit: of a first-order solve; for
+    /// classifiers, of the whole fit (the Adam start, the solve with 75% of the time left, then
+    /// recovery and the certificates, whose exact dual values stop early with valid, looser
+    /// bounds) [default: 60]; for the two-layer interior point, of the whole run [default:
+    /// none, an exact solve runs to its certificate].
+    #[arg(long)]
+    pub(crate) time_limit: Option<f64>,
     /// Fresh patterns drawn for the global-optimality estimate (0: none).
     #[arg(long, default_value_t = 200)]
     pub(crate) fresh: usize,

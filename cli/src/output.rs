@@ -37,10 +37,11 @@ pub(crate) fn print_summary(r: &Report, out: &Path, files: &[String]) {
             .unwrap_or("");
         println!("patterns        {p} ({mode}), {b} blocks");
     }
-    let what = match r.certificate {
-        CertificateScope::Global => "convex optimum",
-        CertificateScope::Restricted => "optimum over the sampled patterns",
-        CertificateScope::Bounds => "upper bound attained by a network",
+    let what = match (r.certificate, r.converged) {
+        (CertificateScope::Bounds, _) => "upper bound attained by a network",
+        (_, false) => "the solver's last point, not an optimum",
+        (CertificateScope::Global, true) => "convex optimum",
+        (CertificateScope::Restricted, true) => "optimum over the sampled patterns",
     };
     println!("objective       {:.10}  ({what})", r.objective);
     println!(

@@ -407,3 +407,43 @@ fn tiny_beta_is_reported_inaccurate() {
         (Some("solved"), Some(true))
     );
 }
+
+/// `--time-limit` bounds the interior-point run too: an exact program whose solve takes about
+/// 10 s on 2 cores, capped at 1 s, ends on the cap with status `max_time` and says it did not
+/// converge (without the flag the same run ends `solved`: `every_pooling_solves_exactly`-style
+/// runs above).
+#[test]
+fn time_limit_caps_the_interior_point() {
+    let d = Dir::new();
+    let data = d.p("ten.npz");
+    write_xy(&data, &gaussian(80, 31), &gaussian(10, 32));
+    let out = d.p("capped");
+    let o = run(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--kernel",
+        "3",
+        "--beta",
+        "0.1",
+        "--time-limit",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = read_json(&out.join("report.json"));
+    assert_eq!(r["status"], "max_time");
+    assert_eq!(r["converged"], false);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("NOT CONVERGED"));
+    let e = run(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--time-limit",
+        "0",
+        "--out",
+        d.p("z").to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&e.stderr).contains("--time-limit: must be positive"));
+}

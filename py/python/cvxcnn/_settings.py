@@ -75,7 +75,6 @@ def settings_json(p: Mapping[str, Any], *, classifier_defaults: bool = False) ->
         "seed": int(p.get("seed", 0)),
         "loss": p.get("loss", "squared"),
         "normalize": p.get("normalize", "none"),
-        "time_limit": float(p.get("time_limit", 60.0)),
         "fresh": int(p.get("fresh", 200)),
         "certificate_budget": float(p.get("certificate_budget", 30.0)),
         "no_prune": not bool(p.get("prune", True)),
@@ -86,6 +85,8 @@ def settings_json(p: Mapping[str, Any], *, classifier_defaults: bool = False) ->
     for key, kind in (("max_iter", int), ("inner_iter", int), ("tol", float)):
         if p.get(key) is not None:
             s[key] = kind(p[key])
+    if p.get("time_limit") is not None:
+        s["time_limit"] = float(p["time_limit"])
     if p.get("max_memory") is not None:
         s["max_memory"] = str(p["max_memory"])
     for key in ("also", "head", "solver"):

@@ -67,9 +67,10 @@ _PARAMS_DOC = """
     max_iter, inner_iter : int or None, default=None
         Iteration limits of the first-order solvers (None: 30 and 50; multi-class
         classifiers with the default ADMM solver: 12 checks of 10 steps).
-    time_limit : float, default=60.0
-        Seconds allowed to a first-order solve (multi-class classifiers: to the whole fit, a
-        safety cap; reaching it is reported as ``status_ == "max_time"``).
+    time_limit : float or None, default=None
+        Safety cap in seconds (None: 60 for first-order solves and multi-class classifiers,
+        whose whole fit it bounds; none for the two-layer interior point, which it bounds as a
+        whole when given). Reaching it is reported as ``status_ == "max_time"``.
     fresh : int, default=200
         Fresh patterns drawn for the global-optimality estimate of classifiers (0: none).
     certificate_budget : float, default=30.0
@@ -156,7 +157,7 @@ class _ConvexCNN(BaseEstimator):
         normalize: str = "none",
         max_iter: Optional[int] = None,
         inner_iter: Optional[int] = None,
-        time_limit: float = 60.0,
+        time_limit: Optional[float] = None,
         fresh: int = 200,
         certificate_budget: float = 30.0,
         prune: bool = True,

@@ -153,6 +153,8 @@ pub fn train(
 ) -> Result<TrainOutcome> {
     cfg.validate()?;
     let t0 = Instant::now();
+    // `ipm.time_limit` bounds the whole run: the solve gets what the stages before it left.
+    let left = || (cfg.ipm.time_limit - t0.elapsed().as_secs_f64()).max(0.0);
     let mut tm = Timings::default();
     obs.stage("patches");
     let patches = Patches::extract(&ds.x, ds.n(), &ds.shape, &cfg.spec)?;
@@ -216,14 +218,25 @@ pub fn train(
 
     let t = Instant::now();
     obs.stage("interior-point solve");
-    let (sol, info) = solve_ipm(&prog, &cfg.ipm)?;
+    let limited = IpmSettings {
+        time_limit: left(),
+        ..cfg.ipm
+    };
+    let (sol, info) = solve_ipm(&prog, &limited)?;
     let objective = prog.objective(&sol);
     // Refit on the support at a tight tolerance (kept only if not worse than 1e-8 relative).
     let tight = IpmSettings {
         tol: 1e-12,
+        time_limit: left(),
         ..cfg.ipm
     };
-    let (sol, refitted) = match refit_support(&prog, &sol, &tight, 1e-8)? {
+    // The refit only polishes a finished solve, within the time left.
+    let refit = if info.status == SolveStatus::MaxTime || tight.time_limit <= 0.0 {
+        None
+    } else {
+        refit_support(&prog, &sol, &tight, 1e-8)?
+    };
+    let (sol, refitted) = match refit {
         Some((s, _)) => (s, true),
         None => (sol, false),
     };
