@@ -99,7 +99,6 @@ fn fuzz(
             faults.push(format!("{target} mutant {k}: took {:?}", t.elapsed()));
         }
     }
-    assert!(refused + accepted == MUTANTS || !faults.is_empty());
     eprintln!("{target}: {accepted} accepted, {refused} refused");
 }
 
