@@ -93,6 +93,17 @@ pub fn ipm_bytes(blocks: f64, n: usize, h: usize, g: usize) -> f64 {
     260.0 * nnz + 16.0 * 1024.0 * 1024.0
 }
 
+/// Estimated bytes of the working-set interior-point solve ([`crate::solver::solve_ipm_priced`])
+/// of a program with `blocks` patterns: the program itself (`A_b`, `n × h` each, and the pattern
+/// bits over `g` hyperplanes, with a list of up to `g` facets for an exact program) and the
+/// interior point over a working set of at most `6n + 64` blocks with up to `min(g, 8h + 8)`
+/// facet rows per variable (cells' facets or cuts).
+pub fn priced_ipm_bytes(blocks: f64, n: usize, h: usize, g: usize) -> f64 {
+    let program = blocks * (8.0 * (n * h) as f64 + g.div_ceil(64) as f64 * 8.0 + 4.0 * g as f64);
+    let working = blocks.min((6 * n + 64) as f64);
+    program + ipm_bytes(working, n, h, g.min(8 * h + 8))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

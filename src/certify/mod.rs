@@ -65,7 +65,9 @@ pub struct Certificate {
     pub scope: Scope,
 }
 
-/// `max σ gᵀu` over `u` in the cone of block `b` and the unit ball.
+/// `max σ gᵀu` over `u` in the cone of block `b` and the unit ball: `‖Π_C(σg)‖` by the exact
+/// active-set projection ([`crate::cones::project`]), or when that fails, by a small conic
+/// program.
 fn cone_max(prog: &TwoLayerProgram, b: usize, g: &[f64], sigma: f64) -> Result<f64> {
     let h = prog.h;
     let gn = norm(g);
@@ -79,6 +81,25 @@ fn cone_max(prog: &TwoLayerProgram, b: usize, g: &[f64], sigma: f64) -> Result<f
     if feasible {
         return Ok(gn);
     }
+    let mut rows = Vec::with_capacity(prog.constraint_count(b) * h);
+    for k in prog.constraints(b) {
+        let s = prog.side(b, k);
+        rows.extend(prog.hyperplanes.normal(k).iter().map(|v| s * v));
+    }
+    let count = rows.len() / h;
+    let ones = vec![u64::MAX; count.div_ceil(64).max(1)];
+    let a: Vec<f64> = g.iter().map(|v| sigma * v).collect();
+    let normals = faer::MatRef::from_row_major_slice(&rows, count, h);
+    if let Ok(p) = crate::cones::project(normals, crate::program::operator::Sides(&ones), &a, 1e-12)
+    {
+        return Ok(norm(&p.point));
+    }
+    cone_max_socp(prog, b, g, sigma)
+}
+
+/// [`cone_max`] by Clarabel: `max σ gᵀu` s.t. `(1, u) ∈ SOC`, the block's cone constraints.
+fn cone_max_socp(prog: &TwoLayerProgram, b: usize, g: &[f64], sigma: f64) -> Result<f64> {
+    let h = prog.h;
     let groups: Vec<usize> = prog.constraints(b).collect();
     let gcount = groups.len();
     let m = 1 + h + gcount;

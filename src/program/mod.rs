@@ -18,6 +18,7 @@ pub use crate::algebra::{dot, norm};
 use crate::error::{Error, Result};
 use crate::patches::Patches;
 use crate::patterns::{Hyperplanes, PatternSet};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Global pooling of the two-layer CNN.
@@ -210,6 +211,43 @@ impl TwoLayerProgram {
             beta: self.beta,
             hyperplanes: self.hyperplanes.clone(),
             blocks: blocks.iter().map(|&b| self.blocks[b].clone()).collect(),
+        }
+    }
+
+    /// The program with each block's constraints cut down to the facets of its cell, given every
+    /// region of the arrangement (exact enumeration): hyperplane `g` bounds the cell of a
+    /// pattern exactly when the pattern with bit `g` flipped is a region too. The cones, hence
+    /// the optimum and every `γ_b`, are unchanged; a region missing from `regions` only leaves
+    /// a facet out, which enlarges a cone, so a certificate computed on the result stays valid
+    /// (its `γ` can only grow).
+    pub fn with_cell_facets(&self, regions: &PatternSet) -> TwoLayerProgram {
+        let blocks = self
+            .blocks
+            .par_iter()
+            .enumerate()
+            .map(|(b, block)| {
+                let mut bits = block.bits.clone();
+                let facets: Vec<u32> = self
+                    .constraints(b)
+                    .filter(|&g| {
+                        bits[g / 64] ^= 1 << (g % 64);
+                        let found = regions.contains(&bits);
+                        bits[g / 64] ^= 1 << (g % 64);
+                        found
+                    })
+                    .map(|g| g as u32)
+                    .collect();
+                Block {
+                    constraints: Some(facets),
+                    ..block.clone()
+                }
+            })
+            .collect();
+        TwoLayerProgram {
+            blocks,
+            y: self.y.clone(),
+            hyperplanes: self.hyperplanes.clone(),
+            ..*self
         }
     }
 

@@ -11,6 +11,7 @@ mod gated;
 mod ipm;
 mod loss_part;
 pub mod nonneg_qp;
+mod pricing;
 mod projected;
 mod prox_al;
 mod refit;
@@ -30,6 +31,7 @@ pub(crate) use ipm::{clarabel_settings, interruptible, map_status};
 pub use ipm::{
     solve_ipm, solve_ipm_with, spectral_cone_dual_norm, BlockNorm, IpmInfo, IpmSettings,
 };
+pub use pricing::{solve_ipm_priced, PricingInfo, PricingSettings};
 pub use projected::{solve_projected, ProjectedSettings};
 pub(crate) use prox_al::momentum_step;
 pub use prox_al::{block_penalty, solve_prox_al, ProxAlInfo, ProxAlSettings};

@@ -122,6 +122,7 @@ impl Architecture for TwoLayer {
             .detail("gamma_residual", c.gamma_residual)
             .detail("filters_before_pruning", o.filters_before_pruning)
             .detail("iterations", o.iterations)
+            .detail("working_set", o.working_set)
             .detail("constraint_violation", o.constraint_violation)
             .detail("pattern_check", o.pattern_check)
             .detail("timings", o.timings);

@@ -14,7 +14,9 @@ use crate::patterns::{
 use crate::program::maxpool::{max_program, MaxArrangement};
 use crate::program::{Pooling, TwoLayerProgram};
 use crate::recovery::{check_patterns, prune, recover, PatternCheck};
-use crate::solver::{refit_support, solve_ipm, IpmSettings, SolveStatus};
+use crate::solver::{
+    refit_support, solve_ipm_priced, IpmSettings, PricingInfo, PricingSettings, SolveStatus,
+};
 use std::time::Instant;
 
 /// Settings of a training run.
@@ -35,7 +37,7 @@ pub struct TrainConfig {
     /// Prune the recovered network to at most `n + 1` filters.
     pub prune: bool,
     /// Bytes the interior-point solve may use: a program whose estimate
-    /// ([`crate::resources::ipm_bytes`]) exceeds it is refused before it is assembled.
+    /// ([`crate::resources::priced_ipm_bytes`]) exceeds it is refused before it is assembled.
     pub max_memory: u64,
 }
 
@@ -138,6 +140,8 @@ pub struct TrainOutcome {
     pub pattern_check: PatternCheck,
     /// Filters before pruning.
     pub filters_before_pruning: usize,
+    /// The working-set solve: rounds, blocks and facet rows the interior point saw.
+    pub working_set: PricingInfo,
     /// Per-stage times.
     pub timings: Timings,
     /// Total seconds.
@@ -172,7 +176,7 @@ pub fn train(
     let fits = |p: f64, what: String, instead: &str| {
         crate::resources::check(
             &what,
-            crate::resources::ipm_bytes(p, n, h, g),
+            crate::resources::priced_ipm_bytes(p, n, h, g),
             cfg.max_memory,
             instead,
         )
@@ -222,7 +226,13 @@ pub fn train(
         time_limit: left(),
         ..cfg.ipm
     };
-    let (sol, info) = solve_ipm(&prog, &limited)?;
+    // With every region enumerated, each block's cone is cut down to its cell's facets: the
+    // same program with a few rows per cone, for the solve, the refit and the certificate.
+    // (Max pooling's cones are not the cells of one arrangement: they keep their rows.)
+    let lean =
+        (scope == Scope::Global && arrangement.is_none()).then(|| prog.with_cell_facets(&set));
+    let solved = lean.as_ref().unwrap_or(&prog);
+    let (sol, info, pricing) = solve_ipm_priced(solved, &limited, &PricingSettings::default())?;
     let objective = prog.objective(&sol);
     // Refit on the support at a tight tolerance (kept only if not worse than 1e-8 relative).
     let tight = IpmSettings {
@@ -234,7 +244,7 @@ pub fn train(
     let refit = if info.status == SolveStatus::MaxTime || tight.time_limit <= 0.0 {
         None
     } else {
-        refit_support(&prog, &sol, &tight, 1e-8)?
+        refit_support(solved, &sol, &tight, 1e-8)?
     };
     let (sol, refitted) = match refit {
         Some((s, _)) => (s, true),
@@ -265,13 +275,13 @@ pub fn train(
     let t = Instant::now();
     obs.stage("certificate");
     let certificate = certify(
-        &prog,
+        solved,
         &f,
         network_objective,
         scope,
         std::slice::from_ref(&info.dual_point),
     )?;
-    let beta_max = beta_max(&prog)?;
+    let beta_max = beta_max(solved)?;
     tm.certificate = t.elapsed().as_secs_f64();
 
     Ok(TrainOutcome {
@@ -295,6 +305,7 @@ pub fn train(
         constraint_violation: violation,
         pattern_check,
         filters_before_pruning: filters_before,
+        working_set: pricing,
         timings: tm,
         seconds: t0.elapsed().as_secs_f64(),
     })
