@@ -8,7 +8,7 @@ use cvxcnn::data::{Dataset, SampleShape, Targets};
 use cvxcnn::patches::{PatchSpec, Patches};
 use cvxcnn::patterns::{enumerate_exact, Hyperplanes};
 use cvxcnn::program::{Pooling, TwoLayerProgram};
-use cvxcnn::solver::{solve_ipm, IpmSettings};
+use cvxcnn::solver::{solve_ipm, solve_ipm_priced, IpmSettings, PricingSettings};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -38,6 +38,16 @@ fn bench(c: &mut Criterion) {
     let prog = TwoLayerProgram::new(&p, hp.clone(), &set, &y, 0.1, Pooling::Sum).expect("program");
     c.bench_function("ipm_solve_602", |b| {
         b.iter(|| solve_ipm(&prog, &IpmSettings::default()).expect("solve"))
+    });
+    let lean = prog.with_cell_facets(&set);
+    c.bench_function("ipm_cells_602", |b| {
+        b.iter(|| solve_ipm(&lean, &IpmSettings::default()).expect("solve"))
+    });
+    c.bench_function("ipm_priced_cells_602", |b| {
+        b.iter(|| {
+            solve_ipm_priced(&lean, &IpmSettings::default(), &PricingSettings::default())
+                .expect("solve")
+        })
     });
     c.bench_function("gamma_602", |b| b.iter(|| gamma(&prog, &y).expect("gamma")));
     let cfg = TrainConfig {

@@ -37,7 +37,8 @@ pub struct TrainConfig {
     /// Prune the recovered network to at most `n + 1` filters.
     pub prune: bool,
     /// Bytes the interior-point solve may use: a program whose estimate
-    /// ([`crate::resources::priced_ipm_bytes`]) exceeds it is refused before it is assembled.
+    /// ([`crate::resources::priced_ipm_bytes`] for exact patterns, [`crate::resources::ipm_bytes`]
+    /// for sampled ones) exceeds it is refused before it is assembled.
     pub max_memory: u64,
 }
 
@@ -173,13 +174,14 @@ pub fn train(
     let (rank, _) = rank_of(rows);
     // The solve's memory at `p` patterns, before any is spent.
     let (n, h, g) = (patches.n, patches.h, hyperplanes.len());
+    // Exact programs are solved over working sets on their cells' facets; sampled ones may be
+    // solved whole.
     let fits = |p: f64, what: String, instead: &str| {
-        crate::resources::check(
-            &what,
-            crate::resources::priced_ipm_bytes(p, n, h, g),
-            cfg.max_memory,
-            instead,
-        )
+        let need = match cfg.patterns {
+            PatternChoice::Exact => crate::resources::priced_ipm_bytes(p, n, h, g),
+            PatternChoice::Sample { .. } => crate::resources::ipm_bytes(p, n, h, g),
+        };
+        crate::resources::check(&what, need, cfg.max_memory, instead)
     };
     let (set, scope) = match cfg.patterns {
         PatternChoice::Exact => {
@@ -232,7 +234,17 @@ pub fn train(
     let lean =
         (scope == Scope::Global && arrangement.is_none()).then(|| prog.with_cell_facets(&set));
     let solved = lean.as_ref().unwrap_or(&prog);
-    let (sol, info, pricing) = solve_ipm_priced(solved, &limited, &PricingSettings::default())?;
+    // Under a time limit the solve leaves room for the certificate: three passes over every
+    // block (the residual, the dual point and β_max), each about one pricing pass, plus one.
+    let pricing_settings = PricingSettings {
+        reserve_passes: if cfg.ipm.time_limit.is_finite() {
+            4.0
+        } else {
+            0.0
+        },
+        ..PricingSettings::default()
+    };
+    let (sol, info, pricing) = solve_ipm_priced(solved, &limited, &pricing_settings)?;
     let objective = prog.objective(&sol);
     // Refit on the support at a tight tolerance (kept only if not worse than 1e-8 relative).
     let tight = IpmSettings {
