@@ -10,16 +10,27 @@ use crate::program::{dot, norm, ConvexSolution, TwoLayerProgram};
 /// point solutions are never exactly sparse).
 pub const ACTIVE_TOL: f64 = 1e-9;
 
-/// Indices of the active variables of `sol`: `‖c_j‖ > ACTIVE_TOL·max‖c‖` and a penalty
-/// `β‖c_j‖` above `ACTIVE_TOL·½‖y‖²` (the objective of the zero network), so that the
-/// solver's round-off around a zero optimum is not mistaken for filters.
+/// Indices of the active variables of `sol`: `‖c_j‖ > ACTIVE_TOL·max‖c‖`, and what the
+/// variable weighs in the objective — its penalty `β‖c_j‖` plus its reach into the loss,
+/// `‖A_b c_j‖·‖y‖` — above `ACTIVE_TOL·½‖y‖²` (the objective of the zero network), so that the
+/// solver's round-off around a zero optimum is not mistaken for filters. (The penalty alone
+/// would drop real filters at a tiny `β`, where the penalty of every filter is tiny.)
 pub fn active_vars(prog: &TwoLayerProgram, sol: &ConvexSolution) -> Vec<usize> {
     let norms: Vec<f64> = (0..sol.vars()).map(|j| norm(sol.var(j))).collect();
     let max = norms.iter().cloned().fold(0.0, f64::max);
     let zero_obj: f64 = prog.y.iter().map(|v| 0.5 * v * v).sum();
-    let abs = ACTIVE_TOL * zero_obj / prog.beta;
+    let ynorm = (2.0 * zero_obj).sqrt();
+    let floor = ACTIVE_TOL * zero_obj;
     (0..sol.vars())
-        .filter(|&j| max > 0.0 && norms[j] > ACTIVE_TOL * max && norms[j] > abs)
+        .filter(|&j| max > 0.0 && norms[j] > ACTIVE_TOL * max)
+        .filter(|&j| {
+            if prog.beta * norms[j] > floor {
+                return true;
+            }
+            let mut f = vec![0.0; prog.n];
+            prog.apply_block(j / 2, sol.var(j), 1.0, &mut f);
+            prog.beta * norms[j] + norm(&f) * ynorm > floor
+        })
         .collect()
 }
 
