@@ -73,6 +73,11 @@ pub(crate) fn print_summary(r: &Report, out: &Path, files: &[String]) {
             "  (NOT CONVERGED: the gap is above the tolerance)"
         }
     );
+    if let Some(bmax) = num(r, "beta_max").filter(|b| r.beta >= *b) {
+        println!(
+            "zero network    β ≥ β_max = {bmax:.4e}: the zero network is optimal (lower β, or scale the inputs up: inputs scaled by s act as β/s)"
+        );
+    }
     if let Some(f) = r.details.get("fresh").filter(|f| !f.is_null()) {
         let g = f["gamma_over_beta"].as_f64().unwrap_or(f64::NAN);
         println!(

@@ -50,6 +50,12 @@ fn prepare(d: &Dir) {
             ("y", Arr::F64(&good_y[..4], vec![4])),
         ],
     );
+    // The good data scaled by 1e300 (the program's products overflow) and by 1e20 (the same
+    // program at β/1e20: below what f64 resolves).
+    let huge: Vec<f64> = good_x.iter().map(|v| v * 1e300).collect();
+    write_xy(&d.p("huge.npz"), &huge, &good_y);
+    let large: Vec<f64> = good_x.iter().map(|v| v * 1e20).collect();
+    write_xy(&d.p("large.npz"), &large, &good_y);
     let mut nan_x = good_x.clone();
     nan_x[9] = f64::NAN;
     write_xy(&d.p("nan.npz"), &nan_x, &good_y);
@@ -241,6 +247,16 @@ fn bad_inputs_fail_cleanly() {
             "kernel larger than the signal",
             two_layer("good.npz", &[("--kernel", "9")]),
             "--kernel: kernel 9 is larger than the signal length 7",
+        ),
+        case(
+            "inputs scaled by 1e300",
+            two_layer("huge.npz", &[]),
+            "the inputs are too large for f64",
+        ),
+        case(
+            "inputs scaled by 1e20 (β/β_max ≈ 1e-21)",
+            two_layer("large.npz", &[]),
+            "--beta: β = 1e-1 is",
         ),
         case("β = 0", two_layer("good.npz", &[("--beta", "0")]), "--beta"),
         case("β < 0", two_layer("good.npz", &[("--beta", "-1")]), "--beta"),
