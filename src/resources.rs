@@ -98,7 +98,7 @@ pub fn ipm_bytes(blocks: f64, n: usize, h: usize, g: usize) -> f64 {
 /// twice (the program and its copy with the cells' facets) and its bits (in the program and the
 /// enumerated set), plus 720 bytes of lists and headers; then the interior point over a working
 /// set of at most `6n + 64` blocks with up to `min(g, 8h + 8)` facet rows per variable. Fitted on
-/// exact 1-D programs of 336–190,736 patterns (BENCHMARKS.md): 0.96–2.9× the measured peaks.
+/// exact 1-D programs of 336–190,736 patterns (BENCHMARKS.md): 1.01–2.9× the measured peaks.
 pub fn priced_ipm_bytes(blocks: f64, n: usize, h: usize, g: usize) -> f64 {
     let words = g.div_ceil(64).max(1);
     let program = blocks * (16.0 * (n * h) as f64 + 16.0 * words as f64 + 720.0);

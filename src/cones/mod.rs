@@ -14,6 +14,7 @@ pub mod nnls;
 use crate::cones::nnls::{project_rows, NnlsWork};
 use crate::error::{Error, Result};
 use crate::program::operator::Sides;
+use crate::program::TwoLayerProgram;
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{
     DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SolverStatus, SupportedConeT,
@@ -162,6 +163,71 @@ pub fn project(
         "cone projection did not settle after {MAX_ROUNDS} rounds ({} facets)",
         work.len()
     )))
+}
+
+/// The cone of block `b` of a two-layer program as signed rows `s_g n_g`, one per constraint
+/// `g` of the block (in [`TwoLayerProgram::constraints`] order): for `γ_b` and the facets
+/// active at its maximiser.
+pub struct BlockCone {
+    h: usize,
+    ids: Vec<u32>,
+    rows: Vec<f64>,
+    ones: Vec<u64>,
+}
+
+impl BlockCone {
+    /// The cone of block `b` of `prog`.
+    pub fn new(prog: &TwoLayerProgram, b: usize) -> Self {
+        let h = prog.h;
+        let ids: Vec<u32> = prog.constraints(b).map(|g| g as u32).collect();
+        let mut rows = Vec::with_capacity(ids.len() * h);
+        for &g in &ids {
+            let s = prog.side(b, g as usize);
+            rows.extend(prog.hyperplanes.normal(g as usize).iter().map(|v| s * v));
+        }
+        let ones = vec![u64::MAX; ids.len().div_ceil(64).max(1)];
+        BlockCone { h, ids, rows, ones }
+    }
+
+    /// The hyperplanes of the cone's facets.
+    pub fn facets(&self) -> &[u32] {
+        &self.ids
+    }
+
+    /// The signed row `s_g n_g` of the `r`-th facet.
+    pub fn row(&self, r: usize) -> &[f64] {
+        &self.rows[r * self.h..(r + 1) * self.h]
+    }
+
+    /// `Π_C(a)` (exact, by [`project`]).
+    pub fn project(&self, a: &[f64]) -> Result<Vec<f64>> {
+        if self.ids.is_empty() {
+            return Ok(a.to_vec());
+        }
+        let normals = MatRef::from_row_major_slice(&self.rows, self.ids.len(), self.h);
+        Ok(project(normals, Sides(&self.ones), a, 1e-12)?.point)
+    }
+
+    /// `γ = ‖Π_C(a)‖` and the facets active at `Π_C(a)` (none when the projection is zero).
+    pub fn gamma_active(&self, a: &[f64]) -> Result<(f64, Vec<u32>)> {
+        let p = self.project(a)?;
+        let pn = norm2(&p);
+        let active = if pn > 1e-9 * norm2(a) {
+            (0..self.ids.len())
+                .filter(|&r| {
+                    self.row(r).iter().zip(&p).map(|(x, y)| x * y).sum::<f64>() <= 1e-9 * pn
+                })
+                .map(|r| self.ids[r])
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok((pn, active))
+    }
+}
+
+fn norm2(a: &[f64]) -> f64 {
+    a.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
 
 /// `γ = max_{u ∈ C, ‖u‖ ≤ 1} aᵀu = ‖Π_C(a)‖`.

@@ -22,11 +22,9 @@
 
 use super::ipm::{solve_ipm, IpmInfo, IpmSettings};
 use super::status::SolveStatus;
-use crate::cones::project;
+use crate::cones::BlockCone;
 use crate::error::Result;
-use crate::program::operator::Sides;
 use crate::program::{dot, norm, ConvexSolution, TwoLayerProgram};
-use faer::MatRef;
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -78,51 +76,6 @@ pub struct PricingInfo {
     pub complete: bool,
 }
 
-/// The cone of block `b` as signed unit rows `s_g n_g` (one per facet `g`, in `ids` order).
-struct BlockCone {
-    ids: Vec<u32>,
-    rows: Vec<f64>,
-    ones: Vec<u64>,
-}
-
-impl BlockCone {
-    fn new(prog: &TwoLayerProgram, b: usize) -> Self {
-        let h = prog.h;
-        let ids: Vec<u32> = prog.constraints(b).map(|g| g as u32).collect();
-        let mut rows = Vec::with_capacity(ids.len() * h);
-        for &g in &ids {
-            let s = prog.side(b, g as usize);
-            rows.extend(prog.hyperplanes.normal(g as usize).iter().map(|v| s * v));
-        }
-        let ones = vec![u64::MAX; ids.len().div_ceil(64).max(1)];
-        BlockCone { ids, rows, ones }
-    }
-
-    fn normals(&self, h: usize) -> MatRef<'_, f64> {
-        MatRef::from_row_major_slice(&self.rows, self.ids.len(), h)
-    }
-
-    /// `‖Π_C(a)‖` and the facets active at `Π_C(a)`.
-    fn gamma(&self, h: usize, a: &[f64]) -> Result<(f64, Vec<u32>)> {
-        if self.ids.is_empty() {
-            return Ok((norm(a), Vec::new()));
-        }
-        let p = project(self.normals(h), Sides(&self.ones), a, 1e-12)?;
-        let pn = norm(&p.point);
-        let active = if pn > 1e-9 * norm(a) {
-            self.ids
-                .iter()
-                .enumerate()
-                .filter(|(r, _)| dot(&self.rows[r * h..(r + 1) * h], &p.point) <= 1e-9 * pn)
-                .map(|(_, &g)| g)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Ok((pn, active))
-    }
-}
-
 /// A priced block: `γ_b(v)` and the facets active at its maximisers.
 struct Priced {
     block: usize,
@@ -138,7 +91,6 @@ fn price(
     eps: f64,
     priced: &mut usize,
 ) -> Result<Vec<Priced>> {
-    let h = prog.h;
     let thr = prog.beta * (1.0 + eps);
     let cand: Vec<(usize, Vec<f64>)> = (0..prog.blocks.len())
         .into_par_iter()
@@ -153,9 +105,9 @@ fn price(
         .par_iter()
         .map(|(b, g)| {
             let cone = BlockCone::new(prog, *b);
-            let (plus, mut fp) = cone.gamma(h, g)?;
+            let (plus, mut fp) = cone.gamma_active(g)?;
             let neg: Vec<f64> = g.iter().map(|x| -x).collect();
-            let (minus, fm) = cone.gamma(h, &neg)?;
+            let (minus, fm) = cone.gamma_active(&neg)?;
             let gamma = plus.max(minus);
             if gamma <= thr {
                 return Ok(None);
@@ -190,14 +142,14 @@ fn price(
 /// projection `Π_{C_b}(c)` (the facets of the nearest feasible point, which the next solution
 /// will lie on), or when all of those are known already, the most violated facet. Facets in
 /// `have` (sorted) are left out.
-fn cuts(cone: &BlockCone, h: usize, c: &[f64], have: &[u32]) -> Result<Vec<u32>> {
+fn cuts(cone: &BlockCone, c: &[f64], have: &[u32]) -> Result<Vec<u32>> {
     let nc = norm(c);
-    if nc == 0.0 || cone.ids.is_empty() {
+    if nc == 0.0 || cone.facets().is_empty() {
         return Ok(Vec::new());
     }
     let mut worst: Option<(f64, u32)> = None;
-    for (r, &g) in cone.ids.iter().enumerate() {
-        let v = dot(&cone.rows[r * h..(r + 1) * h], c);
+    for (r, &g) in cone.facets().iter().enumerate() {
+        let v = dot(cone.row(r), c);
         if v < -1e-10 * nc && worst.is_none_or(|w| v < w.0) {
             worst = Some((v, g));
         }
@@ -205,7 +157,7 @@ fn cuts(cone: &BlockCone, h: usize, c: &[f64], have: &[u32]) -> Result<Vec<u32>>
     let Some((_, deepest)) = worst else {
         return Ok(Vec::new());
     };
-    let (_, active) = cone.gamma(h, c)?;
+    let (_, active) = cone.gamma_active(c)?;
     let mut new: Vec<u32> = active
         .into_iter()
         .filter(|g| have.binary_search(g).is_err())
@@ -336,7 +288,7 @@ pub fn solve_ipm_priced(
             for j in [2 * i, 2 * i + 1] {
                 let c = sub_sol.var(j);
                 if norm(c) > 1e-7 * big {
-                    new.extend(cuts(&cone, h, c, &facets[b])?);
+                    new.extend(cuts(&cone, c, &facets[b])?);
                 }
             }
             if !new.is_empty() {
@@ -431,8 +383,8 @@ mod tests {
             let v = gaussian(n, seed + 7);
             for b in 0..prog.blocks.len() {
                 let g = prog.adjoint_block(b, &v);
-                let (full_gamma, _) = BlockCone::new(&prog, b).gamma(prog.h, &g).unwrap();
-                let (cell_gamma, _) = BlockCone::new(&lean, b).gamma(prog.h, &g).unwrap();
+                let (full_gamma, _) = BlockCone::new(&prog, b).gamma_active(&g).unwrap();
+                let (cell_gamma, _) = BlockCone::new(&lean, b).gamma_active(&g).unwrap();
                 assert!(
                     (full_gamma - cell_gamma).abs() <= 1e-9 * full_gamma.max(1.0),
                     "block {b}: {full_gamma} vs {cell_gamma}"
