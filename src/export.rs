@@ -112,6 +112,25 @@ pub fn fit_files(fit: &Fit) -> Result<Vec<(String, Vec<u8>)>> {
     Ok(files)
 }
 
+/// [`fit_files`] of a scalar-output fit trained on two classes of a labelled data set
+/// (`classes`: the labels that became targets −1 and +1, as [`Dataset::binary`] makes them):
+/// `model.json` then names the two labels, so that predictions print them and evaluation reads
+/// labelled data. Without `classes`, or for a fit with several outputs or no network, the files
+/// are those of [`fit_files`].
+pub fn fit_files_with_classes(
+    fit: &Fit,
+    classes: Option<(i64, i64)>,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut files = fit_files(fit)?;
+    if let Some((negative, positive)) = classes {
+        if fit.model.outputs() == 1 && files.iter().any(|(k, _)| k == "model.safetensors") {
+            files.retain(|(k, _)| k != "model.json");
+            files.push(model_json(&ModelInfo::two_classes(negative, positive))?);
+        }
+    }
+    Ok(files)
+}
+
 /// `model.json` with `info`, as a file of [`fit_files`].
 pub fn model_json(info: &ModelInfo) -> Result<(String, Vec<u8>)> {
     let json =
@@ -388,6 +407,21 @@ pub fn check_output_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Where a run writing `dir` keeps the checkpoint of its solve: the hidden file
+/// `.NAME.checkpoint` beside `dir`, so that replacing the result never touches it and a
+/// continued run (`--resume`) finds it from `dir` alone.
+pub fn checkpoint_path(dir: &Path) -> std::path::PathBuf {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let base = dir
+        .file_name()
+        .map(|b| b.to_string_lossy().to_string())
+        .unwrap_or_default();
+    parent.join(format!(".{base}.checkpoint"))
+}
+
 /// Cleans up after a run that was killed while writing `dir`: a previous result left hidden as
 /// `.NAME.old-PID` is restored when `dir` is missing (or removed when `dir` holds a newer
 /// result), and a half-written `.NAME.tmp-PID` is removed. Only leftovers of processes that no
@@ -408,6 +442,19 @@ pub fn recover_interrupted(dir: &Path) -> Result<Vec<String>> {
     let mut leftovers: Vec<(std::path::PathBuf, bool)> = Vec::new();
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
+        // A half-written checkpoint of a process that no longer runs (the whole one beside it
+        // stays: a continued run picks it up).
+        if let Some(pid) = name.strip_prefix(&format!(".{base}.checkpoint.tmp-")) {
+            let alive = pid.parse::<u32>().map(running).unwrap_or(true);
+            if !alive && e.path().is_file() {
+                std::fs::remove_file(e.path()).map_err(|err| Error::io(e.path(), err))?;
+                done.push(format!(
+                    "removed {} left by an interrupted run",
+                    e.path().display()
+                ));
+            }
+            continue;
+        }
         for (kind, old) in [(".old-", true), (".tmp-", false)] {
             let prefix = format!(".{base}{kind}");
             let Some(pid) = name.strip_prefix(&prefix) else {

@@ -45,7 +45,7 @@ pub struct Silent;
 impl Observer for Silent {}
 
 /// What a solver reports after an iteration.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct IterRecord {
     /// Iteration number (outer iterations for the augmented Lagrangian).
     pub iter: usize,

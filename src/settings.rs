@@ -13,7 +13,7 @@ use crate::arch::linear::{Linear, LinearHead};
 use crate::arch::local_pool::{LocalConfig, LocalPool, WindowPool};
 use crate::arch::three_layer::first_order::FirstOrderSettings;
 use crate::arch::three_layer::{ThreeLayer, ThreeLayerPatterns, ThreeLayerSolver};
-use crate::arch::two_layer::classifier::{ClassifierConfig, FirstOrder};
+use crate::arch::two_layer::classifier::{CheckpointPlan, ClassifierConfig, FirstOrder};
 use crate::arch::two_layer::train::TrainConfig;
 use crate::arch::two_layer::TrainedPatterns;
 use crate::arch::{Architecture, BetaChoice, Classifier, TwoLayer};
@@ -205,6 +205,23 @@ pub struct Settings {
     /// Whether the targets were made ±1 from two chosen classes (the command line's
     /// `--classes A,B`): such data train a scalar output, never the classifier.
     pub two_classes: bool,
+    /// Checkpoints of the classifier's ADMM solve (other runs write none).
+    pub checkpoint: Option<CheckpointSettings>,
+}
+
+/// Checkpoints of a long solve: the classifier's ADMM solve with one β writes its state every
+/// `every` seconds (and when interrupted), and `resume` continues from it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointSettings {
+    /// The checkpoint file.
+    pub path: std::path::PathBuf,
+    /// Least seconds between two checkpoints (0: at every check of the solver).
+    pub every: f64,
+    /// Continue from the checkpoint at `path`.
+    pub resume: bool,
+    /// Stored in the checkpoint as is (the command line, say).
+    pub context: String,
 }
 
 impl Default for Settings {
@@ -235,6 +252,7 @@ impl Default for Settings {
             max_memory: None,
             tol: None,
             two_classes: false,
+            checkpoint: None,
         }
     }
 }
@@ -304,6 +322,13 @@ pub fn patch_spec(p: &PatchSettings, ds: &Dataset, classifier: bool) -> Result<P
             bias,
         })
     }
+}
+
+/// `A,B`: the two class labels of a two-class run (the first becomes target −1, the second +1).
+pub fn parse_classes(s: &str) -> Result<(i64, i64)> {
+    s.split_once(',')
+        .and_then(|(a, b)| Some((a.trim().parse::<i64>().ok()?, b.trim().parse::<i64>().ok()?)))
+        .ok_or_else(|| Error::param("classes", format!("'{s}' is not A,B with two integers")))
 }
 
 /// `exact` or `sample:N` (seeded by `seed`).
@@ -408,6 +433,20 @@ pub fn architecture(a: &Settings, ds: &Dataset) -> Result<Box<dyn Architecture>>
             return Err(Error::param(
                 "time_limit",
                 format!("must be positive, got {t}"),
+            ));
+        }
+    }
+    if let Some(c) = &a.checkpoint {
+        if !(c.every >= 0.0 && c.every.is_finite()) {
+            return Err(Error::param(
+                "checkpoint_every",
+                format!("must be a number of seconds ≥ 0, got {}", c.every),
+            ));
+        }
+        if c.resume && !(a.arch == Arch::TwoLayer && a.head.is_none() && a.windows.is_none() && wants_classifier(a, ds)) {
+            return Err(Error::param(
+                "resume",
+                "only the multi-class classifier's ADMM solve writes checkpoints; this run has none to continue",
             ));
         }
     }
@@ -667,6 +706,28 @@ pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
         LossChoice::Ce => crate::loss::Loss::CrossEntropy,
     };
     let betas = parse_betas(a.beta.as_deref().unwrap_or("1"))?;
+    let single_beta = matches!(&betas, BetaChoice::List(b) if b.len() == 1);
+    let checkpoint = match &a.checkpoint {
+        Some(c) if solver == FirstOrder::Admm && single_beta => Some(CheckpointPlan {
+            path: c.path.clone(),
+            // Finite but past `Duration`'s range (1e300 s) is an error, not a panic.
+            every: std::time::Duration::try_from_secs_f64(c.every).map_err(|_| {
+                Error::param(
+                    "checkpoint_every",
+                    format!("must be a number of seconds ≥ 0, got {}", c.every),
+                )
+            })?,
+            context: c.context.clone(),
+            resume: c.resume,
+        }),
+        Some(c) if c.resume => {
+            return Err(Error::param(
+                "resume",
+                "checkpoints are written by the ADMM solver (squared loss) with one β; this run writes none to continue",
+            ))
+        }
+        _ => None,
+    };
     Ok(Classifier {
         cfg: ClassifierConfig {
             spec,
@@ -703,6 +764,7 @@ pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
         standardize: a.normalize == Normalize::Standardize,
         gates: gates.map(|g| g.1),
         trained,
+        checkpoint,
     })
 }
 
@@ -731,6 +793,7 @@ fn local_pool(a: &Settings, ds: &Dataset, window: usize) -> Result<LocalPool> {
             patterns,
             ipm: ipm(a),
             max_exact_patterns: a.max_exact,
+            max_memory: max_memory(a)?,
         },
     })
 }

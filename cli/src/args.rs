@@ -16,7 +16,7 @@ pub(crate) struct Cli {
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
     /// Train a CNN by solving its convex program; writes report.json and model.safetensors.
-    Train(Box<TrainArgs>),
+    Train(Box<TrainCmd>),
     /// Count the sign patterns of a data set and patch spec, beside the theoretical bound.
     Patterns(PatternArgs),
     /// Accuracy (and loss) of a saved model on labelled data.
@@ -191,6 +191,35 @@ pub(crate) enum Normalize {
     None,
     /// Per-channel mean 0, standard deviation 1, from the training part.
     Standardize,
+}
+
+/// `cvxcnn train`: the training flags, and the checkpoints of its solve.
+#[derive(Args, Debug)]
+pub(crate) struct TrainCmd {
+    #[command(flatten)]
+    pub(crate) args: TrainArgs,
+    #[command(flatten)]
+    pub(crate) checkpoint: CheckpointArgs,
+}
+
+/// Checkpoints of a long solve, and continuing an interrupted run.
+#[derive(Args, Debug)]
+pub(crate) struct CheckpointArgs {
+    /// Least seconds between two checkpoints of the solve (the classifier's ADMM solve with one
+    /// β; 0: at every check). The checkpoint is the hidden file .NAME.checkpoint beside --out;
+    /// it is also written on Ctrl-C (SIGINT, SIGTERM) and removed once the result is written.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 5.0,
+        allow_hyphen_values = true
+    )]
+    pub(crate) checkpoint_every: f64,
+    /// Continue the interrupted (or killed) run that was writing DIR from its checkpoint, with
+    /// the flags it was started with; the result is the one the run would have written. Takes
+    /// no other flags but --quiet and --checkpoint-every.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) resume: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

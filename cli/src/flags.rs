@@ -6,7 +6,6 @@
 use crate::args::{
     Also, Arch, Cli, DataArgs, Head, Loss, Normalize, PatchArgs, Pool, SolverArg, TrainArgs,
 };
-use cvxcnn::arch::Architecture;
 use cvxcnn::data::{read_any, Dataset};
 use cvxcnn::patches::PatchSpec;
 use cvxcnn::settings::{self, PatchSettings, Settings};
@@ -44,15 +43,7 @@ fn is_flag(long: &str) -> bool {
 pub(crate) fn two_classes(d: &DataArgs) -> Result<Option<(i64, i64)>> {
     d.classes
         .as_deref()
-        .map(|c| {
-            c.split_once(',')
-                .and_then(|(a, b)| {
-                    Some((a.trim().parse::<i64>().ok()?, b.trim().parse::<i64>().ok()?))
-                })
-                .ok_or_else(|| {
-                    Error::param("--classes", format!("'{c}' is not A,B with two integers"))
-                })
-        })
+        .map(settings::parse_classes)
         .transpose()
 }
 
@@ -157,16 +148,11 @@ pub(crate) fn settings(a: &TrainArgs) -> Settings {
         max_memory: a.max_memory.clone(),
         tol: a.tol,
         two_classes: a.data.classes.is_some(),
+        checkpoint: None,
     }
 }
 
 /// The first layer's geometry of the patch flags on `ds`.
 pub(crate) fn patch_spec(p: &PatchArgs, ds: &Dataset, classifier: bool) -> Result<PatchSpec> {
     settings::patch_spec(&patch_settings(p), ds, classifier)
-}
-
-/// The architecture that the flags and the data select, validated: the one road of `train`
-/// (and of `compare` outside the two-layer CNN).
-pub(crate) fn architecture(a: &TrainArgs, ds: &Dataset) -> Result<Box<dyn Architecture>> {
-    settings::architecture(&settings(a), ds)
 }

@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod compare;
 mod flags;
+mod interrupts;
 mod output;
 mod plot;
 mod progress;
@@ -16,6 +17,7 @@ use clap::Parser;
 
 fn run() -> cvxcnn::Result<i32> {
     let cli = Cli::parse();
+    interrupts::install();
     match cli.command {
         Command::Train(a) => return commands::train::cmd_train(*a),
         Command::Patterns(a) => commands::patterns::cmd_patterns(a),
@@ -37,6 +39,10 @@ fn run() -> cvxcnn::Result<i32> {
 fn main() {
     let code = match run() {
         Ok(code) => code,
+        Err(cvxcnn::Error::Interrupted) => {
+            eprintln!("interrupted: nothing written");
+            interrupts::EXIT_INTERRUPTED
+        }
         Err(e) => {
             eprintln!("error: {}", flags::describe(&e));
             2

@@ -193,6 +193,16 @@ fn bad_inputs_fail_cleanly() {
             "--threads",
         ),
         case(
+            "negative checkpoint interval",
+            cmd("train --data {good.npz} --kernel 2 --checkpoint-every -1 --out {out}"),
+            "--checkpoint-every: must be a number of seconds ≥ 0, got -1",
+        ),
+        case(
+            "resume without a checkpoint",
+            cmd("train --resume {out}"),
+            "no checkpoint",
+        ),
+        case(
             "IDX with a wrong magic number",
             cmd(&format!("train --data {{img.idx}} {idx}")),
             "magic number 0x00000804",

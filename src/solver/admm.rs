@@ -28,6 +28,7 @@
 //! `ρ` is balanced between the primal and dual residuals at each check (refactoring).
 
 use super::auglag::AlSolution;
+use super::checkpoint::{AdmmState, CheckpointSink};
 use super::driver::{Driver, IterLimits, IterObserver, IterRecord};
 use super::working_set::WorkingSets;
 use super::SolveStatus;
@@ -200,6 +201,29 @@ pub fn solve_admm(
     warm: Option<&[f64]>,
     obs: &mut dyn IterObserver,
 ) -> Result<AlSolution> {
+    solve_admm_resumable(prog, settings, warm, None, obs, None)
+}
+
+/// [`solve_admm`] that can continue from a checkpoint and write checkpoints.
+///
+/// * `resume`: the state saved by an earlier solve of the same program with the same settings
+///   (`warm` is then ignored). Its records are replayed to `obs`, and the solve goes on with the
+///   next check: it takes the same steps, bit for bit, as a solve that never stopped, and ends
+///   on the same iteration count (`settings.limits.max_iter` counts the checks of both parts).
+/// * `sink`: receives the state after a check whenever [`CheckpointSink::due`] says so, and
+///   after the check at which an interrupt stopped the solve.
+///
+/// To make the state small and exact, every block's cached factor of its projection is
+/// dropped at each check (whether or not a checkpoint is written), so the next projections
+/// start from the multipliers alone.
+pub fn solve_admm_resumable(
+    prog: &MultiProgram,
+    settings: &AdmmSettings,
+    warm: Option<&[f64]>,
+    resume: Option<&AdmmState>,
+    obs: &mut dyn IterObserver,
+    mut sink: Option<&mut dyn CheckpointSink>,
+) -> Result<AlSolution> {
     if prog.loss != Loss::Squared {
         return Err(Error::param(
             "solver",
@@ -216,25 +240,54 @@ pub fn solve_admm(
         .rho
         .unwrap_or_else(|| sys.mean_eigenvalue())
         .max(1e-12);
-    sys.refactor(rho / 2.0)?;
-    let mut w = match warm {
-        Some(x) if x.len() == len => x.to_vec(),
-        _ => vec![0.0; len],
-    };
     let mut ws = WorkingSets::new(prog, settings.margin, settings.rows_per_block);
-    if w.iter().any(|v| *v != 0.0) {
-        ws.scan(prog, &w);
-    }
+    let (mut w, mut lam, first, mut total, mut last_gap, before) = match resume {
+        Some(st) => {
+            if st.w.len() != len || st.lam.len() != len || !ws.import(prog, st) {
+                return Err(Error::param(
+                    "resume",
+                    format!(
+                        "the checkpoint holds {} values and {} blocks; this program has {len} and {}",
+                        st.w.len(),
+                        st.rows.len(),
+                        2 * prog.half()
+                    ),
+                ));
+            }
+            rho = st.rho;
+            for rec in &st.history {
+                obs.record(rec);
+            }
+            (
+                st.w.clone(),
+                st.lam.clone(),
+                st.checks,
+                st.steps,
+                st.last_gap,
+                st.elapsed,
+            )
+        }
+        None => {
+            let w = match warm {
+                Some(x) if x.len() == len => x.to_vec(),
+                _ => vec![0.0; len],
+            };
+            if w.iter().any(|v| *v != 0.0) {
+                ws.scan(prog, &w);
+                ws.reset_factors();
+            }
+            (w, vec![0.0; len], 0, 0, f64::INFINITY, 0.0)
+        }
+    };
+    sys.refactor(rho / 2.0)?;
+    let mut history = resume.map(|st| st.history.clone()).unwrap_or_default();
     let mut u = w.clone();
-    let mut lam = vec![0.0; len];
     let mut t = vec![0.0; half_len];
     let mut w_old = w.clone();
     let mut status = SolveStatus::MaxIterations;
-    let mut outer = 0;
-    let mut total = 0;
-    let mut last_gap = f64::INFINITY;
+    let mut outer = first;
     let mut mult = vec![0.0; len];
-    for it in 0..settings.limits.max_iter {
+    for it in first..settings.limits.max_iter {
         outer = it + 1;
         let (mut r_prim, mut r_dual) = (0.0, 0.0);
         for _ in 0..settings.steps_per_check.max(1) {
@@ -284,6 +337,7 @@ pub fn solve_admm(
         }
         // Check: full scan, certified gap at w (feasible for the working-set cones).
         let (viol, m, primal, gap) = ws.check(prog, &w, rho);
+        ws.reset_factors();
         mult = m;
         last_gap = gap;
         let rec = IterRecord {
@@ -292,14 +346,12 @@ pub fn solve_admm(
             objective: primal,
             violation: viol,
             gap: Some(gap),
-            elapsed: driver.elapsed(),
+            elapsed: before + driver.elapsed(),
             penalty: rho,
         };
+        history.push(rec);
         let converged = viol <= settings.violation_tol && gap <= settings.limits.tol;
-        if let Some(s) = driver.step(&rec, converged, obs) {
-            status = s;
-            break;
-        }
+        let stop = driver.step(&rec, converged, obs);
         // Residual balancing (relative to the sizes of the iterates).
         let scale_p = norm(&w).max(norm(&u)).max(1e-300);
         let scale_d = (rho * norm(&lam)).max(1e-300);
@@ -311,10 +363,39 @@ pub fn solve_admm(
         } else {
             1.0
         };
+        if let Some(s) = stop {
+            status = s;
+            if s != SolveStatus::Interrupted {
+                break;
+            }
+        }
         if factor != 1.0 {
             rho *= factor;
             lam.par_iter_mut().for_each(|l| *l /= factor);
-            sys.refactor(rho / 2.0)?;
+            if stop.is_none() {
+                sys.refactor(rho / 2.0)?;
+            }
+        }
+        // The state for the next check: saved when due, and when an interrupt stops the solve
+        // (a continued solve then takes the step this one would have taken).
+        if let Some(sk) = sink.as_deref_mut() {
+            if stop == Some(SolveStatus::Interrupted) || (stop.is_none() && sk.due()) {
+                sk.save(&AdmmState {
+                    w: w.clone(),
+                    lam: lam.clone(),
+                    rho,
+                    checks: it + 1,
+                    steps: total,
+                    elapsed: before + driver.elapsed(),
+                    last_gap,
+                    rows: ws.rows(),
+                    row_multipliers: ws.multipliers(),
+                    history: history.clone(),
+                })?;
+            }
+        }
+        if stop.is_some() {
+            break;
         }
     }
     // Polish: the exact projection of the last w onto the full cones (cutting planes over the

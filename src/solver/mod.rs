@@ -5,6 +5,7 @@
 mod admm;
 mod auglag;
 mod block_socp;
+pub mod checkpoint;
 mod driver;
 mod fista;
 mod gated;
@@ -19,7 +20,7 @@ mod status;
 mod working_set;
 
 pub use crate::algebra::{group_norm_sum, relative_violation};
-pub use admm::{solve_admm, AdmmSettings};
+pub use admm::{solve_admm, solve_admm_resumable, AdmmSettings};
 pub use auglag::{multiplier_bounds, solve_auglag, AlSettings, AlSolution};
 pub use driver::{Both, Driver, History, IterLimits, IterObserver, IterRecord, NoObserver};
 pub use fista::{shrink, Fista, FistaInfo, FistaSettings, GroupShrink, Prox, SmoothPart};

@@ -244,7 +244,21 @@ pub fn solve_ipm_priced(
     }
     let add = pricing.add_per_round.unwrap_or(n.max(8)).max(1);
     let mut seconds = 0.0;
+    // The last round's cost (its solve, cuts and pricing pass): a round that cannot end before
+    // the limit is not started, so that the limit holds within a few percent.
+    let mut last_round = 0.0;
+    let mut last: Option<(ConvexSolution, IpmInfo)> = None;
     loop {
+        let round_start = t0.elapsed().as_secs_f64();
+        if let Some((full, sub_info)) = &last {
+            if round_start + last_round > limit {
+                let mut sub_info = sub_info.clone();
+                sub_info.iterations = info.iterations;
+                sub_info.seconds = seconds;
+                sub_info.status = SolveStatus::MaxTime;
+                return Ok((full.clone(), sub_info, info));
+            }
+        }
         info.rounds += 1;
         let mut sub = prog.subset(&order);
         for (i, &b) in order.iter().enumerate() {
@@ -275,6 +289,10 @@ pub fn solve_ipm_priced(
         };
         if !sub_info.status.converged() {
             return Ok(finish(sub_info.clone(), info, sub_info.status));
+        }
+        if t0.elapsed().as_secs_f64() >= limit {
+            // No time for the cuts and the pricing pass: the sub-problem's optimum stands.
+            return Ok(finish(sub_info, info, SolveStatus::MaxTime));
         }
         // Cutting planes: facets of the working blocks that the solution violates. Variables
         // far below the largest carry no filter and are left to the final refit.
@@ -330,6 +348,8 @@ pub fn solve_ipm_priced(
             sub_info.dual_point = v;
             return Ok(finish(sub_info, info, SolveStatus::Solved));
         }
+        last_round = t0.elapsed().as_secs_f64() - round_start;
+        last = Some((full.clone(), sub_info.clone()));
         if info.rounds >= pricing.max_rounds || t0.elapsed().as_secs_f64() >= limit {
             let status = if info.rounds >= pricing.max_rounds {
                 SolveStatus::MaxIterations

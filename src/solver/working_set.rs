@@ -90,6 +90,59 @@ impl WorkingSets {
         }
     }
 
+    /// Drops every block's cached projection factor: the next projections start from the
+    /// multipliers alone (what a solve continued from [`WorkingSets::rows`] and
+    /// [`WorkingSets::multipliers`] does).
+    pub(crate) fn reset_factors(&mut self) {
+        self.blocks.par_iter_mut().for_each(|br| br.work.reset());
+    }
+
+    /// The working rows of every block.
+    pub(crate) fn rows(&self) -> Vec<Vec<u32>> {
+        self.blocks.iter().map(|b| b.rows.clone()).collect()
+    }
+
+    /// The multipliers of every block's working rows.
+    pub(crate) fn multipliers(&self) -> Vec<Vec<f64>> {
+        self.blocks.iter().map(|b| b.lam.clone()).collect()
+    }
+
+    /// Sets the working rows and multipliers saved by [`WorkingSets::rows`] and
+    /// [`WorkingSets::multipliers`]; `false` (nothing changed) when their shapes do not fit
+    /// `prog` (block count, row indices, one multiplier per row).
+    pub(crate) fn import(
+        &mut self,
+        prog: &MultiProgram,
+        st: &super::checkpoint::AdmmState,
+    ) -> bool {
+        let g = prog.op.hyperplanes();
+        let fits = st.rows.len() == self.blocks.len()
+            && st.row_multipliers.len() == self.blocks.len()
+            && st
+                .rows
+                .iter()
+                .zip(&st.row_multipliers)
+                .all(|(r, l)| r.len() == l.len() && r.iter().all(|&x| (x as usize) < g));
+        if !fits {
+            return false;
+        }
+        let h = prog.h();
+        let normals = prog.op.normals();
+        for (b, br) in self.blocks.iter_mut().enumerate() {
+            let (i, _, _) = prog.block_info(b);
+            let sides = prog.op.signs(i);
+            br.rows = st.rows[b].clone();
+            br.lam = st.row_multipliers[b].clone();
+            br.w.clear();
+            br.work.reset();
+            for &r in &br.rows {
+                let s = sides.get(r as usize);
+                br.w.extend((0..h).map(|c| s * normals[(r as usize, c)]));
+            }
+        }
+        true
+    }
+
     /// The proximal map of `β Σ_b ‖x_b‖ + ι_{K_b}` with `K_b` the working-set cone
     /// `{x : w_rᵀx ≥ 0, r ∈ W_b}`, applied to `v` in place with threshold `thr = step·β`:
     /// `x_b = (1 − thr/‖Π(v_b)‖)_+ Π(v_b)` (for a cone, projecting then shrinking is the prox).

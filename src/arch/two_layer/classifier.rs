@@ -18,9 +18,10 @@ use crate::patterns::{
 use crate::program::multi::MultiProgram;
 use crate::program::operator::PatternOperator;
 use crate::program::Pooling;
+use crate::solver::checkpoint::{Checkpoint, FileCheckpoint};
 use crate::solver::{
-    solve_admm, solve_auglag, solve_gated, solve_projected, AdmmSettings, AlSettings, IterLimits,
-    IterObserver, ProjectedSettings, SolveStatus,
+    solve_admm, solve_admm_resumable, solve_auglag, solve_gated, solve_projected, AdmmSettings,
+    AlSettings, IterLimits, IterObserver, ProjectedSettings, SolveStatus,
 };
 use rayon::prelude::*;
 use serde::Serialize;
@@ -420,6 +421,68 @@ pub fn recover_network(
     }
 }
 
+/// Checkpoints of a classifier's ADMM solve (the default solver): where they go, how often,
+/// and whether the solve continues from the one already there.
+#[derive(Debug, Clone)]
+pub struct CheckpointPlan {
+    /// The checkpoint file.
+    pub path: std::path::PathBuf,
+    /// Least time between two checkpoints (zero: at every check).
+    pub every: std::time::Duration,
+    /// Stored in the checkpoint as is (the command line of the run, say).
+    pub context: String,
+    /// Continue from the checkpoint at `path` instead of starting afresh.
+    pub resume: bool,
+}
+
+/// The fingerprint of an ADMM solve of `prog` from `warm` with `settings`: what its steps
+/// depend on (data, patterns, targets, β, start, step settings, thread count), not the
+/// iteration and time limits, which a continued run may change.
+pub fn admm_fingerprint(
+    prog: &MultiProgram,
+    settings: &AdmmSettings,
+    warm: Option<&[f64]>,
+) -> String {
+    let mut f = crate::solver::checkpoint::Fingerprint::default();
+    let a = prog.op.a();
+    f.count(a.nrows()).count(a.ncols());
+    for j in 0..a.ncols() {
+        f.floats(
+            a.col(j)
+                .try_as_col_major()
+                .map_or(&[][..], |c| c.as_slice()),
+        );
+    }
+    f.count(prog.op.hyperplanes()).count(prog.patterns());
+    for i in 0..prog.patterns() {
+        f.count(prog.op.bits(i).len());
+        for &b in prog.op.bits(i) {
+            f.count(b as usize);
+        }
+    }
+    let nm = prog.op.normals();
+    for j in 0..nm.ncols() {
+        for i in 0..nm.nrows() {
+            f.floats(&[nm[(i, j)]]);
+        }
+    }
+    f.floats(&prog.y)
+        .floats(&[
+            prog.beta,
+            settings.violation_tol,
+            settings.limits.tol,
+            settings.margin,
+        ])
+        .floats(&[settings.rho.unwrap_or(-1.0)])
+        .count(settings.steps_per_check)
+        .count(settings.rows_per_block)
+        .count(settings.sweeps)
+        .count(rayon::current_num_threads())
+        .text(&format!("{:?}", prog.loss))
+        .floats(warm.unwrap_or(&[]));
+    f.finish()
+}
+
 /// Solves a prepared program (warm-started from `warm`), recovers and certifies.
 pub fn solve_prepared(
     prep: &Prepared,
@@ -429,6 +492,31 @@ pub fn solve_prepared(
     warm: Option<&[f64]>,
     obs: &mut dyn IterObserver,
 ) -> Result<ClassifierOutcome> {
+    solve_prepared_with(prep, ds, labels, cfg, warm, None, obs)
+}
+
+/// [`solve_prepared`] with checkpoints of the ADMM solve (other solvers refuse a plan). An
+/// interrupt ([`crate::observe::request_interrupt`]) then saves the solve's state and returns
+/// [`Error::Interrupted`]; a plan with `resume` continues from the saved state, which must
+/// belong to the same program, start and settings (checked by fingerprint).
+pub fn solve_prepared_with(
+    prep: &Prepared,
+    ds: &Dataset,
+    labels: &[usize],
+    cfg: &ClassifierConfig,
+    warm: Option<&[f64]>,
+    plan: Option<&CheckpointPlan>,
+    obs: &mut dyn IterObserver,
+) -> Result<ClassifierOutcome> {
+    if plan.is_some() && cfg.solver != FirstOrder::Admm {
+        return Err(Error::param(
+            "resume",
+            format!(
+                "checkpoints are written by the ADMM solver only, not by {:?}",
+                cfg.solver
+            ),
+        ));
+    }
     let t0 = Instant::now();
     let prog = &prep.prog;
     let mut tm = prep.timings;
@@ -512,7 +600,41 @@ pub fn solve_prepared(
                 FirstOrder::Projected => {
                     solve_projected(prog, &projected_settings(&cfg.al), warm, obs)
                 }
-                FirstOrder::Admm => solve_admm(prog, &admm_settings(&cfg.al), warm, obs)?,
+                FirstOrder::Admm => {
+                    let settings = admm_settings(&cfg.al);
+                    match plan {
+                        None => solve_admm(prog, &settings, warm, obs)?,
+                        Some(plan) => {
+                            let fp = admm_fingerprint(prog, &settings, warm);
+                            let resume = if plan.resume {
+                                let ck = Checkpoint::read(&plan.path)?;
+                                ck.check_fingerprint(&fp, &plan.path)?;
+                                Some(ck.state)
+                            } else {
+                                None
+                            };
+                            let mut sink = FileCheckpoint::new(
+                                plan.path.clone(),
+                                fp,
+                                plan.context.clone(),
+                                plan.every,
+                            );
+                            let sol = solve_admm_resumable(
+                                prog,
+                                &settings,
+                                warm,
+                                resume.as_ref(),
+                                obs,
+                                Some(&mut sink),
+                            )?;
+                            if sol.status == SolveStatus::Interrupted {
+                                // The state is saved: a continued run picks it up.
+                                return Err(Error::Interrupted);
+                            }
+                            sol
+                        }
+                    }
+                }
                 _ => solve_auglag(prog, &cfg.al, warm, obs),
             };
             tm.solve = t.elapsed().as_secs_f64();

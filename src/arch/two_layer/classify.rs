@@ -4,8 +4,8 @@
 //! again (`model.safetensors` beside `model.json`).
 
 use super::classifier::{
-    beta_max, gated_limits, point_of_network, prepare_with, solve_prepared, ClassifierConfig,
-    ClassifierOutcome, FirstOrder,
+    beta_max, gated_limits, point_of_network, prepare_with, solve_prepared_with, CheckpointPlan,
+    ClassifierConfig, ClassifierOutcome, FirstOrder,
 };
 use crate::arch::traits::{Architecture, CertificateScope, Fit, Model, Report};
 use crate::data::{Dataset, Normalization};
@@ -138,6 +138,8 @@ pub struct Classifier {
     /// Patterns and a warm start from a short non-convex run of the same network (instead of
     /// sampled patterns): see [`TrainedPatterns`].
     pub trained: Option<TrainedPatterns>,
+    /// Checkpoints of the ADMM solve (one β only).
+    pub checkpoint: Option<CheckpointPlan>,
 }
 
 /// Patterns from a short Adam run of the same CNN (same data, loss, pooling and first `β`),
@@ -423,7 +425,16 @@ impl Architecture for Classifier {
                 obs: &mut *obs,
                 history: Vec::new(),
             };
-            let o = solve_prepared(&prep, &train, &train_labels, &cfg, warm.as_deref(), &mut it)?;
+            let plan = self.checkpoint.as_ref().filter(|_| betas.len() == 1);
+            let o = solve_prepared_with(
+                &prep,
+                &train,
+                &train_labels,
+                &cfg,
+                warm.as_deref(),
+                plan,
+                &mut it,
+            )?;
             history = it.history;
             let test_acc = match &o.network {
                 Some(net) if test.n() > 0 => Some(accuracy(&net.predict(&test.x)?, &test_labels)),

@@ -251,10 +251,6 @@ pub fn train(
 
     let t = Instant::now();
     obs.stage("interior-point solve");
-    let limited = IpmSettings {
-        time_limit: left(),
-        ..cfg.ipm
-    };
     // With every region enumerated, each block's cone is cut down to its cell's facets: the
     // same program with a few rows per cone, for the solve, the refit and the certificate.
     // (Max pooling's cones are not the cells of one arrangement: they keep their rows.)
@@ -265,15 +261,21 @@ pub fn train(
     // is this one at β/s, so badly scaled data shows here as a β that f64 cannot resolve.
     let beta_max = beta_max(solved)?;
     check_beta_scale(cfg.beta, beta_max)?;
-    // Under a time limit the solve leaves room for the certificate: three passes over every
-    // block (the residual, the dual point and β_max), each about one pricing pass, plus one.
+    // Under a time limit the solve leaves room for the certificate: its passes over every
+    // block (the residual, the dual point and β_max) cost 5–11 pricing passes (measured on
+    // 102,082 patterns: 0.9–1.8 s against a 0.16 s pass).
     let pricing_settings = PricingSettings {
         reserve_passes: if cfg.ipm.time_limit.is_finite() {
-            4.0
+            8.0
         } else {
             0.0
         },
         ..PricingSettings::default()
+    };
+    // The solve gets what the stages before it left (the cells' facets and β_max included).
+    let limited = IpmSettings {
+        time_limit: left(),
+        ..cfg.ipm
     };
     let (sol, info, pricing) = solve_ipm_priced(solved, &limited, &pricing_settings)?;
     let objective = prog.objective(&sol);
