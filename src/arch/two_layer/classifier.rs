@@ -837,3 +837,110 @@ mod tests {
         assert!((one.dual - many.dual).abs() <= 1e-9 * one.dual.abs().max(1.0));
     }
 }
+
+#[cfg(test)]
+mod resume_tests {
+    use super::*;
+    use crate::data::builtin_mnist;
+    use crate::solver::checkpoint::{decode, encode, AdmmState, CheckpointSink};
+    use crate::solver::History;
+
+    /// Keeps every state it is given (a checkpoint at every check), through the file format.
+    struct Every(Vec<AdmmState>);
+    impl CheckpointSink for Every {
+        fn due(&mut self) -> bool {
+            true
+        }
+        fn save(&mut self, state: &AdmmState) -> Result<()> {
+            let bytes = encode(state, "fp", "ctx")?;
+            self.0
+                .push(decode(&bytes, std::path::Path::new("mem"))?.state);
+            Ok(())
+        }
+    }
+
+    /// An ADMM solve continued from the state saved at any of its checks ends where the
+    /// uninterrupted solve ends, bit for bit: point, objective, status, counts and history.
+    #[test]
+    fn admm_resumed_from_any_check_ends_bit_for_bit_where_it_would_have() {
+        let ds = builtin_mnist().unwrap();
+        let ci = ds.class_index().unwrap();
+        let idx: Vec<usize> = (0..ds.n()).filter(|&t| ci.index[t] < 3).take(90).collect();
+        let sub = ds.select(&idx);
+        let labels: Vec<usize> = idx.iter().map(|&t| ci.index[t]).collect();
+        let mut al = AlSettings::default();
+        al.limits.max_iter = 7;
+        al.limits.tol = 1e-12;
+        al.inner_iter = 5;
+        let cfg = ClassifierConfig {
+            spec: PatchSpec::two_d(14, 14, 14, 0, true),
+            pool: Pooling::Sum,
+            loss: Loss::Squared,
+            beta: 1.0,
+            draws: 8,
+            from_data: false,
+            seed: 3,
+            solver: FirstOrder::Admm,
+            al,
+            fresh_draws: 0,
+            certificate_budget: 0.0,
+            deadline: None,
+        };
+        let prep = prepare(&sub, &labels, 3, &cfg).unwrap();
+        let settings = admm_settings(&cfg.al);
+        let mut every = Every(Vec::new());
+        let mut seen = History::default();
+        let whole = solve_admm_resumable(
+            &prep.prog,
+            &settings,
+            None,
+            None,
+            &mut seen,
+            Some(&mut every),
+        )
+        .unwrap();
+        // The records without their clock readings.
+        let steps = |h: &History| {
+            h.records
+                .iter()
+                .map(|r| {
+                    let g = r.gap.map(f64::to_bits);
+                    (
+                        r.iter,
+                        r.inner,
+                        r.objective.to_bits(),
+                        r.violation.to_bits(),
+                        g,
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert!(every.0.len() >= 3, "{} checkpoints", every.0.len());
+        assert!(every.0.iter().any(|s| s.rows.iter().any(|r| !r.is_empty())));
+        for state in &every.0[..every.0.len() - 1] {
+            let mut replayed = History::default();
+            let again = solve_admm_resumable(
+                &prep.prog,
+                &settings,
+                None,
+                Some(state),
+                &mut replayed,
+                None,
+            )
+            .unwrap();
+            let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&again.x),
+                bits(&whole.x),
+                "from check {}",
+                state.checks
+            );
+            assert_eq!(again.objective.to_bits(), whole.objective.to_bits());
+            assert_eq!(
+                (again.status, again.outer, again.inner),
+                (whole.status, whole.outer, whole.inner)
+            );
+            assert_eq!(steps(&replayed), steps(&seen));
+        }
+    }
+}
