@@ -117,7 +117,7 @@ def bench_exact(binary, out, quick):
         data = os.path.join(out, f"exact_{n}.npz")
         np.savez(data, x=x, y=y)
         dest = os.path.join(out, f"exact_{n}")
-        _, wall = run([binary, "train", "--data", data, "--kernel", str(k), "--beta", str(beta),
+        _, wall = run([binary, "train", "--allow-unconverged", "--data", data, "--kernel", str(k), "--beta", str(beta),
                        "--patterns", "exact", "--quiet", "--out", dest])
         rep = json.load(open(os.path.join(dest, "report.json")))
         obj, tot, solve, npat = cvxpy_exact(x, y, k, beta)
@@ -213,7 +213,7 @@ def bench_mnist(binary, out, quick, threads):
     beta, kernel, stride, draws = (100.0 if quick else 50.0), 7, 7, 40
     tl = "20" if quick else "120"
     dest = os.path.join(out, "mnist_convex")
-    run([binary, "train", "--data", data, "--kernel", str(kernel), "--stride", str(stride),
+    run([binary, "train", "--allow-unconverged", "--data", data, "--kernel", str(kernel), "--stride", str(stride),
          "--patterns", f"sample:{draws}", "--beta", str(beta), "--test-fraction", "0",
          "--fresh", "0", "--certificate-budget", "10", "--max-iter", "100000",
          "--time-limit", tl, "--quiet", "--out", dest])
@@ -302,7 +302,7 @@ def bench_pyscnn(binary, out, quick):
     np.savez(data, x=xtr, y=y[:n].astype(np.int64))
     dest = os.path.join(out, "mlp_convex")
     tl = "30" if quick else "60"
-    _, wall = run([binary, "train", "--data", data, "--kernel", "28", "--stride", "28", "--no-bias",
+    _, wall = run([binary, "train", "--allow-unconverged", "--data", data, "--kernel", "28", "--stride", "28", "--no-bias",
                    "--patterns", "gates:" + os.path.join(out, "gates.npy"), "--beta", str(beta),
                    "--test-fraction", "0", "--fresh", "0", "--max-iter", "100000",
                    "--time-limit", tl, "--certificate-budget", "30", "--quiet", "--out", dest])

@@ -41,7 +41,7 @@ def check(binary, work, name, x, y, train_args):
     data = os.path.join(work, f"{name}.npz")
     np.savez(data, x=x, y=y)
     out = os.path.join(work, name)
-    run([binary, "train", "--data", data, "--out", out, "--quiet", *train_args])
+    run([binary, "train", "--data", data, "--out", out, "--quiet", "--allow-unconverged", *train_args])
     pred = json.loads(run([binary, "predict", "--model", out, "--data", data, "--json"]))
     ours = np.array(pred["outputs"], dtype=np.float64)
     net, info = cvxcnn_torch.load(out)
@@ -63,7 +63,7 @@ def check_objective(binary, work, name, x, y, train_args, penalty):
     data = os.path.join(work, f"{name}.npz")
     np.savez(data, x=x, y=y)
     out = os.path.join(work, name)
-    run([binary, "train", "--data", data, "--out", out, "--quiet", *train_args])
+    run([binary, "train", "--data", data, "--out", out, "--quiet", "--allow-unconverged", *train_args])
     with open(os.path.join(out, "report.json")) as fh:
         report = json.load(fh)
     beta = report["beta"]

@@ -320,6 +320,11 @@ pub(crate) struct TrainArgs {
     /// certificate disagree (status `inaccurate`, exit code 3 otherwise).
     #[arg(long)]
     pub(crate) allow_inaccurate: bool,
+    /// Exit with 0 even when the run ended before its certificate closed (status
+    /// `max_iterations` or `max_time`, NOT CONVERGED in the summary; exit code 4 otherwise).
+    /// The result is written either way.
+    #[arg(long)]
+    pub(crate) allow_unconverged: bool,
     /// Refuse exact enumeration above this many patterns (general-position bound).
     #[arg(long, default_value_t = 2_000_000)]
     pub(crate) max_exact: u128,

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 /// A classifier run that ends on its iteration count (never on time), with checkpoints at every
 /// check of the ADMM solve.
-const RUN: [&str; 16] = [
+const RUN: [&str; 17] = [
     "train",
+    "--allow-unconverged",
     "--limit",
     "150",
     "--max-iter",

@@ -451,7 +451,13 @@ fn time_limit_caps_the_interior_point() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Written, but not converged: exit code 4.
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let r = read_json(&out.join("report.json"));
     assert_eq!(r["status"], "max_time");
     assert_eq!(r["converged"], false);

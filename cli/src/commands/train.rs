@@ -26,7 +26,9 @@ struct Invocation {
 
 /// Runs `cvxcnn train`; returns the exit code: 0; 3 when the solver claimed success but the
 /// recovered network and the certificate disagree (status `inaccurate`; the result is written)
-/// and `--allow-inaccurate` was not given; 130 when a signal stopped it (nothing written).
+/// and `--allow-inaccurate` was not given; 4 when it ended before its certificate closed (not
+/// converged; the result is written) and `--allow-unconverged` was not given; 130 when a
+/// signal stopped it (nothing written).
 pub(crate) fn cmd_train(cmd: TrainCmd) -> Result<i32> {
     let every = cmd.checkpoint.checkpoint_every;
     let (a, context, resume) = match &cmd.checkpoint.resume {
@@ -117,13 +119,30 @@ pub(crate) fn cmd_train(cmd: TrainCmd) -> Result<i32> {
         let names: Vec<String> = files.into_iter().map(|(k, _)| k).collect();
         print_summary(&fit.report, &out, &names);
     }
-    Ok(
-        if fit.report.status == "inaccurate" && !a.allow_inaccurate {
-            3
-        } else {
-            0
-        },
-    )
+    let r = &fit.report;
+    // Bounds-only fits (a circular CNN with L ≥ 4) bracket the optimum by design.
+    let unconverged = !r.converged
+        && r.status != "inaccurate"
+        && r.certificate != cvxcnn::arch::traits::CertificateScope::Bounds;
+    if unconverged {
+        eprintln!(
+            "warning: not converged (status {}): the {}gap {:.2e} is above the tolerance; the result is written, but it is not the optimum it would certify; exit code 4 unless --allow-unconverged",
+            r.status,
+            if r.certificate == cvxcnn::arch::traits::CertificateScope::Restricted {
+                "restricted "
+            } else {
+                ""
+            },
+            r.relative_gap
+        );
+    }
+    Ok(if r.status == "inaccurate" && !a.allow_inaccurate {
+        3
+    } else if unconverged && !a.allow_unconverged {
+        4
+    } else {
+        0
+    })
 }
 
 /// This command's arguments and working directory, as JSON (the checkpoint's context).
