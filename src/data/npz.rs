@@ -4,7 +4,7 @@ use super::dataset::{Dataset, SampleShape, Targets};
 use crate::error::{Error, Result};
 use npyz::{npz::NpzArchive, NpyFile, Order, TypeChar};
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Cursor, Read};
 use std::path::Path;
 
 enum Values {
@@ -17,11 +17,118 @@ fn read_array(
     path: &Path,
     name: &str,
 ) -> Result<(Vec<usize>, Values)> {
-    let file = archive
-        .by_name(name)
-        .map_err(|e| Error::format(path, format!("array '{name}': {e}")))?
-        .ok_or_else(|| Error::format(path, format!("no array named '{name}' in the archive")))?;
+    let member = match archive
+        .zip_archive()
+        .by_name(&npyz::npz::file_name_from_array_name(name))
+    {
+        Ok(member) => member,
+        Err(npyz::zip::result::ZipError::FileNotFound) => {
+            return Err(Error::format(
+                path,
+                format!("no array named '{name}' in the archive"),
+            ))
+        }
+        Err(e) => return Err(Error::format(path, format!("array '{name}': {e}"))),
+    };
+    let file =
+        checked_npy(member).map_err(|e| Error::format(path, format!("array '{name}': {e}")))?;
     decode(file, path, name, None)
+}
+
+/// Opening brackets a `.npy` header may hold (see [`checked_npy`]).
+const MAX_HEADER_BRACKETS: usize = 6;
+
+/// A `.npy` stream (`r`, from its first byte) whose header is checked before `npyz` parses it:
+/// `npyz` allocates the header's declared length (up to 4 GiB) before reading it, multiplies
+/// the shape's sizes unchecked (a panic in builds with overflow checks) and parses nested
+/// brackets in exponential time. So the header is read here first, as far as its bytes are
+/// there, and must be there in full; the integers it holds (the shape's sizes, `8` of `<f8`, …)
+/// must have a product, zeros left out, that fits in 64 bits; and it may hold at most
+/// [`MAX_HEADER_BRACKETS`] opening brackets. Other malformed headers are left to `npyz`'s
+/// errors.
+fn checked_npy<R: Read>(mut r: R) -> std::io::Result<NpyFile<std::io::Chain<Cursor<Vec<u8>>, R>>> {
+    let invalid = |msg: String| std::io::Error::new(std::io::ErrorKind::InvalidData, msg);
+    let mut head = Vec::new();
+    // Magic (6 bytes), version (2), header length (2 bytes in version 1, else 4).
+    (&mut r).take(8).read_to_end(&mut head)?;
+    let len_bytes = match head.get(6) {
+        Some(1) => 2,
+        Some(2 | 3) => 4,
+        _ => 0,
+    };
+    if head.starts_with(b"\x93NUMPY") && len_bytes > 0 {
+        (&mut r).take(len_bytes as u64).read_to_end(&mut head)?;
+        if head.len() == 8 + len_bytes {
+            let mut len = [0u8; 4];
+            len[..len_bytes].copy_from_slice(&head[8..]);
+            let declared = u64::from(u32::from_le_bytes(len));
+            let start = head.len();
+            (&mut r).take(declared).read_to_end(&mut head)?;
+            let got = head.len() - start;
+            if (got as u64) < declared {
+                return Err(invalid(format!(
+                    "the header declares {declared} bytes but the file ends after {got}"
+                )));
+            }
+            if !integers_fit(&head[start..]) {
+                return Err(invalid(
+                    "the header's sizes are too large (their product overflows)".into(),
+                ));
+            }
+            // `npyz`'s parser of the header backtracks exponentially in its nesting depth (a
+            // 200-byte header of `[[[[…` takes minutes). The header of an array of a plain
+            // numeric dtype, the only one read here, holds 2 brackets: `{` and the shape's.
+            let brackets = head[start..].iter().filter(|b| b"([{".contains(b)).count();
+            if brackets > MAX_HEADER_BRACKETS {
+                return Err(invalid(format!(
+                    "the header holds {brackets} brackets; more than {MAX_HEADER_BRACKETS} is not the header of an array of numbers"
+                )));
+            }
+        }
+    }
+    NpyFile::new(Cursor::new(head).chain(r))
+}
+
+/// Whether the integer literals of a `.npy` header (hexadecimal, octal, binary or decimal, with
+/// `_` separators, as Python writes them) have a product, zeros left out, below 2^64. Every
+/// literal starts a run of letters, digits and `_` that starts with a digit; such a run is read
+/// as far as it is an integer. Each of the shape's partial products is at most this product.
+fn integers_fit(header: &[u8]) -> bool {
+    let mut product: u64 = 1;
+    for run in header.split(|b| !(b.is_ascii_alphanumeric() || *b == b'_')) {
+        if !run.first().is_some_and(u8::is_ascii_digit) {
+            continue;
+        }
+        let (radix, digits) = match run.get(..2) {
+            Some(b"0x" | b"0X") => (16, &run[2..]),
+            Some(b"0o" | b"0O") => (8, &run[2..]),
+            Some(b"0b" | b"0B") => (2, &run[2..]),
+            _ => (10, run),
+        };
+        let mut value: u64 = 0;
+        for &b in digits {
+            if b == b'_' {
+                continue;
+            }
+            let Some(d) = char::from(b).to_digit(radix) else {
+                break;
+            };
+            let Some(v) = value
+                .checked_mul(u64::from(radix))
+                .and_then(|v| v.checked_add(u64::from(d)))
+            else {
+                return false;
+            };
+            value = v;
+        }
+        if value != 0 {
+            let Some(p) = product.checked_mul(value) else {
+                return false;
+            };
+            product = p;
+        }
+    }
+    true
 }
 
 /// Values of one array, in row-major order, with its shape.
@@ -166,7 +273,7 @@ pub fn read_npy_pair(x_path: &Path, y_path: &Path) -> Result<Dataset> {
     let open = |p: &Path, name: &str| -> Result<(Vec<usize>, Values)> {
         let f = File::open(p).map_err(|e| Error::io(p, e))?;
         let size = f.metadata().map_err(|e| Error::io(p, e))?.len();
-        let npy = NpyFile::new(BufReader::new(f))
+        let npy = checked_npy(BufReader::new(f))
             .map_err(|e| Error::format(p, format!("not a readable .npy file: {e}")))?;
         decode(npy, p, name, Some(size))
     };
@@ -179,7 +286,7 @@ pub fn read_npy_pair(x_path: &Path, y_path: &Path) -> Result<Dataset> {
 pub fn read_npy_matrix(path: &Path) -> Result<(usize, usize, Vec<f64>)> {
     let f = File::open(path).map_err(|e| Error::io(path, e))?;
     let size = f.metadata().map_err(|e| Error::io(path, e))?.len();
-    let npy = NpyFile::new(BufReader::new(f))
+    let npy = checked_npy(BufReader::new(f))
         .map_err(|e| Error::format(path, format!("not a readable .npy file: {e}")))?;
     let (shape, values) = decode(npy, path, "array", Some(size))?;
     let [r, c] = shape.as_slice() else {
@@ -242,7 +349,37 @@ fn assemble(
 
 #[cfg(test)]
 mod tests {
-    use super::fortran_to_c;
+    use super::{checked_npy, fortran_to_c, integers_fit};
+
+    /// Headers that `npyz` would turn into a 4 GiB allocation or an overflowing product of the
+    /// shape (found by `fuzz/`, target `npy`) are errors.
+    #[test]
+    fn hostile_headers_are_errors() {
+        assert!(integers_fit(
+            b"{'descr': '<f8', 'shape': (0x10, 3_000, 0), }"
+        ));
+        assert!(!integers_fit(
+            b"{'descr': '<f8', 'shape': (4294967296, 0, 4294967296), }"
+        ));
+        assert!(!integers_fit(b"{'shape': [0xffffffffffffffff, 2]}"));
+        let v2 = b"\x93NUMPY\x02\x00\xff\xff\xff\xff{".to_vec();
+        let err = checked_npy(&v2[..]).err().expect("an error");
+        assert!(err.to_string().contains("4294967295 bytes"), "{err}");
+        let header =
+            b"{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }";
+        let mut v1 = b"\x93NUMPY\x01\x00".to_vec();
+        v1.extend((header.len() as u16).to_le_bytes());
+        v1.extend(header);
+        let err = checked_npy(&v1[..]).err().expect("an error");
+        assert!(err.to_string().contains("too large"), "{err}");
+        let header =
+            b"{'descr': '<f8',[[[[[[[[[[[[[[[[[[[[[[[[ 'fortran_order': False, 'shape': (1,), }";
+        let mut nested = b"\x93NUMPY\x01\x00".to_vec();
+        nested.extend((header.len() as u16).to_le_bytes());
+        nested.extend(header);
+        let err = checked_npy(&nested[..]).err().expect("an error");
+        assert!(err.to_string().contains("26 brackets"), "{err}");
+    }
 
     #[test]
     fn fortran_order_is_transposed() {
