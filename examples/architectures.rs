@@ -69,6 +69,7 @@ fn main() -> cvxcnn::Result<()> {
                 patterns,
                 ipm,
                 max_exact_patterns: 0,
+                max_memory: cvxcnn::resources::default_limit(),
             },
         })
     };

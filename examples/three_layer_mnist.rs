@@ -75,6 +75,7 @@ fn main() -> cvxcnn::Result<()> {
             max_blocks: 1 << 20,
             patterns,
             also_two_layer: false,
+            max_memory: cvxcnn::resources::default_limit(),
         }),
         Box::new(ThreeLayer {
             spec,
@@ -83,6 +84,7 @@ fn main() -> cvxcnn::Result<()> {
             max_blocks: 1 << 20,
             patterns,
             also_two_layer: false,
+            max_memory: cvxcnn::resources::default_limit(),
         }),
         Box::new(ThreeLayer {
             spec,
@@ -94,6 +96,7 @@ fn main() -> cvxcnn::Result<()> {
             max_blocks: 1 << 20,
             patterns,
             also_two_layer: false,
+            max_memory: cvxcnn::resources::default_limit(),
         }),
     ];
     println!(

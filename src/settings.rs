@@ -443,7 +443,12 @@ pub fn architecture(a: &Settings, ds: &Dataset) -> Result<Box<dyn Architecture>>
                 format!("must be a number of seconds ≥ 0, got {}", c.every),
             ));
         }
-        if c.resume && !(a.arch == Arch::TwoLayer && a.head.is_none() && a.windows.is_none() && wants_classifier(a, ds)) {
+        if c.resume
+            && !(a.arch == Arch::TwoLayer
+                && a.head.is_none()
+                && a.windows.is_none()
+                && wants_classifier(a, ds))
+        {
             return Err(Error::param(
                 "resume",
                 "only the multi-class classifier's ADMM solve writes checkpoints; this run has none to continue",
@@ -857,6 +862,7 @@ fn circular(a: &Settings, ds: &Dataset) -> Result<Circular> {
         ipm: ipm(a),
         first_order,
         seed: a.seed,
+        max_memory: max_memory(a)?,
     })
 }
 
@@ -916,6 +922,7 @@ fn three_layer(a: &Settings, ds: &Dataset) -> Result<ThreeLayer> {
         max_blocks: usize::try_from(a.max_exact).unwrap_or(usize::MAX),
         patterns,
         also_two_layer: a.also == Some(Also::TwoLayer),
+        max_memory: max_memory(a)?,
     })
 }
 

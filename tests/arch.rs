@@ -73,6 +73,7 @@ fn every_architecture_through_one_interface() {
                 patterns: PatternChoice::Exact,
                 ipm,
                 max_exact_patterns: 1 << 30,
+                max_memory: cvxcnn::resources::default_limit(),
             },
         })
     };
@@ -100,6 +101,7 @@ fn every_architecture_through_one_interface() {
                 ipm,
                 first_order: None,
                 seed: 0,
+                max_memory: cvxcnn::resources::default_limit(),
             }),
             b1(),
             0.01,
@@ -112,6 +114,7 @@ fn every_architecture_through_one_interface() {
                 max_blocks: 1 << 20,
                 patterns: cvxcnn::arch::three_layer::ThreeLayerPatterns::Exact,
                 also_two_layer: false,
+                max_memory: cvxcnn::resources::default_limit(),
             }),
             a1(),
             0.01,
@@ -124,6 +127,7 @@ fn every_architecture_through_one_interface() {
                 ipm,
                 first_order: None,
                 seed: 0,
+                max_memory: cvxcnn::resources::default_limit(),
             }),
             b1(),
             0.01,

@@ -40,6 +40,7 @@ fn cfg(pool: WindowPool, beta: f64, window: usize, spec: PatchSpec) -> LocalConf
         patterns: PatternChoice::Exact,
         ipm: IpmSettings::default(),
         max_exact_patterns: 1 << 30,
+        max_memory: cvxcnn::resources::default_limit(),
     }
 }
 

@@ -183,6 +183,23 @@ fn bad_inputs_fail_cleanly() {
             "--fresh N",
         ),
         case(
+            "local pooling above --max-memory",
+            cmd(&format!(
+                "{c2_l1} --head l1 --windows 2 --pool avg --max-memory 1M --out {{out}}"
+            )),
+            "local-pooling patterns needs about",
+        ),
+        case(
+            "three-layer program above --max-memory",
+            cmd(&format!("train --arch three-layer --max-memory 1M {a1}")),
+            "exact three-layer program of up to",
+        ),
+        case(
+            "circular program above --max-memory",
+            cmd("train --arch circular --data {b1.npz} --max-memory 1M --out {out}"),
+            "circular program of up to",
+        ),
+        case(
             "not a size",
             cmd("train --data {good.npz} --kernel 2 --max-memory 4X --out {out}"),
             "'4X' is not a size",

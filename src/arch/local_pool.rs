@@ -141,14 +141,33 @@ pub fn local_program(
     y: &[f64],
     beta: f64,
 ) -> Result<LocalProgram> {
+    local_program_within(patches, windows, pool, arr, set, y, beta, &|_, _| Ok(()))
+}
+
+/// [`local_program`], first finding its distinct (window, window pattern) blocks and their
+/// cones, then calling `fits(blocks, constraint rows)` (all blocks' rows together) before any
+/// block's `A` is built: an error there ends the assembly.
+#[allow(clippy::too_many_arguments)]
+pub fn local_program_within(
+    patches: &Patches,
+    windows: &[Vec<usize>],
+    pool: WindowPool,
+    arr: LocalArrangement,
+    set: &PatternSet,
+    y: &[f64],
+    beta: f64,
+    fits: &dyn Fn(usize, usize) -> Result<()>,
+) -> Result<LocalProgram> {
     crate::program::check_beta(beta)?;
     crate::data::check_targets(y, patches.n)?;
     check_windows(windows, patches.k)?;
     let (n, h) = (patches.n, patches.h);
     let hp = &arr.hyperplanes;
+    // The distinct (window, window pattern) pairs: pattern, window, cone groups and, for max
+    // windows, the winners.
+    type Spec = (usize, usize, Vec<u32>, Option<Vec<Option<u32>>>);
     let mut seen: HashSet<(usize, Vec<u8>)> = HashSet::new();
-    let mut blocks = Vec::new();
-    let mut window_of = Vec::new();
+    let mut specs: Vec<Spec> = Vec::new();
     for i in 0..set.len() {
         let bits = set.pattern(i);
         let d = hp.row_pattern(bits);
@@ -157,45 +176,68 @@ pub fn local_program(
             .as_ref()
             .map(|m| (m, m.winners_per_window(hp, bits)));
         for (l, win) in windows.iter().enumerate() {
-            let (key, a, rows): (Vec<u8>, Vec<f64>, Vec<usize>) = match &winners {
+            let (key, rows, wins): (Vec<u8>, Vec<usize>, _) = match &winners {
                 None => {
                     let rows: Vec<usize> = win
                         .iter()
                         .flat_map(|&k| (0..n).map(move |t| k * n + t))
                         .collect();
-                    let key = rows.iter().map(|&r| d[r] as u8).collect();
-                    let mut a = vec![0.0; n * h];
-                    let s = 1.0 / win.len() as f64;
-                    for &r in &rows {
-                        if d[r] {
-                            let t = r % n;
-                            for (ai, xi) in a[t * h..(t + 1) * h].iter_mut().zip(patches.row(r)) {
-                                *ai += s * xi;
-                            }
-                        }
-                    }
-                    (key, a, rows)
+                    (rows.iter().map(|&r| d[r] as u8).collect(), rows, None)
                 }
-                Some((m, wins)) => {
-                    let key = wins[l]
+                Some((m, wins)) => (
+                    wins[l]
                         .iter()
                         .flat_map(|s| s.map_or(u32::MAX, |v| v).to_le_bytes())
-                        .collect();
-                    let a = winner_matrix(patches, &wins[l]);
-                    (key, a, m.cone_rows(l, &wins[l]))
-                }
+                        .collect(),
+                    m.cone_rows(l, &wins[l]),
+                    Some(wins[l].clone()),
+                ),
             };
-            if a.iter().all(|v| *v == 0.0) || !seen.insert((l, key)) {
+            // A window pattern with nothing on (no winner) has `A = 0`.
+            let off = match &wins {
+                None => key.iter().all(|v| *v == 0),
+                Some(w) => w.iter().all(Option::is_none),
+            };
+            if off || !seen.insert((l, key)) {
                 continue;
             }
-            blocks.push(Block {
-                pattern: i,
-                a,
-                bits: bits.to_vec(),
-                constraints: Some(groups_of(hp, rows.into_iter())),
-            });
-            window_of.push(l);
+            specs.push((i, l, groups_of(hp, rows.into_iter()), wins));
         }
+    }
+    drop(seen);
+    fits(specs.len(), specs.iter().map(|s| s.2.len()).sum())?;
+    let mut blocks = Vec::with_capacity(specs.len());
+    let mut window_of = Vec::with_capacity(specs.len());
+    for (i, l, constraints, wins) in specs {
+        let bits = set.pattern(i);
+        let a = match &wins {
+            None => {
+                let d = hp.row_pattern(bits);
+                let win = &windows[l];
+                let mut a = vec![0.0; n * h];
+                let s = 1.0 / win.len() as f64;
+                for r in win.iter().flat_map(|&k| (0..n).map(move |t| k * n + t)) {
+                    if d[r] {
+                        let t = r % n;
+                        for (ai, xi) in a[t * h..(t + 1) * h].iter_mut().zip(patches.row(r)) {
+                            *ai += s * xi;
+                        }
+                    }
+                }
+                a
+            }
+            Some(w) => winner_matrix(patches, w),
+        };
+        if a.iter().all(|v| *v == 0.0) {
+            continue;
+        }
+        blocks.push(Block {
+            pattern: i,
+            a,
+            bits: bits.to_vec(),
+            constraints: Some(constraints),
+        });
+        window_of.push(l);
     }
     Ok(LocalProgram {
         prog: TwoLayerProgram {
@@ -334,6 +376,9 @@ pub struct LocalConfig {
     pub ipm: IpmSettings,
     /// Refuse exact enumeration above this many patterns.
     pub max_exact_patterns: u128,
+    /// Bytes the interior-point solve may use ([`crate::resources::local_pool_bytes`]); a
+    /// larger program is refused before it is assembled.
+    pub max_memory: u64,
 }
 
 /// What a local-pooling run produces.
@@ -364,23 +409,76 @@ pub fn train_local(ds: &Dataset, y: &[f64], cfg: &LocalConfig) -> Result<LocalOu
     let windows = tile_windows(patches.out_dims, cfg.window)?;
     let arr = LocalArrangement::new(&patches, &windows, cfg.pool);
     let rows = arr.rows(&patches);
+    // Memory before any is spent: the patterns (at the general-position count of the
+    // arrangement, or the draws) before they are enumerated, then the program once its blocks
+    // are known, before their matrices are built.
+    let (n, h, words) = (
+        patches.n,
+        patches.h,
+        arr.hyperplanes.len().div_ceil(64).max(1),
+    );
+    let (rank, _) = crate::patterns::rank_of(rows);
+    let most = crate::patterns::general_position_count(arr.hyperplanes.len(), rank.max(1));
+    let instead = match cfg.patterns {
+        PatternChoice::Exact => "sample patterns instead (--patterns sample:N)",
+        PatternChoice::Sample { .. } => "sample fewer (--patterns sample:N)",
+    };
+    let fits = |patterns: f64, blocks: usize, cons: usize, what: String| {
+        let need =
+            crate::resources::local_pool_bytes(patterns, words, blocks as f64, cons as f64, n, h);
+        crate::resources::check(&what, need, cfg.max_memory, instead)
+    };
     let (set, scope) = match cfg.patterns {
-        PatternChoice::Exact => (
-            enumerate_exact(
+        PatternChoice::Exact => {
+            fits(
+                most as f64,
+                0,
+                0,
+                format!("enumerating up to {most} local-pooling patterns"),
+            )?;
+            let set = enumerate_exact(
                 rows,
                 &arr.hyperplanes,
                 cfg.max_exact_patterns,
                 &mut |_, _| {},
-            )?,
-            Scope::Global,
-        ),
-        PatternChoice::Sample { draws, seed } => (
-            sample_gaussian(&arr.hyperplanes, draws, seed),
-            Scope::Restricted,
-        ),
+            )?;
+            (set, Scope::Global)
+        }
+        PatternChoice::Sample { draws, seed } => {
+            let most = most.min(draws as u128);
+            fits(
+                most as f64,
+                0,
+                0,
+                format!("sampling up to {most} local-pooling patterns"),
+            )?;
+            (
+                sample_gaussian(&arr.hyperplanes, draws, seed),
+                Scope::Restricted,
+            )
+        }
     };
     let patterns = set.len();
-    let lp = local_program(&patches, &windows, cfg.pool, arr, &set, y, cfg.beta)?;
+    let lp = local_program_within(
+        &patches,
+        &windows,
+        cfg.pool,
+        arr,
+        &set,
+        y,
+        cfg.beta,
+        &|blocks, cons| {
+            fits(
+                patterns as f64,
+                blocks,
+                cons,
+                format!(
+                    "the local-pooling program of {blocks} blocks ({patterns} patterns, {} windows)",
+                    windows.len()
+                ),
+            )
+        },
+    )?;
     let (sol, info) = solve_ipm(&lp.prog, &cfg.ipm)?;
     let objective = lp.prog.objective(&sol);
     let network = recover_local(&lp, &sol, cfg.spec);

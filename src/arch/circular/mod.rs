@@ -37,6 +37,9 @@ pub struct Circular {
     pub first_order: Option<crate::solver::ProxAlSettings>,
     /// Seed of the refinement (L ≥ 4).
     pub seed: u64,
+    /// Bytes the program and its solve may use; a program estimated above it is refused before
+    /// its sign patterns are enumerated ([`Circular::check_memory`]).
+    pub max_memory: u64,
 }
 
 struct CircularModel {
@@ -144,6 +147,53 @@ pub(crate) fn read(
 }
 
 impl Circular {
+    /// Refuses a program whose estimate exceeds `max_memory`, before anything is enumerated: its
+    /// sign patterns are at most the general-position count `P` of the distinct hyperplanes of
+    /// the `n` signals in the rank of `X` (the count itself for signals in general position), and
+    /// the solve this run takes ([`crate::resources::circular_ipm_bytes`] for `L = 3` and the
+    /// path norm, [`crate::resources::circular_first_order_bytes`] for `L = 3` with the
+    /// first-order solver, [`crate::resources::circular_bounds_bytes`] for the bounds of
+    /// `L ≥ 4`) is estimated at `P`.
+    pub fn check_memory(&self, ds: &Dataset, d: usize) -> Result<()> {
+        let n = ds.n();
+        let spec = crate::patches::PatchSpec::one_d(d, 1, 0, false);
+        let p = crate::patches::Patches::extract(&ds.x, n, &ds.shape, &spec)?;
+        let g = crate::patterns::Hyperplanes::from_patches(&p).len();
+        let (rank, _) = crate::patterns::rank_of(&p);
+        let most = crate::patterns::general_position_count(g, rank.max(1));
+        let pats = most as f64;
+        let (need, instead) = if self.path_norm || self.layers <= 3 {
+            match (&self.first_order, self.path_norm) {
+                (Some(_), false) => (
+                    crate::resources::circular_first_order_bytes(pats, n, d, g),
+                    "use fewer samples (--limit N)",
+                ),
+                _ => (
+                    crate::resources::circular_ipm_bytes(pats, n, d, g),
+                    if self.path_norm || self.layers != 3 {
+                        "use fewer samples (--limit N)"
+                    } else {
+                        "use fewer samples (--limit N), or --solver al"
+                    },
+                ),
+            }
+        } else {
+            (
+                crate::resources::circular_bounds_bytes(pats, n, d, g),
+                "use fewer samples (--limit N)",
+            )
+        };
+        crate::resources::check(
+            &format!(
+                "the circular program of up to {} sign patterns ({n} signals of length {d})",
+                crate::patterns::count_text(most)
+            ),
+            need,
+            self.max_memory,
+            instead,
+        )
+    }
+
     /// The signal length, after checking that `ds` holds single-channel 1-D signals.
     pub fn signals(ds: &Dataset) -> Result<usize> {
         if !ds.shape.one_d || ds.shape.channels != 1 {
@@ -178,6 +228,8 @@ impl Architecture for Circular {
         let t = Instant::now();
         let d = Self::signals(ds)?;
         let y = ds.scalar_targets()?;
+        check_layers(self.layers)?;
+        self.check_memory(ds, d)?;
         let mut r = Report::new(self, "circular", y.len(), self.beta);
         r.detail("layers", self.layers).detail("d", d).detail(
             "penalty",

@@ -20,7 +20,9 @@ pub mod network;
 pub mod program;
 
 pub use network::ThreeLayerCnn;
-pub use program::{ThreeLayerBlock, ThreeLayerPatterns, ThreeLayerProgram};
+pub use program::{
+    SizeStage, ThreeLayerBlock, ThreeLayerPatterns, ThreeLayerProgram, ThreeLayerSize,
+};
 
 use crate::arch::traits::{
     sign_accuracy_of, Architecture, CertificateScope, Fit, Geometry, Model, PatchModel,
@@ -104,9 +106,70 @@ pub fn train_three_layer_with(
     solver: &ThreeLayerSolver,
     max_blocks: usize,
 ) -> Result<ThreeLayerOutcome> {
+    train_three_layer_within(
+        p,
+        y,
+        beta,
+        patterns,
+        solver,
+        max_blocks,
+        crate::resources::default_limit(),
+    )
+}
+
+/// [`train_three_layer_with`] within `max_memory` bytes: the program is refused while it is
+/// built, before it outgrows the estimate of its solver
+/// ([`crate::resources::three_layer_ipm_bytes`],
+/// [`crate::resources::three_layer_first_order_bytes`]).
+pub fn train_three_layer_within(
+    p: &Patches,
+    y: &[f64],
+    beta: f64,
+    patterns: ThreeLayerPatterns,
+    solver: &ThreeLayerSolver,
+    max_blocks: usize,
+    max_memory: u64,
+) -> Result<ThreeLayerOutcome> {
     crate::program::check_beta(beta)?;
     crate::data::check_targets(y, p.n)?;
-    let prog = ThreeLayerProgram::build(p, patterns, max_blocks)?;
+    let fits = |size: ThreeLayerSize| -> Result<()> {
+        let (n, h, rows) = (p.n, p.h, p.rows());
+        let need = match solver {
+            ThreeLayerSolver::Ipm(_) => crate::resources::three_layer_ipm_bytes(size, n, h, rows),
+            ThreeLayerSolver::Al(s) | ThreeLayerSolver::Cg(s) => {
+                crate::resources::three_layer_first_order_bytes(
+                    size,
+                    n,
+                    h,
+                    rows,
+                    s.rounds.saturating_mul(s.add),
+                    matches!(solver, ThreeLayerSolver::Al(_)),
+                    rayon::current_num_threads(),
+                )
+            }
+        };
+        let (s, pb, pats) = (size.s_blocks, size.p_blocks, size.patterns);
+        let what = match size.stage {
+            SizeStage::Enumerating => {
+                format!("the exact three-layer program of up to {pats} first-layer patterns ({s} S-blocks before any P-block)")
+            }
+            SizeStage::Sampled => {
+                format!("the sampled three-layer program of up to {s} S-blocks and {pb} P-blocks")
+            }
+            SizeStage::Growing => format!(
+                "the exact three-layer program, at {s} S-blocks and {pb} P-blocks so far ({pats} first-layer patterns)"
+            ),
+        };
+        let instead = match (patterns, solver) {
+            (ThreeLayerPatterns::Sample { .. }, _) => "sample fewer (--patterns sample:N)",
+            (ThreeLayerPatterns::Exact, ThreeLayerSolver::Ipm(_)) => {
+                "solve it with --solver cg, or sample patterns (--patterns sample:N)"
+            }
+            (ThreeLayerPatterns::Exact, _) => "sample patterns instead (--patterns sample:N)",
+        };
+        crate::resources::check(&what, need, max_memory, instead)
+    };
+    let prog = ThreeLayerProgram::build_within(p, patterns, max_blocks, &fits)?;
     let (theta, status, dual_objective, first_order) = match solver {
         ThreeLayerSolver::Ipm(s) => {
             let blocks: Vec<SocpBlock> = (0..prog.blocks.len())
@@ -304,6 +367,9 @@ pub struct ThreeLayer {
     pub patterns: ThreeLayerPatterns,
     /// Also solve the two-layer program (sum pooling, same first layer) for comparison.
     pub also_two_layer: bool,
+    /// Bytes the program and its solve may use (and the two-layer one beside it); a program
+    /// estimated above it is refused while it is built ([`train_three_layer_within`]).
+    pub max_memory: u64,
 }
 
 impl PatchNetwork for ThreeLayerCnn {
@@ -388,13 +454,14 @@ impl Architecture for ThreeLayer {
         let y = ds.scalar_targets()?;
         obs.stage("three-layer program");
         let p = Patches::extract(&ds.x, ds.n(), &ds.shape, &self.spec)?;
-        let o = train_three_layer_with(
+        let o = train_three_layer_within(
             &p,
             &y,
             self.beta,
             self.patterns,
             &self.solver,
             self.max_blocks,
+            self.max_memory,
         )?;
         let seconds = t.elapsed().as_secs_f64();
         let ipm = match self.solver {
@@ -416,7 +483,7 @@ impl Architecture for ThreeLayer {
                 ipm,
                 max_exact_patterns: self.max_blocks as u128,
                 prune: true,
-                max_memory: crate::resources::default_limit(),
+                max_memory: self.max_memory,
             };
             Some(crate::arch::two_layer::train::train(ds, &y, &cfg, obs)?.objective)
         } else {

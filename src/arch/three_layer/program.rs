@@ -56,13 +56,41 @@ impl ThreeLayerProgram {
     /// Enumerates (or samples) the patterns and assembles the blocks; more than `max_blocks`
     /// blocks is an error naming `--max-exact`.
     pub fn build(p: &Patches, patterns: ThreeLayerPatterns, max_blocks: usize) -> Result<Self> {
+        Self::build_within(p, patterns, max_blocks, &|_| Ok(()))
+    }
+
+    /// [`ThreeLayerProgram::build`], asking `fits` about the program's size before it grows:
+    /// before the first-layer patterns are enumerated (at their general-position count, with two
+    /// S-blocks each) or sampled (at the most the draws and pairs can give), and for exact
+    /// programs again after every pair of first-layer patterns. An error there ends the build.
+    pub fn build_within(
+        p: &Patches,
+        patterns: ThreeLayerPatterns,
+        max_blocks: usize,
+        fits: &dyn Fn(ThreeLayerSize) -> Result<()>,
+    ) -> Result<Self> {
         let h = p.h;
         let hp = Hyperplanes::from_patches(p);
         let set = match patterns {
             ThreeLayerPatterns::Exact => {
+                let (rank, _) = crate::patterns::rank_of(p);
+                let most = crate::patterns::general_position_count(hp.len(), rank.max(1));
+                let most = usize::try_from(most).unwrap_or(usize::MAX);
+                fits(ThreeLayerSize {
+                    patterns: most,
+                    s_blocks: most.saturating_mul(2),
+                    p_blocks: 0,
+                    stage: SizeStage::Enumerating,
+                })?;
                 enumerate_exact(p, &hp, max_blocks as u128, &mut |_, _| {})?
             }
-            ThreeLayerPatterns::Sample { draws, seed, .. } => {
+            ThreeLayerPatterns::Sample { draws, pairs, seed } => {
+                fits(ThreeLayerSize {
+                    patterns: draws.saturating_add(pairs.saturating_mul(2)),
+                    s_blocks: draws.saturating_mul(2),
+                    p_blocks: pairs.saturating_mul(2),
+                    stage: SizeStage::Sampled,
+                })?;
                 crate::patterns::sample_gaussian(&hp, draws, seed)
             }
         };
@@ -158,6 +186,12 @@ impl ThreeLayerProgram {
                         prog.push(p, i1, Some((i2, o)));
                     }
                     too_many(prog.blocks.len())?;
+                    fits(ThreeLayerSize {
+                        patterns: prog.patterns.len(),
+                        s_blocks: prog.s_blocks,
+                        p_blocks: prog.p_blocks(),
+                        stage: SizeStage::Growing,
+                    })?;
                 }
             }
         }
@@ -309,6 +343,32 @@ fn row_patterns(hp: &Hyperplanes, set: &PatternSet) -> Vec<Vec<bool>> {
     (0..set.len())
         .map(|i| hp.row_pattern(set.pattern(i)))
         .collect()
+}
+
+/// The size of a three-layer program, or a bound on it, for its memory estimate
+/// ([`crate::resources::three_layer_ipm_bytes`], [`crate::resources::three_layer_first_order_bytes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreeLayerSize {
+    /// First-layer row patterns.
+    pub patterns: usize,
+    /// S-blocks.
+    pub s_blocks: usize,
+    /// P-blocks.
+    pub p_blocks: usize,
+    /// What the sizes are.
+    pub stage: SizeStage,
+}
+
+/// What a [`ThreeLayerSize`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizeStage {
+    /// Before exact enumeration: the general-position count of the first-layer patterns, two
+    /// S-blocks each.
+    Enumerating,
+    /// A sampled program: at most two S-blocks per draw and two P-blocks per pair.
+    Sampled,
+    /// An exact program so far, while its P-blocks are added.
+    Growing,
 }
 
 /// How the three-layer program's patterns are chosen.
