@@ -344,10 +344,7 @@ pub const RESULT_MARKER: &str = ".cvxcnn-result";
 /// [`RESULT_MARKER`]) that holds nothing but the files cvxcnn wrote there. Anything else is
 /// refused, so that replacing a result never deletes a file cvxcnn did not write.
 pub fn check_output_dir(dir: &Path) -> Result<()> {
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
+    let parent = parent_of(dir);
     if !parent.is_dir() {
         return Err(Error::param(
             "out",
@@ -407,18 +404,29 @@ pub fn check_output_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Where a run writing `dir` keeps the checkpoint of its solve: the hidden file
-/// `.NAME.checkpoint` beside `dir`, so that replacing the result never touches it and a
-/// continued run (`--resume`) finds it from `dir` alone.
-pub fn checkpoint_path(dir: &Path) -> std::path::PathBuf {
-    let parent = match dir.parent() {
+/// The directory that holds `dir` (`.` for a bare name).
+fn parent_of(dir: &Path) -> std::path::PathBuf {
+    match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
-    };
+    }
+}
+
+/// [`parent_of`] `dir` and `dir`'s own name (empty when it has none), which names the hidden
+/// files cvxcnn keeps beside it (`.NAME.lock`, `.NAME.checkpoint`, `.NAME.tmp-PID`).
+fn parent_and_base(dir: &Path) -> (std::path::PathBuf, String) {
     let base = dir
         .file_name()
         .map(|b| b.to_string_lossy().to_string())
         .unwrap_or_default();
+    (parent_of(dir), base)
+}
+
+/// Where a run writing `dir` keeps the checkpoint of its solve: the hidden file
+/// `.NAME.checkpoint` beside `dir`, so that replacing the result never touches it and a
+/// continued run (`--resume`) finds it from `dir` alone.
+pub fn checkpoint_path(dir: &Path) -> std::path::PathBuf {
+    let (parent, base) = parent_and_base(dir);
     parent.join(format!(".{base}.checkpoint"))
 }
 
@@ -428,10 +436,7 @@ pub fn checkpoint_path(dir: &Path) -> std::path::PathBuf {
 /// longer run are touched, and only directories that hold nothing but cvxcnn's files. Returns
 /// what was done, in words.
 pub fn recover_interrupted(dir: &Path) -> Result<Vec<String>> {
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
+    let parent = parent_of(dir);
     let Some(base) = dir.file_name().map(|b| b.to_string_lossy().to_string()) else {
         return Ok(Vec::new());
     };
@@ -522,10 +527,7 @@ pub struct OutputLock {
 impl OutputLock {
     /// Claims `dir`.
     pub fn acquire(dir: &Path) -> Result<OutputLock> {
-        let parent = match dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
-        };
+        let parent = parent_of(dir);
         let base = dir
             .file_name()
             .map(|b| b.to_string_lossy().to_string())
@@ -595,14 +597,7 @@ impl Drop for OutputLock {
 /// [`RESULT_MARKER`] with the names of its files.
 pub fn write_dir_atomically<S: AsRef<str>>(dir: &Path, files: &[(S, Vec<u8>)]) -> Result<()> {
     check_output_dir(dir)?;
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let base = dir
-        .file_name()
-        .map(|b| b.to_string_lossy().to_string())
-        .unwrap_or_default();
+    let (parent, base) = parent_and_base(dir);
     let tmp = parent.join(format!(".{base}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;

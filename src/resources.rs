@@ -3,7 +3,6 @@
 //! and the check that refuses a stage whose estimate exceeds it, naming the estimate, the limit
 //! and what to change.
 
-use crate::arch::three_layer::ThreeLayerSize;
 use crate::error::{Error, Result};
 
 /// Bytes the operating system reports as available (`MemAvailable` of `/proc/meminfo`), or
@@ -105,6 +104,33 @@ pub fn priced_ipm_bytes(blocks: f64, n: usize, h: usize, g: usize) -> f64 {
     let program = blocks * (16.0 * (n * h) as f64 + 16.0 * words as f64 + 720.0);
     let working = blocks.min((6 * n + 64) as f64);
     program + ipm_bytes(working, n, h, g.min(8 * h + 8))
+}
+
+/// The size of a three-layer program ([`crate::arch::three_layer::ThreeLayerProgram`]), or a
+/// bound on it, for its memory estimate ([`three_layer_ipm_bytes`],
+/// [`three_layer_first_order_bytes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreeLayerSize {
+    /// First-layer row patterns.
+    pub patterns: usize,
+    /// S-blocks.
+    pub s_blocks: usize,
+    /// P-blocks.
+    pub p_blocks: usize,
+    /// What the sizes are.
+    pub stage: SizeStage,
+}
+
+/// What a [`ThreeLayerSize`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizeStage {
+    /// Before exact enumeration: the general-position count of the first-layer patterns, two
+    /// S-blocks each.
+    Enumerating,
+    /// A sampled program: at most two S-blocks per draw and two P-blocks per pair.
+    Sampled,
+    /// An exact program so far, while its P-blocks are added.
+    Growing,
 }
 
 /// Estimated bytes of a local-pooling run ([`crate::arch::local_pool`]): `patterns` regions of
@@ -330,7 +356,7 @@ mod tests {
                 patterns: pats,
                 s_blocks: s,
                 p_blocks: pb,
-                stage: crate::arch::three_layer::SizeStage::Growing,
+                stage: SizeStage::Growing,
             };
             let est = three_layer_ipm_bytes(size, n, 2, rows);
             let peak = peak_kb * 1024.0;

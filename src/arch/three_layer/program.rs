@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::patches::Patches;
 use crate::patterns::{enumerate_exact, Hyperplanes, PatternSet};
 use crate::program::dot;
+pub use crate::resources::{SizeStage, ThreeLayerSize};
 use crate::solver::SocpBlock;
 
 /// One block of the three-layer program; pattern indices point into
@@ -343,32 +344,6 @@ fn row_patterns(hp: &Hyperplanes, set: &PatternSet) -> Vec<Vec<bool>> {
     (0..set.len())
         .map(|i| hp.row_pattern(set.pattern(i)))
         .collect()
-}
-
-/// The size of a three-layer program, or a bound on it, for its memory estimate
-/// ([`crate::resources::three_layer_ipm_bytes`], [`crate::resources::three_layer_first_order_bytes`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ThreeLayerSize {
-    /// First-layer row patterns.
-    pub patterns: usize,
-    /// S-blocks.
-    pub s_blocks: usize,
-    /// P-blocks.
-    pub p_blocks: usize,
-    /// What the sizes are.
-    pub stage: SizeStage,
-}
-
-/// What a [`ThreeLayerSize`] counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SizeStage {
-    /// Before exact enumeration: the general-position count of the first-layer patterns, two
-    /// S-blocks each.
-    Enumerating,
-    /// A sampled program: at most two S-blocks per draw and two P-blocks per pair.
-    Sampled,
-    /// An exact program so far, while its P-blocks are added.
-    Growing,
 }
 
 /// How the three-layer program's patterns are chosen.
