@@ -206,32 +206,27 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Checkpoint> {
         s.parse()
             .map_err(|_| bad(format!("checkpoint field '{k}' = '{s}' is not a count")))
     };
-    let f64s = |k: &str| -> Result<Vec<f64>> {
+    // The bytes of tensor `k`, which must have type `want`.
+    let bytes = |k: &str, want: Dtype| -> Result<&[u8]> {
         let t = st
             .tensor(k)
             .map_err(|_| bad(format!("checkpoint lacks tensor '{k}'")))?;
-        if t.dtype() != Dtype::F64 {
+        if t.dtype() != want {
             return Err(bad(format!(
-                "checkpoint tensor '{k}' is {:?}, not F64",
+                "checkpoint tensor '{k}' is {:?}, not {want:?}",
                 t.dtype()
             )));
         }
-        Ok(t.data()
+        Ok(t.data())
+    };
+    let f64s = |k: &str| -> Result<Vec<f64>> {
+        Ok(bytes(k, Dtype::F64)?
             .chunks_exact(8)
             .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
             .collect())
     };
     let u32s = |k: &str| -> Result<Vec<u32>> {
-        let t = st
-            .tensor(k)
-            .map_err(|_| bad(format!("checkpoint lacks tensor '{k}'")))?;
-        if t.dtype() != Dtype::U32 {
-            return Err(bad(format!(
-                "checkpoint tensor '{k}' is {:?}, not U32",
-                t.dtype()
-            )));
-        }
-        Ok(t.data()
+        Ok(bytes(k, Dtype::U32)?
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect())
