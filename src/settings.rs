@@ -192,6 +192,9 @@ pub struct Settings {
     pub fresh: usize,
     /// Seconds allowed for exact dual-constraint values in each certificate (classifiers).
     pub certificate_budget: f64,
+    /// Most column-generation rounds after the first-order solve (classifiers, squared loss;
+    /// 0: none).
+    pub polish_rounds: usize,
     /// Keep every filter the solver returns (no Carathéodory pruning).
     pub no_prune: bool,
     /// Refuse exact enumeration above this many patterns.
@@ -247,6 +250,7 @@ impl Default for Settings {
             time_limit: None,
             fresh: 200,
             certificate_budget: 30.0,
+            polish_rounds: DEFAULT_POLISH_ROUNDS,
             no_prune: false,
             max_exact: 2_000_000,
             max_memory: None,
@@ -578,6 +582,9 @@ const TRAINED_EPOCHS: usize = 20;
 /// so the same command gives the same model on any machine (120 steps took 37 s on the 2-core
 /// machine of BENCHMARKS.md, inside the default 60 s limit).
 const DEFAULT_ADMM_CHECKS: usize = 12;
+
+/// Default most rounds of the classifier's column-generation polish.
+pub const DEFAULT_POLISH_ROUNDS: usize = 40;
 /// Filters per output of the default `patterns = adam:W` (measured in BENCHMARKS.md).
 const DEFAULT_TRAINED_WIDTH: usize = 8;
 
@@ -762,6 +769,7 @@ pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
             },
             fresh_draws: a.fresh,
             certificate_budget: a.certificate_budget.max(0.0),
+            polish_rounds: a.polish_rounds,
             deadline: None,
         },
         betas,

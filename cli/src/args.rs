@@ -304,6 +304,12 @@ pub(crate) struct TrainArgs {
     /// after that: still valid, looser).
     #[arg(long, default_value_t = 30.0)]
     pub(crate) certificate_budget: f64,
+    /// Most column-generation rounds after the first-order solve (classifiers, squared loss):
+    /// each re-solves the lasso over the filters' directions exactly and adds the best
+    /// direction of every block whose dual constraint is violated; they stop once the
+    /// restricted gap reaches --tol (0: none).
+    #[arg(long, default_value_t = cvxcnn::settings::DEFAULT_POLISH_ROUNDS)]
+    pub(crate) polish_rounds: usize,
     /// Output directory, written atomically [default: cvxcnn-out; compare: cvxcnn-compare].
     #[arg(long)]
     pub(crate) out: Option<PathBuf>,

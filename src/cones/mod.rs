@@ -113,6 +113,20 @@ pub fn project(
     a: &[f64],
     tol: f64,
 ) -> Result<Projection> {
+    project_from(normals, signs, a, tol, &mut Vec::new())
+}
+
+/// [`project`] with a starting working set of facets (`facets`: hyperplane indices, say the
+/// facets active at a nearby point's projection), replaced on return by the facets whose
+/// multiplier is positive at this projection. A good start makes the cutting-plane loop end
+/// after one check of all facets; the result is the same exact projection either way.
+pub fn project_from(
+    normals: MatRef<'_, f64>,
+    signs: Sides<'_>,
+    a: &[f64],
+    tol: f64,
+    facets: &mut Vec<usize>,
+) -> Result<Projection> {
     let g = normals.nrows();
     let na = a.iter().map(|v| v * v).sum::<f64>().sqrt();
     let mut u = a.to_vec();
@@ -130,6 +144,20 @@ pub fn project(
     let mut rows: Vec<f64> = Vec::new();
     let mut lam: Vec<f64> = Vec::new();
     let mut nnls = NnlsWork::default();
+    for &gg in facets.iter().filter(|&&gg| gg < g) {
+        if !in_work[gg] {
+            in_work[gg] = true;
+            work.push(gg);
+            let sg = signs.get(gg);
+            rows.extend((0..h).map(|j| sg * normals[(gg, j)]));
+            // Positive: the given facets are the first passive set of the active-set method.
+            lam.push(1.0);
+        }
+    }
+    if !work.is_empty() && !project_rows(&rows, h, &mut lam, &mut nnls, &mut u, 8 * h + 64) {
+        u = solve_qp(normals, signs, &work, a)?;
+        lam.iter_mut().for_each(|l| *l = 0.0);
+    }
     for _ in 0..MAX_ROUNDS {
         facet_values(normals, signs, &u, &mut vals);
         let mut viol: Vec<(usize, f64)> = vals
@@ -140,6 +168,13 @@ pub fn project(
             .collect();
         if viol.is_empty() {
             let worst = vals.iter().fold(0.0f64, |m, v| m.max(-v));
+            facets.clear();
+            facets.extend(
+                work.iter()
+                    .zip(&lam)
+                    .filter(|(_, l)| **l > 0.0)
+                    .map(|(gg, _)| *gg),
+            );
             return Ok(Projection {
                 point: u,
                 violation: worst,
@@ -378,6 +413,44 @@ mod tests {
             let again = project(n.as_ref(), s, &p.point, 1e-12).unwrap();
             for (x, y) in again.point.iter().zip(&p.point) {
                 assert!((x - y).abs() <= 1e-10 * na);
+            }
+        }
+    }
+
+    /// A warm start from the facets of another point's projection (a nearby point, a far one,
+    /// or facets that are not active at all) ends at the same exact projection as a cold start,
+    /// and hands back the facets active there.
+    #[test]
+    fn warm_started_projection_equals_the_cold_one() {
+        let h = 6;
+        for case in 0..20u64 {
+            let n = unit_rows(60, h, 9000 + case);
+            let u0 = gaussian(h, 9100 + case);
+            let bits = sides_of(&n, &u0);
+            let s = Sides(std::slice::from_ref(&bits));
+            let a = gaussian(h, 9200 + case);
+            let cold = project(n.as_ref(), s, &a, 1e-12).unwrap();
+            let na = a.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let near: Vec<f64> = a
+                .iter()
+                .zip(gaussian(h, 9300 + case))
+                .map(|(x, e)| x + 0.05 * e)
+                .collect();
+            let mut from_near = Vec::new();
+            project_from(n.as_ref(), s, &near, 1e-12, &mut from_near).unwrap();
+            let far = gaussian(h, 9400 + case);
+            let mut from_far = Vec::new();
+            project_from(n.as_ref(), s, &far, 1e-12, &mut from_far).unwrap();
+            for mut start in [from_near, from_far, (0..60).step_by(7).collect::<Vec<_>>()] {
+                let warm = project_from(n.as_ref(), s, &a, 1e-12, &mut start).unwrap();
+                for (x, y) in warm.point.iter().zip(&cold.point) {
+                    assert!((x - y).abs() <= 1e-9 * na, "case {case}: {x} vs {y}");
+                }
+                // The facets handed back are active: zero value at the projection.
+                for &g in &start {
+                    let v = s.get(g) * (0..h).map(|j| n[(g, j)] * warm.point[j]).sum::<f64>();
+                    assert!(v.abs() <= 1e-9 * na, "case {case}: facet {g} at {v}");
+                }
             }
         }
     }

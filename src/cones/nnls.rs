@@ -21,6 +21,8 @@ pub struct NnlsWork {
     v0: Vec<f64>,
     /// The passive set whose Cholesky factor `gram` holds.
     factored: Vec<usize>,
+    /// Dual gradients `w_rᵀz` of all rows.
+    grad: Vec<f64>,
 }
 
 impl NnlsWork {
@@ -82,7 +84,7 @@ pub fn project_rows(
             work.mu.resize(p, 0.0);
             for a in 0..p {
                 let wa = &w[work.passive[a] * h..(work.passive[a] + 1) * h];
-                work.rhs[a] = -wa.iter().zip(&v0).map(|(x, y)| x * y).sum::<f64>();
+                work.rhs[a] = -dot(wa, &v0);
             }
             if work.factored != work.passive {
                 // The factor of the common prefix stays (rows are appended, and removals keep
@@ -162,16 +164,17 @@ pub fn project_rows(
         if changes > iters {
             break;
         }
+        // Dual gradients of all rows (this scan is much of the method's time: `dot` keeps
+        // several partial sums, which vectorizes).
+        work.grad.resize(m, 0.0);
+        for (r, g) in work.grad.iter_mut().enumerate() {
+            *g = dot(&w[r * h..(r + 1) * h], z);
+        }
         let mut best = (usize::MAX, -tol);
-        for r in 0..m {
+        for (r, &g) in work.grad.iter().enumerate() {
             if lam[r] > 0.0 {
                 continue;
             }
-            let g: f64 = w[r * h..(r + 1) * h]
-                .iter()
-                .zip(z.iter())
-                .map(|(a, b)| a * b)
-                .sum();
             if g < best.1 {
                 best = (r, g);
             }
@@ -181,6 +184,13 @@ pub fn project_rows(
             break;
         }
         if work.passive.len() >= h {
+            // h independent passive rows with positive multipliers: z = v + W_Pᵀλ_P is zero
+            // in exact arithmetic, and zero satisfies every KKT condition (the remaining
+            // negative gradients are rounding).
+            if work.passive.iter().all(|&r| lam[r] > 0.0) {
+                z.iter_mut().for_each(|a| *a = 0.0);
+                optimal = true;
+            }
             break;
         }
         work.passive.push(best.0);
@@ -199,16 +209,10 @@ fn append_row(l: &mut [f64], h: usize, w: &[f64], passive: &[usize], k: usize) -
     let dkk: f64 = wk.iter().map(|x| x * x).sum();
     for b in 0..k {
         let wb = &w[passive[b] * h..(passive[b] + 1) * h];
-        let mut s: f64 = wk.iter().zip(wb).map(|(x, y)| x * y).sum();
-        for j in 0..b {
-            s -= l[k * h + j] * l[b * h + j];
-        }
+        let s = dot(wk, wb) - dot(&l[k * h..k * h + b], &l[b * h..b * h + b]);
         l[k * h + b] = s / l[b * h + b];
     }
-    let mut d = dkk;
-    for j in 0..k {
-        d -= l[k * h + j] * l[k * h + j];
-    }
+    let d = dkk - dot(&l[k * h..k * h + k], &l[k * h..k * h + k]);
     if d <= 1e-12 * dkk.max(1e-300) {
         return false;
     }
@@ -251,19 +255,38 @@ fn delete_row(l: &mut [f64], h: usize, p: usize, j: usize, x: &mut [f64]) {
 /// Solves `L Lᵀ μ = rhs` for the `p × p` factor `L` (rows of stride `h`) from [`append_row`].
 fn cholesky_solve(l: &[f64], h: usize, p: usize, rhs: &[f64], mu: &mut [f64]) {
     for i in 0..p {
-        let mut s = rhs[i];
-        for k in 0..i {
-            s -= l[i * h + k] * mu[k];
-        }
+        let s = rhs[i] - dot(&l[i * h..i * h + i], &mu[..i]);
         mu[i] = s / l[i * h + i];
     }
+    // Lᵀ μ = y by columns of Lᵀ (rows of L, contiguous): once μ_i is known, its multiples
+    // leave the entries above it.
     for i in (0..p).rev() {
-        let mut s = mu[i];
-        for k in i + 1..p {
-            s -= l[k * h + i] * mu[k];
+        let mi = mu[i] / l[i * h + i];
+        mu[i] = mi;
+        for (m, lv) in mu[..i].iter_mut().zip(&l[i * h..i * h + i]) {
+            *m -= lv * mi;
         }
-        mu[i] = s / l[i * h + i];
     }
+}
+
+/// `aᵀb` with four independent partial sums (vectorizes; a single running sum is bound by the
+/// latency of one addition per element).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..4 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let mut s = (acc[0] + acc[2]) + (acc[1] + acc[3]);
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
 }
 
 #[cfg(test)]

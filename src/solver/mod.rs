@@ -12,6 +12,7 @@ mod gated;
 mod ipm;
 mod loss_part;
 pub mod nonneg_qp;
+mod polish;
 mod pricing;
 mod projected;
 mod prox_al;
@@ -32,6 +33,7 @@ pub(crate) use ipm::{clarabel_settings, interruptible, map_status};
 pub use ipm::{
     solve_ipm, solve_ipm_with, spectral_cone_dual_norm, BlockNorm, IpmInfo, IpmSettings,
 };
+pub use polish::{polish, PolishInfo, PolishSettings};
 pub use pricing::{solve_ipm_priced, PricingInfo, PricingSettings};
 pub use projected::{solve_projected, ProjectedSettings};
 pub(crate) use prox_al::momentum_step;

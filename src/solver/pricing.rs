@@ -447,8 +447,11 @@ mod tests {
                     kept.var_mut(j).iter_mut().for_each(|v| *v = 0.0);
                 }
             }
+            // An interior point ends ~1e-7 inside or outside its cones (measured: 8.6e-8 and,
+            // after the faster projections' rounding changed the working sets, 1.1e-7 on the
+            // n = 9 program); a filter outside its cone would violate at the scale of itself.
             assert!(
-                prog.max_violation(&kept) <= 1e-7,
+                prog.max_violation(&kept) <= 1e-6,
                 "{}",
                 prog.max_violation(&kept)
             );
