@@ -857,6 +857,43 @@ mod tests {
         assert!(convex > 0.0 && x.iter().any(|v| *v != 0.0));
     }
 
+    /// The first `take` embedded digits of classes 0, 1 and 2, with their labels.
+    fn first_three_digits(take: usize) -> (Dataset, Vec<usize>) {
+        let ds = builtin_mnist().unwrap();
+        let ci = ds.class_index().unwrap();
+        let idx: Vec<usize> = (0..ds.n())
+            .filter(|&t| ci.index[t] < 3)
+            .take(take)
+            .collect();
+        let labels = idx.iter().map(|&t| ci.index[t]).collect();
+        (ds.select(&idx), labels)
+    }
+
+    /// Three classes, 14×14 patches with stride 14 and a bias, sum pooling, squared loss.
+    fn three_class_config(
+        beta: f64,
+        draws: usize,
+        seed: u64,
+        solver: FirstOrder,
+        fresh_draws: usize,
+    ) -> ClassifierConfig {
+        ClassifierConfig {
+            spec: PatchSpec::two_d(14, 14, 14, 0, true),
+            pool: Pooling::Sum,
+            loss: Loss::Squared,
+            beta,
+            draws,
+            from_data: false,
+            seed,
+            solver,
+            al: AlSettings::default(),
+            fresh_draws,
+            certificate_budget: 60.0,
+            polish_rounds: 0,
+            deadline: None,
+        }
+    }
+
     /// The column-generation polish closes the restricted gap from a short ADMM solve, and its
     /// certificate is real: the independent certificate code (`certify_restricted`, exact cone
     /// projections for every block) finds the same small gap at the polished point, and a long
@@ -864,26 +901,8 @@ mod tests {
     /// the polished objective.
     #[test]
     fn polish_closes_the_gap_and_its_certificate_holds() {
-        let ds = builtin_mnist().unwrap();
-        let ci = ds.class_index().unwrap();
-        let idx: Vec<usize> = (0..ds.n()).filter(|&t| ci.index[t] < 3).take(90).collect();
-        let sub = ds.select(&idx);
-        let labels: Vec<usize> = idx.iter().map(|&t| ci.index[t]).collect();
-        let cfg = ClassifierConfig {
-            spec: PatchSpec::two_d(14, 14, 14, 0, true),
-            pool: Pooling::Sum,
-            loss: Loss::Squared,
-            beta: 0.5,
-            draws: 6,
-            from_data: false,
-            seed: 2,
-            solver: FirstOrder::Admm,
-            al: AlSettings::default(),
-            fresh_draws: 0,
-            certificate_budget: 60.0,
-            polish_rounds: 0,
-            deadline: None,
-        };
+        let (sub, labels) = first_three_digits(90);
+        let cfg = three_class_config(0.5, 6, 2, FirstOrder::Admm, 0);
         let prep = prepare(&sub, &labels, 3, &cfg).unwrap();
         let prog = &prep.prog;
         let mut s = admm_settings(&cfg.al);
@@ -932,26 +951,8 @@ mod tests {
     /// Checking fresh patterns one per chunk gives the same estimate as all at once.
     #[test]
     fn fresh_estimate_in_chunks_equals_one_pass() {
-        let ds = builtin_mnist().unwrap();
-        let ci = ds.class_index().unwrap();
-        let idx: Vec<usize> = (0..ds.n()).filter(|&t| ci.index[t] < 3).take(90).collect();
-        let sub = ds.select(&idx);
-        let labels: Vec<usize> = idx.iter().map(|&t| ci.index[t]).collect();
-        let cfg = ClassifierConfig {
-            spec: PatchSpec::two_d(14, 14, 14, 0, true),
-            pool: Pooling::Sum,
-            loss: Loss::Squared,
-            beta: 1.0,
-            draws: 5,
-            from_data: false,
-            seed: 3,
-            solver: FirstOrder::Projected,
-            al: AlSettings::default(),
-            fresh_draws: 12,
-            certificate_budget: 60.0,
-            polish_rounds: 0,
-            deadline: None,
-        };
+        let (sub, labels) = first_three_digits(90);
+        let cfg = three_class_config(1.0, 5, 3, FirstOrder::Projected, 12);
         let prep = prepare(&sub, &labels, 3, &cfg).unwrap();
         // The zero network is feasible; certify it, then check fresh patterns against it.
         let zeros = vec![0.0; prep.prog.exact_len()];
