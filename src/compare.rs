@@ -436,9 +436,14 @@ fn timing(r: &crate::arch::traits::Report, key: &str) -> f64 {
 
 /// The classifier solver's checks, in seconds since the fit began: the report's
 /// `solver_history` counts from the start of the solve, which began after everything but the
-/// solve, recovery and certificates.
+/// solve, its polish, recovery and certificates (the polish's rounds are in the history too,
+/// on the same clock).
 fn trajectory(r: &crate::arch::traits::Report) -> Vec<(f64, f64, f64)> {
-    let offset = r.seconds - timing(r, "solve") - timing(r, "recovery") - timing(r, "certificate");
+    let offset = r.seconds
+        - timing(r, "solve")
+        - timing(r, "polish")
+        - timing(r, "recovery")
+        - timing(r, "certificate");
     let Some(h) = r.details.get("solver_history").and_then(|h| h.as_array()) else {
         return Vec::new();
     };
