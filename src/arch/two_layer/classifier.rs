@@ -677,21 +677,24 @@ pub fn solve_prepared_with(
                     ..PolishSettings::default()
                 };
                 let tp = Instant::now();
-                let p = polish(prog, &x, &ps, obs)?;
+                // A numerical failure of the polish (a singular Gram matrix of the atoms, say)
+                // leaves the solver's point, certified below as without a polish.
+                if let Ok(p) = polish(prog, &x, &ps, obs) {
+                    if p.objective <= objective {
+                        x.clone_from(&p.x);
+                        objective = p.objective;
+                        dropped = 0;
+                        if p.converged {
+                            status = SolveStatus::Solved;
+                        } else if cfg.deadline.is_some_and(|d| Instant::now() >= d)
+                            || ps.deadline.is_some_and(|d| Instant::now() >= d)
+                        {
+                            status = SolveStatus::MaxTime;
+                        }
+                        polished = Some(p);
+                    }
+                }
                 tm.polish = tp.elapsed().as_secs_f64();
-                if p.objective <= objective {
-                    x.clone_from(&p.x);
-                    objective = p.objective;
-                    dropped = 0;
-                }
-                if p.converged {
-                    status = SolveStatus::Solved;
-                } else if cfg.deadline.is_some_and(|d| Instant::now() >= d)
-                    || ps.deadline.is_some_and(|d| Instant::now() >= d)
-                {
-                    status = SolveStatus::MaxTime;
-                }
-                polished = Some(p);
             }
             let net = recover_network(prog, &x, ds, cfg.spec, cfg.pool);
             let f = net.predict(&ds.x)?;
@@ -699,7 +702,7 @@ pub fn solve_prepared_with(
             let train_accuracy = accuracy(&f, labels);
             tm.recovery = t.elapsed().as_secs_f64() - tm.polish;
             let t = Instant::now();
-            let (cert, v) = match polished.filter(|p| p.objective <= objective) {
+            let (cert, v) = match polished {
                 // The polish's last round priced every block that could exceed β at this very
                 // point (`x` is its point).
                 Some(p) => (
