@@ -75,6 +75,9 @@ _PARAMS_DOC = """
         Fresh patterns drawn for the global-optimality estimate of classifiers (0: none).
     certificate_budget : float, default=30.0
         Seconds for exact dual-constraint values in each classifier certificate.
+    polish_rounds : int, default=40
+        Column-generation rounds after a multi-class classifier's first-order solve (squared
+        loss): they stop once the restricted gap reaches ``tol`` (0: none).
     prune : bool, default=True
         Caratheodory pruning to at most n + 1 filters (``--no-prune`` is ``prune=False``).
     max_exact : int, default=2_000_000
@@ -160,6 +163,7 @@ class _ConvexCNN(BaseEstimator):
         time_limit: Optional[float] = None,
         fresh: int = 200,
         certificate_budget: float = 30.0,
+        polish_rounds: int = 40,
         prune: bool = True,
         max_exact: int = 2_000_000,
         max_memory: Optional[Union[str, int]] = None,
@@ -190,6 +194,7 @@ class _ConvexCNN(BaseEstimator):
         self.time_limit = time_limit
         self.fresh = fresh
         self.certificate_budget = certificate_budget
+        self.polish_rounds = polish_rounds
         self.prune = prune
         self.max_exact = max_exact
         self.max_memory = max_memory
