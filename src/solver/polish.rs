@@ -369,7 +369,9 @@ pub fn polish(
         }
         let gammas = prog.max_per_output(&gam);
         let xcur = assemble(prog, &outs);
-        let primal = prog.objective(&xcur, true);
+        // The loss from the atoms' residual (no product with A: `x` predicts `Φθ`).
+        let primal = 0.5 * v.iter().map(|a| a * a).sum::<f64>()
+            + beta * crate::algebra::group_norm_sum(&xcur, h);
         let dual = prog.dual_value_per_output(&v, &gammas);
         let gap = relative_gap(primal, dual);
         let go_on = obs.record(&IterRecord {
