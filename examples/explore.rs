@@ -108,6 +108,7 @@ fn main() -> cvxcnn::Result<()> {
         fresh_draws: 0,
         certificate_budget: 30.0,
         polish_rounds: 0,
+        pattern_rounds: 0,
         deadline: None,
     };
     let o = train_classifier(&train, &ci.index, ci.labels.len(), &cfg, &mut Print)?;

@@ -195,6 +195,8 @@ pub struct Settings {
     /// Most column-generation rounds after the first-order solve (classifiers, squared loss;
     /// 0: none).
     pub polish_rounds: usize,
+    /// Most rounds of pattern pricing after the polish (classifiers, squared loss; 0: none).
+    pub pattern_rounds: usize,
     /// Keep every filter the solver returns (no Carathéodory pruning).
     pub no_prune: bool,
     /// Refuse exact enumeration above this many patterns.
@@ -251,6 +253,7 @@ impl Default for Settings {
             fresh: 200,
             certificate_budget: 30.0,
             polish_rounds: DEFAULT_POLISH_ROUNDS,
+            pattern_rounds: DEFAULT_PATTERN_ROUNDS,
             no_prune: false,
             max_exact: 2_000_000,
             max_memory: None,
@@ -585,6 +588,8 @@ const DEFAULT_ADMM_CHECKS: usize = 12;
 
 /// Default most rounds of the classifier's column-generation polish.
 pub const DEFAULT_POLISH_ROUNDS: usize = 40;
+/// Default most rounds of the classifier's pattern pricing.
+pub const DEFAULT_PATTERN_ROUNDS: usize = 0;
 /// Filters per output of the default `patterns = adam:W` (measured in BENCHMARKS.md).
 const DEFAULT_TRAINED_WIDTH: usize = 8;
 
@@ -698,6 +703,29 @@ pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
         limit,
         "sample fewer (--patterns sample:N)",
     )?;
+    if a.pattern_rounds > 0 {
+        if a.polish_rounds == 0 || a.loss != LossChoice::Squared {
+            return Err(Error::param(
+                "pattern_rounds",
+                format!(
+                    "{} pattern rounds need the polish (polish rounds ≥ 1, got {}) and the squared loss (got {:?})",
+                    a.pattern_rounds, a.polish_rounds, a.loss
+                ),
+            ));
+        }
+        let most = draws
+            + a.pattern_rounds
+                .saturating_mul(crate::patterns::AscentSettings::default().max_new);
+        crate::resources::check(
+            &format!(
+                "the program grown by {} pattern rounds (up to {most} patterns)",
+                a.pattern_rounds
+            ),
+            most as f64 * n * h * 8.0 * 3.0,
+            limit,
+            "fewer rounds (--pattern-rounds N)",
+        )?;
+    }
     crate::resources::check(
         &format!("a fresh batch of {} patterns", a.fresh),
         a.fresh as f64 * (n * k / 8.0 + 64.0),
@@ -770,6 +798,7 @@ pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
             fresh_draws: a.fresh,
             certificate_budget: a.certificate_budget.max(0.0),
             polish_rounds: a.polish_rounds,
+            pattern_rounds: a.pattern_rounds,
             deadline: None,
         },
         betas,

@@ -345,6 +345,7 @@ fn classifier_recovers_a_network_with_the_convex_objective() {
             fresh_draws: 20,
             certificate_budget: 60.0,
             polish_rounds: 0,
+            pattern_rounds: 0,
             deadline: None,
         };
         let o = train_classifier(&ds, &labels, 3, &cfg, &mut History::default()).unwrap();

@@ -310,6 +310,12 @@ pub(crate) struct TrainArgs {
     /// restricted gap reaches --tol (0: none).
     #[arg(long, default_value_t = cvxcnn::settings::DEFAULT_POLISH_ROUNDS)]
     pub(crate) polish_rounds: usize,
+    /// Most rounds of pattern pricing after the polish (classifiers, squared loss): each
+    /// searches for sign patterns the program lacks by ascent on the dual constraint from
+    /// seeded starts, adds those whose constraint is violated, and polishes the grown program
+    /// (0: none).
+    #[arg(long, default_value_t = cvxcnn::settings::DEFAULT_PATTERN_ROUNDS)]
+    pub(crate) pattern_rounds: usize,
     /// Output directory, written atomically [default: cvxcnn-out; compare: cvxcnn-compare].
     #[arg(long)]
     pub(crate) out: Option<PathBuf>,

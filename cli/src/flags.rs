@@ -144,6 +144,7 @@ pub(crate) fn settings(a: &TrainArgs) -> Settings {
         fresh: a.fresh,
         certificate_budget: a.certificate_budget,
         polish_rounds: a.polish_rounds,
+        pattern_rounds: a.pattern_rounds,
         no_prune: a.no_prune,
         max_exact: a.max_exact,
         max_memory: a.max_memory.clone(),

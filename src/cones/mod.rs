@@ -127,14 +127,42 @@ pub fn project_from(
     tol: f64,
     facets: &mut Vec<usize>,
 ) -> Result<Projection> {
+    match project_or_bound(normals, signs, a, tol, facets, -1.0)? {
+        Priced::Exact(p) => Ok(p),
+        // A floor below zero is never reached.
+        Priced::AtMost(_) => Err(Error::Solver("cone projection stopped at a bound".into())),
+    }
+}
+
+/// What [`project_or_bound`] found.
+#[derive(Debug, Clone)]
+pub enum Priced {
+    /// The projection `Π_C(a)`.
+    Exact(Projection),
+    /// An upper bound on `‖Π_C(a)‖`, at most the floor asked for.
+    AtMost(f64),
+}
+
+/// [`project_from`] that stops early when the projection onto the cone of the given `facets`
+/// alone is no longer than `floor`: that cone contains `C`, so its projection's length bounds
+/// `‖Π_C(a)‖ = max_{u ∈ C, ‖u‖ ≤ 1} aᵀu` from above, without checking the other facets. `facets`
+/// is then left as given. Pricing uses it to dismiss blocks whose `γ` cannot exceed `β`.
+pub fn project_or_bound(
+    normals: MatRef<'_, f64>,
+    signs: Sides<'_>,
+    a: &[f64],
+    tol: f64,
+    facets: &mut Vec<usize>,
+    floor: f64,
+) -> Result<Priced> {
     let g = normals.nrows();
     let na = a.iter().map(|v| v * v).sum::<f64>().sqrt();
     let mut u = a.to_vec();
     if na == 0.0 {
-        return Ok(Projection {
+        return Ok(Priced::Exact(Projection {
             point: u,
             violation: 0.0,
-        });
+        }));
     }
     let thr = tol * na;
     let mut vals = vec![0.0; g];
@@ -158,6 +186,12 @@ pub fn project_from(
         u = solve_qp(normals, signs, &work, a)?;
         lam.iter_mut().for_each(|l| *l = 0.0);
     }
+    if !work.is_empty() {
+        let nu = u.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if nu <= floor {
+            return Ok(Priced::AtMost(nu));
+        }
+    }
     for _ in 0..MAX_ROUNDS {
         facet_values(normals, signs, &u, &mut vals);
         let mut viol: Vec<(usize, f64)> = vals
@@ -175,10 +209,10 @@ pub fn project_from(
                     .filter(|(_, l)| **l > 0.0)
                     .map(|(gg, _)| *gg),
             );
-            return Ok(Projection {
+            return Ok(Priced::Exact(Projection {
                 point: u,
                 violation: worst,
-            });
+            }));
         }
         viol.sort_by(|x, y| x.1.total_cmp(&y.1));
         for (gg, _) in viol.into_iter().take(ADD_PER_ROUND) {
@@ -453,6 +487,59 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The bound from the known facets alone is an upper bound on the exact `‖Π_C(a)‖`; it is
+    /// returned only at or below the floor, and above the floor the exact projection comes back
+    /// (equal to the cold one). Facets from a far point make the bound loose, a floor above
+    /// `‖a‖` always stops at the bound.
+    #[test]
+    fn bound_from_known_facets_is_above_the_exact_length() {
+        let h = 6;
+        let mut bounded = 0;
+        for case in 0..20u64 {
+            let n = unit_rows(60, h, 9500 + case);
+            let bits = sides_of(&n, &gaussian(h, 9600 + case));
+            let s = Sides(std::slice::from_ref(&bits));
+            let a = gaussian(h, 9700 + case);
+            let exact = project(n.as_ref(), s, &a, 1e-12).unwrap();
+            let g = exact.point.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let na = a.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let mut from_far = Vec::new();
+            project_from(
+                n.as_ref(),
+                s,
+                &gaussian(h, 9800 + case),
+                1e-12,
+                &mut from_far,
+            )
+            .unwrap();
+            for floor in [0.5 * g, g, 1.5 * g + 1e-9, 2.0 * na] {
+                let mut f = from_far.clone();
+                match project_or_bound(n.as_ref(), s, &a, 1e-12, &mut f, floor).unwrap() {
+                    Priced::AtMost(b) => {
+                        bounded += 1;
+                        assert!(b <= floor, "case {case}: bound {b} above the floor {floor}");
+                        assert!(b >= g * (1.0 - 1e-9), "case {case}: bound {b} below γ {g}");
+                        assert_eq!(f, from_far);
+                    }
+                    Priced::Exact(p) => {
+                        for (x, y) in p.point.iter().zip(&exact.point) {
+                            assert!((x - y).abs() <= 1e-9 * na, "case {case}: {x} vs {y}");
+                        }
+                    }
+                }
+            }
+            if !from_far.is_empty() {
+                let mut f = from_far.clone();
+                let far_floor = 2.0 * na;
+                assert!(matches!(
+                    project_or_bound(n.as_ref(), s, &a, 1e-12, &mut f, far_floor).unwrap(),
+                    Priced::AtMost(_)
+                ));
+            }
+        }
+        assert!(bounded > 0);
     }
 
     /// Zero and points inside the cone are returned unchanged, with no facet in the working

@@ -8,12 +8,14 @@
 //! lies in the closure of one of them, and the program's constraints are closed cones, so the
 //! regions are all a global optimum needs.
 
+mod ascent;
 mod count;
 mod enumerate;
 mod hyperplanes;
 mod sample;
 mod set;
 
+pub use ascent::{ascend, AscentPattern, AscentSettings};
 pub use count::{count_text, general_position_count, rank_of};
 pub use enumerate::enumerate_exact;
 pub use hyperplanes::Hyperplanes;

@@ -97,6 +97,42 @@ impl MultiProgram {
         (r % p, r / p, if b < half { 1.0 } else { -1.0 })
     }
 
+    /// Exact block of pattern `i`, output `c` and sign `s` (the inverse of [`Self::block_info`]).
+    pub fn block_index(&self, i: usize, c: usize, s: f64) -> usize {
+        let sign = if s > 0.0 { 0 } else { self.half() };
+        sign + c * self.patterns() + i
+    }
+
+    /// Where each exact block of `old` (a program over some of the same patterns, same outputs)
+    /// is in this program: patterns are matched by their bits; `None` for a pattern this
+    /// program does not hold.
+    pub fn block_map(&self, old: &MultiProgram) -> Vec<Option<usize>> {
+        let index: std::collections::HashMap<&[u64], usize> =
+            (0..self.patterns()).map(|i| (self.op.bits(i), i)).collect();
+        (0..2 * old.half())
+            .map(|b| {
+                let (i, c, s) = old.block_info(b);
+                (c < self.outputs)
+                    .then(|| index.get(old.op.bits(i)))
+                    .flatten()
+                    .map(|&j| self.block_index(j, c, s))
+            })
+            .collect()
+    }
+
+    /// The exact point `x` of `old` written in this program's layout ([`Self::block_map`]);
+    /// blocks of patterns this program lacks are left out (so keep every pattern of `old`).
+    pub fn point_from(&self, old: &MultiProgram, x: &[f64]) -> Vec<f64> {
+        let h = self.h();
+        let mut out = vec![0.0; self.exact_len()];
+        for (b, nb) in self.block_map(old).into_iter().enumerate() {
+            if let Some(nb) = nb {
+                out[nb * h..(nb + 1) * h].copy_from_slice(&x[b * h..(b + 1) * h]);
+            }
+        }
+        out
+    }
+
     /// `z = C⁺ − C'` (`Ph × C`) of an exact point.
     pub fn difference(&self, x: &[f64], z: &mut [f64]) {
         let m = self.half() * self.h();

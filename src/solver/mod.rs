@@ -33,7 +33,7 @@ pub(crate) use ipm::{clarabel_settings, interruptible, map_status};
 pub use ipm::{
     solve_ipm, solve_ipm_with, spectral_cone_dual_norm, BlockNorm, IpmInfo, IpmSettings,
 };
-pub use polish::{polish, PolishInfo, PolishSettings};
+pub use polish::{polish, polish_from, PolishInfo, PolishSettings, PolishWarm};
 pub use pricing::{solve_ipm_priced, PricingInfo, PricingSettings};
 pub use projected::{solve_projected, ProjectedSettings};
 pub(crate) use prox_al::momentum_step;

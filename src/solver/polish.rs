@@ -20,7 +20,7 @@
 //! the starting point's. At the end, `γ_b(r)/β − 1` is the angle-squared error between the atoms
 //! in use and the blocks' best directions, not the residual's first-order error.
 
-use crate::cones::project_from;
+use crate::cones::{project_or_bound, Priced};
 use crate::error::{Error, Result};
 use crate::observe::IterRecord;
 use crate::program::multi::{relative_gap, MultiProgram};
@@ -43,6 +43,9 @@ pub struct PolishSettings {
     pub deadline: Option<Instant>,
     /// The clock of the records' `elapsed` (default: the polish's own start).
     pub started: Option<Instant>,
+    /// A round stops pricing once this many violated blocks are found (0: price every
+    /// candidate every round).
+    pub max_new_atoms: usize,
 }
 
 impl Default for PolishSettings {
@@ -53,6 +56,7 @@ impl Default for PolishSettings {
             gap_tol: 1e-3,
             deadline: None,
             started: None,
+            max_new_atoms: 256,
         }
     }
 }
@@ -81,6 +85,45 @@ pub struct PolishInfo {
     pub relative_gap: f64,
     /// Whether it stopped because the gap reached `gap_tol`.
     pub converged: bool,
+    /// What the last round knew of each block, to warm-start a later polish.
+    pub warm: PolishWarm,
+}
+
+/// Per block (in the program's block order): the facets of its last exact projection, its last
+/// exact `γ` and the `A_iᵀv` it was taken at (NaN and empty when never priced).
+#[derive(Debug, Clone, Default)]
+pub struct PolishWarm {
+    facets: Vec<Vec<usize>>,
+    last_gamma: Vec<f64>,
+    last_at: Vec<f64>,
+}
+
+impl PolishWarm {
+    fn cold(blocks: usize, h: usize) -> Self {
+        PolishWarm {
+            facets: vec![Vec::new(); blocks],
+            last_gamma: vec![f64::NAN; blocks],
+            last_at: vec![0.0; blocks * h],
+        }
+    }
+
+    /// The same knowledge in the block order of `new`, a program over more patterns (matched
+    /// by their bits; blocks of new patterns start cold). The cones and `A_i` of a pattern do
+    /// not depend on which other patterns a program holds, so what was known stays true.
+    pub fn remap(&self, old: &MultiProgram, new: &MultiProgram) -> Self {
+        let h = new.h();
+        let mut w = PolishWarm::cold(2 * new.half(), h);
+        if self.last_gamma.len() != 2 * old.half() || old.h() != h {
+            return w;
+        }
+        for (b, nb) in new.block_map(old).into_iter().enumerate() {
+            let Some(nb) = nb else { continue };
+            w.facets[nb].clone_from(&self.facets[b]);
+            w.last_gamma[nb] = self.last_gamma[b];
+            w.last_at[nb * h..(nb + 1) * h].copy_from_slice(&self.last_at[b * h..(b + 1) * h]);
+        }
+        w
+    }
 }
 
 /// Atoms of one output.
@@ -236,8 +279,9 @@ fn column(prog: &MultiProgram, b: usize, u: &[f64]) -> Vec<f64> {
     out
 }
 
-/// A block priced exactly: `(block, γ_b, Π_{K_b}(s_b A_iᵀ r), facets active there)`.
-type Priced = (usize, f64, Vec<f64>, Vec<usize>);
+/// A block priced: `(block, γ_b, Π_{K_b}(s_b A_iᵀ r), facets active there)`, or, with no point,
+/// `(block, upper bound on γ_b below the threshold, [], the facets it was bounded with)`.
+type PricedBlock = (usize, f64, Vec<f64>, Vec<usize>);
 
 /// Polishes the feasible point `x` of `prog` by column generation over atoms (see the module
 /// documentation) and certifies the result. Squared loss only (its dual separates over
@@ -246,6 +290,19 @@ type Priced = (usize, f64, Vec<f64>, Vec<usize>);
 pub fn polish(
     prog: &MultiProgram,
     x: &[f64],
+    s: &PolishSettings,
+    obs: &mut dyn IterObserver,
+) -> Result<PolishInfo> {
+    polish_from(prog, x, None, s, obs)
+}
+
+/// [`polish`] that starts from what an earlier polish knew of the blocks (its
+/// [`PolishInfo::warm`], [`PolishWarm::remap`]ped to this program): the bounds of blocks priced
+/// before start tight and their projections start from their last facets.
+pub fn polish_from(
+    prog: &MultiProgram,
+    x: &[f64],
+    warm: Option<PolishWarm>,
     s: &PolishSettings,
     obs: &mut dyn IterObserver,
 ) -> Result<PolishInfo> {
@@ -285,9 +342,15 @@ pub fn polish(
         outs[o].push(b, &u, col, t, n);
     }
     // Per block: facets of its last projection, its last exact γ and the A_iᵀv it was taken at.
-    let mut facets: Vec<Vec<usize>> = vec![Vec::new(); nb];
-    let mut last_gamma = vec![f64::NAN; nb];
-    let mut last_at = vec![0.0; nb * h];
+    let PolishWarm {
+        mut facets,
+        mut last_gamma,
+        mut last_at,
+    } = warm
+        .filter(|w| w.last_gamma.len() == nb && w.last_at.len() == nb * h)
+        .unwrap_or_else(|| PolishWarm::cold(nb, h));
+    // Per pattern: the facets of its last projection (a start for its other blocks).
+    let mut pattern_facets: Vec<Vec<usize>> = vec![Vec::new(); prog.patterns()];
     let mut rounds = 0;
     loop {
         outs.par_iter_mut()
@@ -325,40 +388,73 @@ pub fn polish(
                 }
             })
             .collect();
-        let cand: Vec<usize> = (0..nb)
+        // Largest bounds first (likely violated); ties by block (deterministic).
+        let mut cand: Vec<usize> = (0..nb)
             .filter(|&b| bounds[b] > beta * (1.0 + s.gamma_tol))
             .collect();
-        // Blocks of one pattern share its cone: they are projected one after the other, each
-        // starting from the facets of its own last projection, else of the pattern's last one.
-        let mut by_pattern: Vec<Vec<usize>> = vec![Vec::new(); prog.patterns()];
-        for &b in &cand {
-            by_pattern[prog.block_info(b).0].push(b);
+        cand.sort_by(|&p, &q| bounds[q].total_cmp(&bounds[p]).then(p.cmp(&q)));
+        // Partial pricing: batches in that order until `max_new_atoms` violated blocks are
+        // found; blocks left unpriced keep their upper bounds (the certificate stays valid).
+        let batch = if s.max_new_atoms == 0 {
+            cand.len().max(1)
+        } else {
+            (rayon::current_num_threads() * 32).max(64)
+        };
+        let thr = beta * (1.0 + s.gamma_tol);
+        let mut priced: Vec<PricedBlock> = Vec::with_capacity(cand.len());
+        let mut found = 0;
+        for chunk in cand.chunks(batch) {
+            if s.max_new_atoms > 0 && found >= s.max_new_atoms {
+                break;
+            }
+            // Blocks of one pattern share its cone: within a batch they are projected one
+            // after the other, each from the facets of its own last projection, else of the
+            // pattern's last one.
+            let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+            for &b in chunk {
+                groups.entry(prog.block_info(b).0).or_default().push(b);
+            }
+            let groups: Vec<(usize, Vec<usize>)> = groups.into_iter().collect();
+            let part: Vec<PricedBlock> = groups
+                .par_iter()
+                .map(|(i, list)| {
+                    let mut shared = pattern_facets[*i].clone();
+                    let mut out = Vec::with_capacity(list.len());
+                    for &b in list {
+                        let sg = prog.block_info(b).2;
+                        let r = b % half;
+                        let a: Vec<f64> = ag[r * h..(r + 1) * h].iter().map(|z| -sg * z).collect();
+                        let mut f = if facets[b].is_empty() {
+                            shared.clone()
+                        } else {
+                            facets[b].clone()
+                        };
+                        // Dismissed by the cone of the known facets alone when that bound
+                        // stays below the threshold (no point: an upper bound only).
+                        match project_or_bound(
+                            prog.op.normals(),
+                            prog.op.signs(*i),
+                            &a,
+                            1e-12,
+                            &mut f,
+                            thr,
+                        )? {
+                            Priced::Exact(p) => {
+                                shared.clone_from(&f);
+                                out.push((b, norm(&p.point), p.point, f));
+                            }
+                            Priced::AtMost(g) => out.push((b, g, Vec::new(), f)),
+                        }
+                    }
+                    Ok(out)
+                })
+                .collect::<Result<Vec<_>>>()?
+                .into_iter()
+                .flatten()
+                .collect();
+            found += part.iter().filter(|(_, g, _, _)| *g > thr).count();
+            priced.extend(part);
         }
-        let priced: Vec<Priced> = by_pattern
-            .par_iter()
-            .map(|list| {
-                let mut shared: Vec<usize> = Vec::new();
-                let mut out = Vec::with_capacity(list.len());
-                for &b in list {
-                    let (i, _, sg) = prog.block_info(b);
-                    let r = b % half;
-                    let a: Vec<f64> = ag[r * h..(r + 1) * h].iter().map(|z| -sg * z).collect();
-                    let mut f = if facets[b].is_empty() {
-                        shared.clone()
-                    } else {
-                        facets[b].clone()
-                    };
-                    let p = project_from(prog.op.normals(), prog.op.signs(i), &a, 1e-12, &mut f)?;
-                    let g = norm(&p.point);
-                    shared.clone_from(&f);
-                    out.push((b, g, p.point, f));
-                }
-                Ok(out)
-            })
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .flatten()
-            .collect();
         let mut gam = bounds;
         for (b, g, _, f) in &priced {
             gam[*b] = *g;
@@ -366,6 +462,7 @@ pub fn polish(
             let r = b % half;
             last_at[b * h..(b + 1) * h].copy_from_slice(&ag[r * h..(r + 1) * h]);
             facets[*b].clone_from(f);
+            pattern_facets[prog.block_info(*b).0].clone_from(f);
         }
         let gammas = prog.max_per_output(&gam);
         let xcur = assemble(prog, &outs);
@@ -383,10 +480,7 @@ pub fn polish(
             elapsed: s.started.unwrap_or(t0).elapsed().as_secs_f64(),
             penalty: 0.0,
         });
-        let violated: Vec<&Priced> = priced
-            .iter()
-            .filter(|(_, g, _, _)| *g > beta * (1.0 + s.gamma_tol))
-            .collect();
+        let violated: Vec<&PricedBlock> = priced.iter().filter(|(_, g, _, _)| *g > thr).collect();
         // Converged on the gap only; no violated block left above the slack also stops it
         // (nothing to add), not converged when the gap is still above the tolerance.
         let converged = gap <= s.gap_tol;
@@ -400,10 +494,15 @@ pub fn polish(
                 atoms,
                 v,
                 output_gammas: gammas,
-                exact_blocks: priced.len(),
+                exact_blocks: priced.iter().filter(|p| !p.2.is_empty()).count(),
                 dual,
                 relative_gap: gap,
                 converged,
+                warm: PolishWarm {
+                    facets,
+                    last_gamma,
+                    last_at,
+                },
             });
         }
         rounds += 1;

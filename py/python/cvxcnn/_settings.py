@@ -78,6 +78,7 @@ def settings_json(p: Mapping[str, Any], *, classifier_defaults: bool = False) ->
         "fresh": int(p.get("fresh", 200)),
         "certificate_budget": float(p.get("certificate_budget", 30.0)),
         "polish_rounds": int(p.get("polish_rounds", 40)),
+        "pattern_rounds": int(p.get("pattern_rounds", 0)),
         "no_prune": not bool(p.get("prune", True)),
         "max_exact": int(p.get("max_exact", 2_000_000)),
         "test_fraction": float(p.get("test_fraction", 0.0)),
@@ -110,7 +111,8 @@ def settings_json(p: Mapping[str, Any], *, classifier_defaults: bool = False) ->
         s["beta"] = beta
     if patterns is not None:
         s["patterns"] = patterns
-    for key in ("layers", "max_iter", "inner_iter", "fresh", "max_exact", "polish_rounds"):
+    for key in ("layers", "max_iter", "inner_iter", "fresh", "max_exact", "polish_rounds",
+                "pattern_rounds"):
         if key in s and s[key] < 0:
             raise ValueError(f"{key}: must not be negative, got {s[key]}")
     return json.dumps(s)

@@ -78,6 +78,11 @@ _PARAMS_DOC = """
     polish_rounds : int, default=40
         Column-generation rounds after a multi-class classifier's first-order solve (squared
         loss): they stop once the restricted gap reaches ``tol`` (0: none).
+    pattern_rounds : int, default=0
+        Rounds of pattern pricing after the polish (multi-class classifiers, squared loss): sign
+        patterns the program lacks, found by ascent on the dual constraint, join the program,
+        which is polished again (0: none). Lowers the objective towards the global optimum
+        at the cost of time.
     prune : bool, default=True
         Caratheodory pruning to at most n + 1 filters (``--no-prune`` is ``prune=False``).
     max_exact : int, default=2_000_000
@@ -164,6 +169,7 @@ class _ConvexCNN(BaseEstimator):
         fresh: int = 200,
         certificate_budget: float = 30.0,
         polish_rounds: int = 40,
+        pattern_rounds: int = 0,
         prune: bool = True,
         max_exact: int = 2_000_000,
         max_memory: Optional[Union[str, int]] = None,
@@ -195,6 +201,7 @@ class _ConvexCNN(BaseEstimator):
         self.fresh = fresh
         self.certificate_budget = certificate_budget
         self.polish_rounds = polish_rounds
+        self.pattern_rounds = pattern_rounds
         self.prune = prune
         self.max_exact = max_exact
         self.max_memory = max_memory

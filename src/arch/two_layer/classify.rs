@@ -426,7 +426,7 @@ impl Architecture for Classifier {
                 history: Vec::new(),
             };
             let plan = self.checkpoint.as_ref().filter(|_| betas.len() == 1);
-            let o = solve_prepared_with(
+            let mut o = solve_prepared_with(
                 &prep,
                 &train,
                 &train_labels,
@@ -436,6 +436,12 @@ impl Architecture for Classifier {
                 &mut it,
             )?;
             history = it.history;
+            // Patterns priced in stay for the next β (the point is in the grown layout).
+            if let Some(g) = o.grown.take() {
+                let (set, prog) = *g;
+                prep.set = set;
+                prep.prog = prog;
+            }
             let test_acc = match &o.network {
                 Some(net) if test.n() > 0 => Some(accuracy(&net.predict(&test.x)?, &test_labels)),
                 _ => None,
