@@ -680,6 +680,13 @@ pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
             ))
         }
     };
+    // Patterns of the program: an `adam:W` start gives up to W per class.
+    let program_patterns = match &trained {
+        Some(t) => t
+            .width
+            .saturating_mul(ds.class_index().map_or(1, |c| c.labels.len().max(1))),
+        None => draws,
+    };
     let time_limit = first_order_limit(a)?;
     if a.max_iter == Some(0) || a.inner_iter == Some(0) {
         return Err(Error::param(
@@ -698,10 +705,10 @@ pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
         spec.filter_len(&ds.shape) as f64,
     );
     crate::resources::check(
-        &format!("the program of up to {draws} sampled patterns"),
-        draws as f64 * n * h * 8.0 * 3.0,
+        &format!("the program of up to {program_patterns} patterns"),
+        program_patterns as f64 * n * h * 8.0 * 3.0,
         limit,
-        "sample fewer (--patterns sample:N)",
+        "fewer patterns (--patterns sample:N or adam:W)",
     )?;
     if a.pattern_rounds > 0 {
         if a.polish_rounds == 0 || a.loss != LossChoice::Squared {
@@ -713,7 +720,7 @@ pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
                 ),
             ));
         }
-        let most = draws
+        let most = program_patterns
             + a.pattern_rounds
                 .saturating_mul(crate::patterns::AscentSettings::default().max_new);
         crate::resources::check(
