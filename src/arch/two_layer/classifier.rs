@@ -800,9 +800,14 @@ pub fn solve_prepared_with(
                             _ => break,
                         }
                     }
-                    // The last round may have stopped at the looser gap (or found nothing).
+                    // With pattern rounds, the last polish may have stopped at the looser gap
+                    // (or pricing found nothing after a loose one): finish at the tolerance.
+                    // Without them the single polish above already had `--polish-rounds`.
                     let tight = p.relative_gap <= ps.gap_tol;
-                    if !tight && ps.deadline.is_none_or(|d| Instant::now() < d) {
+                    if cfg.pattern_rounds > 0
+                        && !tight
+                        && ps.deadline.is_none_or(|d| Instant::now() < d)
+                    {
                         let cur = grown.as_ref().map_or(prog, |g| &g.1);
                         if let Ok(q) = polish_from(cur, &x, Some(p.warm.clone()), &ps, obs) {
                             if q.objective <= objective {
