@@ -289,6 +289,7 @@ pub fn solve_admm_resumable(
     let mut mult = vec![0.0; len];
     for it in first..settings.limits.max_iter {
         outer = it + 1;
+        let round_start = driver.elapsed();
         let (mut r_prim, mut r_dual) = (0.0, 0.0);
         for _ in 0..settings.steps_per_check.max(1) {
             // u-update: a = (w − λ)⁺ − (w − λ)⁻, s = (w − λ)⁺ + (w − λ)⁻.
@@ -352,6 +353,17 @@ pub fn solve_admm_resumable(
         history.push(rec);
         let converged = viol <= settings.violation_tol && gap <= settings.limits.tol;
         let stop = driver.step(&rec, converged, obs);
+        // A round (steps and check) that would end past the time limit is not started: on
+        // large cones one check takes seconds, and the limit bounds the whole run.
+        let stop = stop.or_else(|| {
+            let round = driver.elapsed() - round_start;
+            (it + 1 < settings.limits.max_iter
+                && settings
+                    .limits
+                    .time_limit
+                    .is_some_and(|t| driver.elapsed() + round > t))
+            .then_some(SolveStatus::MaxTime)
+        });
         // Residual balancing (relative to the sizes of the iterates).
         let scale_p = norm(&w).max(norm(&u)).max(1e-300);
         let scale_d = (rho * norm(&lam)).max(1e-300);

@@ -280,7 +280,8 @@ fn column(prog: &MultiProgram, b: usize, u: &[f64]) -> Vec<f64> {
 }
 
 /// A block priced: `(block, γ_b, Π_{K_b}(s_b A_iᵀ r), facets active there)`, or, with no point,
-/// `(block, upper bound on γ_b below the threshold, [], the facets it was bounded with)`.
+/// `(block, upper bound on γ_b below the threshold, [], the facets it was bounded with)`, or
+/// `(block, γ_b, [], facets)` when the projection is not in the cone to `1e-9‖Π‖` (no atom).
 type PricedBlock = (usize, f64, Vec<f64>, Vec<usize>);
 
 /// Polishes the feasible point `x` of `prog` by column generation over atoms (see the module
@@ -407,6 +408,11 @@ pub fn polish_from(
             if s.max_new_atoms > 0 && found >= s.max_new_atoms {
                 break;
             }
+            // The deadline also ends a round's pricing between batches (a round can take
+            // minutes on large cones); what is unpriced keeps its bound.
+            if !priced.is_empty() && s.deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
             // Blocks of one pattern share its cone: within a batch they are projected one
             // after the other, each from the facets of its own last projection, else of the
             // pattern's last one.
@@ -441,7 +447,16 @@ pub fn polish_from(
                         )? {
                             Priced::Exact(p) => {
                                 shared.clone_from(&f);
-                                out.push((b, norm(&p.point), p.point, f));
+                                // Its direction becomes an atom only when it lies in the cone
+                                // to rounding relative to its own length (a projection much
+                                // shorter than `a` can be mostly rounding noise).
+                                let np = norm(&p.point);
+                                let point = if p.violation <= 1e-9 * np {
+                                    p.point
+                                } else {
+                                    Vec::new()
+                                };
+                                out.push((b, np, point, f));
                             }
                             Priced::AtMost(g) => out.push((b, g, Vec::new(), f)),
                         }
@@ -480,7 +495,10 @@ pub fn polish_from(
             elapsed: s.started.unwrap_or(t0).elapsed().as_secs_f64(),
             penalty: 0.0,
         });
-        let violated: Vec<&PricedBlock> = priced.iter().filter(|(_, g, _, _)| *g > thr).collect();
+        let violated: Vec<&PricedBlock> = priced
+            .iter()
+            .filter(|(_, g, p, _)| *g > thr && !p.is_empty())
+            .collect();
         // Converged on the gap only; no violated block left above the slack also stops it
         // (nothing to add), not converged when the gap is still above the tolerance.
         let converged = gap <= s.gap_tol;
