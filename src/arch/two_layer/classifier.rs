@@ -1056,6 +1056,20 @@ mod tests {
         }
     }
 
+    /// The 90-digit, three-class program (β = 0.5) over `draws` sampled patterns, and the
+    /// point of `checks` ADMM checks on it, projected onto the cones.
+    fn short_admm_point(draws: usize, checks: usize) -> (ClassifierConfig, Prepared, Vec<f64>) {
+        let (sub, labels) = first_three_digits(90);
+        let cfg = three_class_config(0.5, draws, 2, FirstOrder::Admm, 0);
+        let prep = prepare(&sub, &labels, 3, &cfg).unwrap();
+        let mut s = admm_settings(&cfg.al);
+        s.limits.max_iter = checks;
+        let short = solve_admm(&prep.prog, &s, None, &mut crate::solver::NoObserver).unwrap();
+        let mut x = short.x;
+        project_onto_cones(&prep.prog, &mut x);
+        (cfg, prep, x)
+    }
+
     /// The column-generation polish closes the restricted gap from a short ADMM solve, and its
     /// certificate is real: the independent certificate code (`certify_restricted`, exact cone
     /// projections for every block) finds the same small gap at the polished point, and a long
@@ -1063,15 +1077,9 @@ mod tests {
     /// the polished objective.
     #[test]
     fn polish_closes_the_gap_and_its_certificate_holds() {
-        let (sub, labels) = first_three_digits(90);
-        let cfg = three_class_config(0.5, 6, 2, FirstOrder::Admm, 0);
-        let prep = prepare(&sub, &labels, 3, &cfg).unwrap();
+        let (cfg, prep, x) = short_admm_point(6, 3);
         let prog = &prep.prog;
         let mut s = admm_settings(&cfg.al);
-        s.limits.max_iter = 3;
-        let short = solve_admm(prog, &s, None, &mut crate::solver::NoObserver).unwrap();
-        let mut x = short.x.clone();
-        project_onto_cones(prog, &mut x);
         let start = prog.objective(&x, true);
         let ps = PolishSettings {
             max_rounds: 300,
@@ -1153,15 +1161,8 @@ mod tests {
     /// below the converged polish's objective.
     #[test]
     fn polish_past_its_deadline_prices_one_batch_and_its_bound_holds() {
-        let (sub, labels) = first_three_digits(90);
-        let cfg = three_class_config(0.5, 40, 2, FirstOrder::Admm, 0);
-        let prep = prepare(&sub, &labels, 3, &cfg).unwrap();
+        let (_, prep, x) = short_admm_point(40, 1);
         let prog = &prep.prog;
-        let mut s = admm_settings(&cfg.al);
-        s.limits.max_iter = 1;
-        let short = solve_admm(prog, &s, None, &mut crate::solver::NoObserver).unwrap();
-        let mut x = short.x.clone();
-        project_onto_cones(prog, &mut x);
         let obs = &mut crate::solver::NoObserver;
         let batch = (rayon::current_num_threads() * 32).max(64);
         let once = PolishSettings {
