@@ -36,16 +36,15 @@ pub struct Projection {
 }
 
 fn facet_values(normals: MatRef<'_, f64>, signs: Sides<'_>, u: &[f64], out: &mut [f64]) {
-    out.iter_mut().for_each(|v| *v = 0.0);
-    for (j, &uj) in u.iter().enumerate() {
-        let col = normals.col(j);
-        if uj == 0.0 {
-            continue;
-        }
-        for (o, nv) in out.iter_mut().zip(col.iter()) {
-            *o += nv * uj;
-        }
-    }
+    let g = out.len();
+    faer::linalg::matmul::matmul(
+        faer::MatMut::from_column_major_slice_mut(out, g, 1),
+        faer::Accum::Replace,
+        normals,
+        MatRef::from_column_major_slice(u, u.len(), 1),
+        1.0,
+        faer::Par::Seq,
+    );
     for (g, o) in out.iter_mut().enumerate() {
         *o *= signs.get(g);
     }

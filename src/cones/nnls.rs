@@ -11,6 +11,9 @@
 //! `w_rᵀΠ` until none is negative. Warm starts from the previous `λ` make repeated projections
 //! of nearby points (proximal steps, cutting-plane rounds) cost one or two passes over the rows.
 
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+
 /// Reusable buffers of [`project_rows`] (no allocation once grown).
 #[derive(Debug, Clone, Default)]
 pub struct NnlsWork {
@@ -164,12 +167,18 @@ pub fn project_rows(
         if changes > iters {
             break;
         }
-        // Dual gradients of all rows (this scan is much of the method's time: `dot` keeps
-        // several partial sums, which vectorizes).
+        // Dual gradients of all rows: this scan is much of the method's time, so it is faer's
+        // matrix-vector product (SIMD kernels chosen at run time; plain loops here compile for
+        // the baseline instruction set).
         work.grad.resize(m, 0.0);
-        for (r, g) in work.grad.iter_mut().enumerate() {
-            *g = dot(&w[r * h..(r + 1) * h], z);
-        }
+        matmul(
+            MatMut::from_column_major_slice_mut(&mut work.grad, m, 1),
+            Accum::Replace,
+            MatRef::from_row_major_slice(w, m, h),
+            MatRef::from_column_major_slice(z, h, 1),
+            1.0,
+            Par::Seq,
+        );
         let mut best = (usize::MAX, -tol);
         for (r, &g) in work.grad.iter().enumerate() {
             if lam[r] > 0.0 {
