@@ -402,7 +402,7 @@ pub fn project_onto_cones(prog: &MultiProgram, x: &mut [f64]) -> usize {
             let (i, _, _) = prog.block_info(b);
             let nc = c.iter().map(|v| v * v).sum::<f64>().sqrt();
             match project(prog.op.normals(), prog.op.signs(i), c, 1e-12) {
-                Ok(p) if p.violation <= 1e-9 * norm2(&p.point) => {
+                Ok(p) if p.violation <= 1e-9 * crate::algebra::norm(&p.point) => {
                     c.copy_from_slice(&p.point);
                     0
                 }
@@ -417,10 +417,6 @@ pub fn project_onto_cones(prog: &MultiProgram, x: &mut [f64]) -> usize {
             }
         })
         .sum()
-}
-
-fn norm2(a: &[f64]) -> f64 {
-    a.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
 
 /// The network of an exact point: one filter per non-zero block `c_{ic}` (weight `+√‖c‖` to
@@ -1161,10 +1157,20 @@ mod tests {
     /// below the converged polish's objective.
     #[test]
     fn polish_past_its_deadline_prices_one_batch_and_its_bound_holds() {
+        // Two threads: batches of 64 blocks, fewer than the first round prices on any machine.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        pool.install(polish_past_its_deadline_on_this_pool);
+    }
+
+    fn polish_past_its_deadline_on_this_pool() {
         let (_, prep, x) = short_admm_point(40, 1);
         let prog = &prep.prog;
         let obs = &mut crate::solver::NoObserver;
         let batch = (rayon::current_num_threads() * 32).max(64);
+        assert_eq!(batch, 64);
         let once = PolishSettings {
             max_rounds: 0,
             ..PolishSettings::default()
