@@ -579,6 +579,21 @@ fn parse_betas(s: &str) -> Result<BetaChoice> {
     ))
 }
 
+/// Bytes of a first-order classifier solve beyond the program's operator: the working sets of
+/// the cone projections of ADMM and projected FISTA (at most `rows_per_block` rows of `h`
+/// values for each of the `2PC` blocks) and, for ADMM, the Gram matrix of its loss system and its Cholesky factor
+/// (`min(n, Ph)²` values each). On the default run the estimate with the operator's three
+/// copies is 1.65 GB against a measured peak of 1.72 GB (BENCHMARKS.md).
+fn solver_bytes(patterns: f64, n: f64, h: f64, classes: f64, solver: FirstOrder) -> f64 {
+    let rows = crate::solver::AdmmSettings::default().rows_per_block as f64;
+    let working_sets = 2.0 * patterns * classes * rows * h * 8.0;
+    match solver {
+        FirstOrder::Admm => working_sets + 2.0 * n.min(patterns * h).powi(2) * 8.0,
+        FirstOrder::Projected => working_sets,
+        FirstOrder::AugmentedLagrangian | FirstOrder::Gated => 0.0,
+    }
+}
+
 /// Epochs of the Adam run behind `patterns = adam:W`.
 const TRAINED_EPOCHS: usize = 20;
 /// Checks (of 10 ADMM steps each) of a default classifier solve: the solve ends on this count,
@@ -704,9 +719,11 @@ pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
         (oh * ow) as f64,
         spec.filter_len(&ds.shape) as f64,
     );
+    let classes = ds.class_index().map_or(1, |c| c.labels.len().max(1)) as f64;
     crate::resources::check(
         &format!("the program of up to {program_patterns} patterns"),
-        program_patterns as f64 * n * h * 8.0 * 3.0,
+        program_patterns as f64 * n * h * 8.0 * 3.0
+            + solver_bytes(program_patterns as f64, n, h, classes, solver),
         limit,
         "fewer patterns (--patterns sample:N or adam:W)",
     )?;
@@ -728,7 +745,7 @@ pub fn classifier(a: &Settings, ds: &Dataset) -> Result<Classifier> {
                 "the program grown by {} pattern rounds (up to {most} patterns)",
                 a.pattern_rounds
             ),
-            most as f64 * n * h * 8.0 * 3.0,
+            most as f64 * n * h * 8.0 * 3.0 + solver_bytes(most as f64, n, h, classes, solver),
             limit,
             "fewer rounds (--pattern-rounds N)",
         )?;

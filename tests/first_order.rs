@@ -135,8 +135,8 @@ fn solvers_agree_with_the_interior_point_optimum() {
         let al = solve_auglag(&prog, &tight_al(), None, &mut hist);
         let mut x = al.x.clone();
         assert_eq!(
-            cvxcnn::arch::two_layer::classifier::project_onto_cones(&prog, &mut x),
-            0
+            cvxcnn::arch::two_layer::classifier::project_onto_cones(&prog, &mut x, None),
+            (0, 0)
         );
         let feasible = prog.objective(&x, true);
         assert!(
@@ -179,8 +179,8 @@ fn solvers_agree_with_the_interior_point_optimum() {
         assert!(proj.gap <= 1e-5, "projected gap {}", proj.gap);
         let mut xp = proj.x.clone();
         assert_eq!(
-            cvxcnn::arch::two_layer::classifier::project_onto_cones(&prog, &mut xp),
-            0
+            cvxcnn::arch::two_layer::classifier::project_onto_cones(&prog, &mut xp, None),
+            (0, 0)
         );
         let pobj = prog.objective(&xp, true);
         assert!(
@@ -210,8 +210,8 @@ fn solvers_agree_with_the_interior_point_optimum() {
         .unwrap();
         let mut xa = admm.x.clone();
         assert_eq!(
-            cvxcnn::arch::two_layer::classifier::project_onto_cones(&prog, &mut xa),
-            0
+            cvxcnn::arch::two_layer::classifier::project_onto_cones(&prog, &mut xa, None),
+            (0, 0)
         );
         let aobj = prog.objective(&xa, true);
         eprintln!(

@@ -37,6 +37,17 @@ pub(crate) fn print_summary(r: &Report, out: &Path, files: &[String]) {
             .unwrap_or("");
         println!("patterns        {p} ({mode}), {b} blocks");
     }
+    if let Some(f) = r
+        .details
+        .get("trained_start")
+        .and_then(|t| t.get("sampled_patterns"))
+        .and_then(|f| f.as_u64())
+        .filter(|f| *f > 0)
+    {
+        println!(
+            "patterns        the Adam start collapsed: {f} Gaussian patterns joined its few (--normalize standardize usually avoids this)"
+        );
+    }
     let what = match (r.certificate, r.converged) {
         (CertificateScope::Bounds, _) => "upper bound attained by a network",
         (_, false) => "the solver's last point, not an optimum",

@@ -413,7 +413,9 @@ pub fn solve_admm_resumable(
     // Polish: the exact projection of the last w onto the full cones (cutting planes over the
     // working sets).
     let mut x = w;
-    let last_viol = ws.polish(prog, &mut x, settings.sweeps, POLISH_ROUNDS);
+    let last_viol = ws.polish(prog, &mut x, settings.sweeps, POLISH_ROUNDS, &|| {
+        driver.out_of_time()
+    });
     let objective = prog.objective(&x, true);
     Ok(AlSolution {
         x,

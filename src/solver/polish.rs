@@ -421,12 +421,22 @@ pub fn polish_from(
                 groups.entry(prog.block_info(b).0).or_default().push(b);
             }
             let groups: Vec<(usize, Vec<usize>)> = groups.into_iter().collect();
+            // Inside a batch too, once the deadline has passed and some block of the round
+            // is priced, the others keep their upper bounds (one projection onto a cone of
+            // wide filters can take a second).
+            let some_priced = std::sync::atomic::AtomicBool::new(!priced.is_empty());
             let part: Vec<PricedBlock> = groups
                 .par_iter()
                 .map(|(i, list)| {
                     let mut shared = pattern_facets[*i].clone();
                     let mut out = Vec::with_capacity(list.len());
                     for &b in list {
+                        if some_priced.load(std::sync::atomic::Ordering::Relaxed)
+                            && s.deadline.is_some_and(|d| Instant::now() >= d)
+                        {
+                            out.push((b, bounds[b], Vec::new(), facets[b].clone()));
+                            continue;
+                        }
                         let sg = prog.block_info(b).2;
                         let r = b % half;
                         let a: Vec<f64> = ag[r * h..(r + 1) * h].iter().map(|z| -sg * z).collect();
@@ -460,6 +470,7 @@ pub fn polish_from(
                             }
                             Priced::AtMost(g) => out.push((b, g, Vec::new(), f)),
                         }
+                        some_priced.store(true, std::sync::atomic::Ordering::Relaxed);
                     }
                     Ok(out)
                 })

@@ -148,7 +148,9 @@ pub fn solve_projected(
     // Polish: the exact projection of the last point onto the full cones, by cutting planes
     // over the working sets (warm multipliers; the rows found so far are usually most of the
     // active ones). Callers still check every row (`project_onto_cones` is then a no-op).
-    let last_viol = ws.polish(prog, &mut x, settings.sweeps, POLISH_ROUNDS);
+    let last_viol = ws.polish(prog, &mut x, settings.sweeps, POLISH_ROUNDS, &|| {
+        driver.out_of_time()
+    });
     let objective = prog.objective(&x, true);
     AlSolution {
         x,

@@ -188,13 +188,15 @@ impl WorkingSets {
     /// The exact projection of `x` onto the full cones, by cutting planes over the working sets
     /// (warm multipliers; the rows found so far are usually most of the active ones): project
     /// onto the working-set cones, scan, repeat with the new rows, at most `rounds` times.
-    /// Returns the relative violation left (callers still check every row).
+    /// Returns the relative violation left (callers still check every row). Rounds after the
+    /// first are not started once `stop()` holds (the solver's time limit).
     pub(crate) fn polish(
         &mut self,
         prog: &MultiProgram,
         x: &mut [f64],
         sweeps: usize,
         rounds: usize,
+        stop: &dyn Fn() -> bool,
     ) -> f64 {
         let h = prog.h();
         let target = x.to_vec();
@@ -204,7 +206,7 @@ impl WorkingSets {
             self.prox(h, x, 0.0, sweeps.max(8 * h));
             let abs_viol = self.scan(prog, x);
             viol = crate::algebra::relative_violation(abs_viol, x, h);
-            if viol <= 1e-12 {
+            if viol <= 1e-12 || stop() {
                 break;
             }
         }

@@ -126,14 +126,19 @@ pub(crate) fn cmd_train(cmd: TrainCmd) -> Result<i32> {
         && r.certificate != cvxcnn::arch::traits::CertificateScope::Bounds;
     if unconverged {
         eprintln!(
-            "warning: not converged (status {}): the {}gap {:.2e} is above the tolerance; the result is written, but it is not the optimum it would certify; exit code 4 unless --allow-unconverged",
+            "warning: not converged (status {}): the {}gap {:.2e} is above the tolerance; the result is written, but it is not the optimum it would certify{}; exit code 4 unless --allow-unconverged",
             r.status,
             if r.certificate == cvxcnn::arch::traits::CertificateScope::Restricted {
                 "restricted "
             } else {
                 ""
             },
-            r.relative_gap
+            r.relative_gap,
+            if r.status == "max_time" {
+                " (the time limit ran out: raise --time-limit)"
+            } else {
+                ""
+            }
         );
     }
     Ok(if r.status == "inaccurate" && !a.allow_inaccurate {

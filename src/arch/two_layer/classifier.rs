@@ -221,6 +221,8 @@ pub struct Prepared {
     pub set: PatternSet,
     /// Seconds for patterns and operator.
     pub timings: ClassifierTimings,
+    /// Gaussian patterns added because the gates collapsed (see [`prepare_with`]).
+    pub filled: usize,
 }
 
 /// Builds the program: patches, hyperplanes, sampled patterns, operator.
@@ -230,17 +232,23 @@ pub fn prepare(
     classes: usize,
     cfg: &ClassifierConfig,
 ) -> Result<Prepared> {
-    prepare_with(ds, labels, classes, cfg, None)
+    prepare_with(ds, labels, classes, cfg, None, 0)
 }
 
 /// [`prepare`], with the patterns of given filters (`gates`, rows of `h` values: the gate
 /// vectors of another tool, say) instead of sampled ones when `gates` is given.
+///
+/// `fill` guards against collapsed gates: when they give fewer than `fill / 2` distinct patterns
+/// with `A_i ≠ 0` (a short Adam run on dense, positive inputs can switch every unit fully on
+/// or off in its first steps), Gaussian draws seeded by `cfg.seed` join them up to `fill`
+/// patterns in all ([`Prepared::filled`] counts them). `0`: no guard.
 pub fn prepare_with(
     ds: &Dataset,
     labels: &[usize],
     classes: usize,
     cfg: &ClassifierConfig,
     gates: Option<&[f64]>,
+    fill: usize,
 ) -> Result<Prepared> {
     cfg.validate()?;
     let mut tm = ClassifierTimings::default();
@@ -264,6 +272,23 @@ pub fn prepare_with(
     } else {
         sample_gaussian(&hyperplanes, cfg.draws, cfg.seed)
     };
+    let mut set = set;
+    let mut filled = 0;
+    let usable = (0..set.len())
+        .filter(|&i| set.pattern(i).iter().any(|w| *w != 0))
+        .count();
+    if gates.is_some() && 2 * usable < fill {
+        let extra = sample_gaussian(&hyperplanes, fill - usable, cfg.seed ^ FILL_SEED);
+        for i in 0..extra.len() {
+            if usable + filled >= fill {
+                break;
+            }
+            let bits = extra.pattern(i);
+            if bits.iter().any(|w| *w != 0) && set.insert(bits) {
+                filled += 1;
+            }
+        }
+    }
     tm.patterns = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let op = PatternOperator::new(&patches, &hyperplanes, &set, cfg.pool.scale(patches.k))?;
@@ -280,6 +305,7 @@ pub fn prepare_with(
         hyperplanes,
         set,
         timings: tm,
+        filled,
     })
 }
 
@@ -291,6 +317,9 @@ const PATTERN_ROUND_GAP_FACTOR: f64 = 30.0;
 const PATTERN_ROUND_TIME_SHARE: f64 = 0.5;
 /// Most polish rounds between two pattern-pricing rounds.
 const PATTERN_ROUND_POLISH_ROUNDS: usize = 15;
+
+/// Seed offset of the Gaussian patterns that fill in for collapsed gates (see [`prepare_with`]).
+const FILL_SEED: u64 = 0xf111_0000;
 
 /// Bytes of `A` per chunk of fresh patterns.
 const FRESH_CHUNK_BYTES: usize = 256 << 20;
@@ -391,32 +420,50 @@ pub fn point_of_network(
 /// projection fails numerically, or stays violated above `1e-9‖c‖`, is set to zero (always
 /// feasible); so is one whose projection is violated above `1e-9‖Π(c)‖` (a projection that is
 /// zero to rounding, from a block far outside its cone: its direction, which the polish and
-/// the recovered filter use, is rounding noise). Returns the number of blocks dropped (the
-/// former).
-pub fn project_onto_cones(prog: &MultiProgram, x: &mut [f64]) -> usize {
+/// the recovered filter use, is rounding noise).
+///
+/// Blocks are taken largest first; once `deadline` has passed, the blocks not yet started are
+/// set to zero as well (on wide filters one projection can take a second: the time limit
+/// bounds the run, and zero keeps the point feasible). Returns `(dropped, cut)`: the blocks
+/// dropped because their projection failed, and those cut by the deadline.
+pub fn project_onto_cones(
+    prog: &MultiProgram,
+    x: &mut [f64],
+    deadline: Option<Instant>,
+) -> (usize, usize) {
     let h = prog.h();
-    x.par_chunks_mut(h)
+    let mut blocks: Vec<(usize, f64, &mut [f64])> = x
+        .chunks_mut(h)
         .enumerate()
         .filter(|(_, c)| c.iter().any(|v| *v != 0.0))
-        .map(|(b, c)| {
+        .map(|(b, c)| (b, crate::algebra::norm(c), c))
+        .collect();
+    blocks.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    blocks
+        .into_par_iter()
+        .with_max_len(1)
+        .map(|(b, nc, c)| {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                c.iter_mut().for_each(|v| *v = 0.0);
+                return (0, 1);
+            }
             let (i, _, _) = prog.block_info(b);
-            let nc = c.iter().map(|v| v * v).sum::<f64>().sqrt();
             match project(prog.op.normals(), prog.op.signs(i), c, 1e-12) {
                 Ok(p) if p.violation <= 1e-9 * crate::algebra::norm(&p.point) => {
                     c.copy_from_slice(&p.point);
-                    0
+                    (0, 0)
                 }
                 Ok(p) if p.violation <= 1e-9 * nc => {
                     c.iter_mut().for_each(|v| *v = 0.0);
-                    0
+                    (0, 0)
                 }
                 _ => {
                     c.iter_mut().for_each(|v| *v = 0.0);
-                    1
+                    (1, 0)
                 }
             }
         })
-        .sum()
+        .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
 }
 
 /// The network of an exact point: one filter per non-zero block `c_{ic}` (weight `+√‖c‖` to
@@ -678,7 +725,8 @@ pub fn solve_prepared_with(
             let solve_started = t;
             let t = Instant::now();
             let mut x = sol.x.clone();
-            let mut dropped = project_onto_cones(prog, &mut x);
+            // Past the fit's deadline, blocks not yet projected are set to zero (feasible).
+            let (mut dropped, cut) = project_onto_cones(prog, &mut x, cfg.deadline);
             let mut objective = prog.objective(&x, true);
             // The solvers do not descend monotonically: never return worse than a feasible
             // warm start (a trained network, or the previous β's point).
@@ -695,8 +743,15 @@ pub fn solve_prepared_with(
             let mut polished: Option<PolishInfo> = None;
             let mut grown: Option<Box<(PatternSet, MultiProgram)>> = None;
             let mut added = 0;
-            let mut status = sol.status;
-            if cfg.polish_rounds > 0 && prog.separable() {
+            let mut status = if cut > 0 {
+                SolveStatus::MaxTime
+            } else {
+                sol.status
+            };
+            // Past the deadline (wide filters: projections of seconds each) no polish starts;
+            // the certificate below is that of the solver's point.
+            let late = cfg.deadline.is_some_and(|d| Instant::now() >= d);
+            if cfg.polish_rounds > 0 && prog.separable() && !late {
                 let ps = PolishSettings {
                     max_rounds: cfg.polish_rounds,
                     gap_tol: cfg.al.limits.tol,
@@ -991,7 +1046,7 @@ mod tests {
             ..NonconvexSettings::default()
         };
         let params = initial_params(patches.h, 3, &s);
-        let prep = prepare_with(&sub, &labels, 3, &cfg, Some(&params.u)).unwrap();
+        let prep = prepare_with(&sub, &labels, 3, &cfg, Some(&params.u), 0).unwrap();
         let (x, skipped) = point_of_network(&prep.prog, &prep.hyperplanes, &params);
         assert!(prep.prog.max_violation(&x) == 0.0);
         let pool = PoolOp::of(Pooling::Sum, patches.k);
@@ -1062,7 +1117,7 @@ mod tests {
         s.limits.max_iter = checks;
         let short = solve_admm(&prep.prog, &s, None, &mut crate::solver::NoObserver).unwrap();
         let mut x = short.x;
-        project_onto_cones(&prep.prog, &mut x);
+        project_onto_cones(&prep.prog, &mut x, None);
         (cfg, prep, x)
     }
 
@@ -1100,7 +1155,7 @@ mod tests {
         s.limits.tol = 1e-9;
         let long = solve_admm(prog, &s, None, &mut crate::solver::NoObserver).unwrap();
         let mut y = long.x.clone();
-        project_onto_cones(prog, &mut y);
+        project_onto_cones(prog, &mut y, None);
         let admm = prog.objective(&y, true);
         assert!(
             admm >= p.dual * (1.0 - 1e-12),
@@ -1138,7 +1193,7 @@ mod tests {
                 }
             }
         }
-        project_onto_cones(prog, &mut x);
+        project_onto_cones(prog, &mut x, None);
         for (b, c) in x.chunks(h).enumerate() {
             let v = prog.op.cone_violation(prog.block_info(b).0, c);
             assert!(v <= 1e-9, "block {b}: relative violation {v:e}");
@@ -1148,6 +1203,71 @@ mod tests {
             x.iter().all(|v| v.abs() <= 1e-30),
             "{:e}",
             crate::algebra::norm(&x)
+        );
+    }
+
+    /// The final projection stops at the fit's deadline: blocks not projected by then are set
+    /// to zero and counted as cut, so the point stays feasible; without a deadline every block
+    /// is projected and none is cut.
+    #[test]
+    fn projection_past_its_deadline_zeroes_the_blocks_left_and_stays_feasible() {
+        let (_, prep, _) = short_admm_point(6, 1);
+        let prog = &prep.prog;
+        // A point outside the cones: the ADMM point before its final projection.
+        let mut s = admm_settings(&AlSettings::default());
+        s.limits.max_iter = 1;
+        s.limits.time_limit = Some(0.0);
+        let raw = solve_admm(prog, &s, None, &mut crate::solver::NoObserver)
+            .unwrap()
+            .x;
+        let nonzero = raw
+            .chunks(prog.h())
+            .filter(|c| c.iter().any(|v| *v != 0.0))
+            .count();
+        assert!(nonzero > 0);
+        let mut all = raw.clone();
+        let (dropped, cut) = project_onto_cones(prog, &mut all, None);
+        assert_eq!((dropped, cut), (0, 0));
+        assert!(prog.max_violation(&all) <= 1e-9 * crate::algebra::norm(&all));
+        assert!(all.iter().any(|v| *v != 0.0));
+        let mut late = raw.clone();
+        let (dropped, cut) = project_onto_cones(prog, &mut late, Some(Instant::now()));
+        assert_eq!((dropped, cut), (0, nonzero));
+        assert!(late.iter().all(|v| *v == 0.0));
+    }
+
+    /// Gates that give no usable pattern (every filter switches every patch off: Adam's units
+    /// after a collapse) are an error without the guard; with it, Gaussian patterns fill in up
+    /// to the count asked for, and the program solves.
+    #[test]
+    fn collapsed_gates_are_filled_with_sampled_patterns() {
+        use rand::SeedableRng;
+        use rand_distr::Distribution;
+        let (sub, labels) = first_three_digits(90);
+        let cfg = three_class_config(0.5, 1, 2, FirstOrder::Admm, 0);
+        let h = 14 * 14 + 1;
+        // Zero weights and a negative bias: every patch is off.
+        let mut dead = vec![0.0; 4 * h];
+        for u in dead.chunks_mut(h) {
+            u[h - 1] = -1.0;
+        }
+        assert!(prepare_with(&sub, &labels, 3, &cfg, Some(&dead), 0).is_err());
+        let prep = prepare_with(&sub, &labels, 3, &cfg, Some(&dead), 12).unwrap();
+        assert_eq!(prep.filled, 12);
+        assert_eq!(prep.prog.patterns(), 12);
+        // Gates that give enough patterns are left alone.
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(1);
+        let live: Vec<f64> = (0..12 * h)
+            .map(|_| rand_distr::StandardNormal.sample(&mut rng))
+            .collect();
+        let own = prepare_with(&sub, &labels, 3, &cfg, Some(&live), 12).unwrap();
+        assert_eq!(own.filled, 0);
+        assert_eq!(
+            own.prog.patterns(),
+            prepare_with(&sub, &labels, 3, &cfg, Some(&live), 0)
+                .unwrap()
+                .prog
+                .patterns()
         );
     }
 
@@ -1248,7 +1368,7 @@ mod tests {
         s.limits.tol = 1e-9;
         let long = solve_admm(prog, &s, None, obs).unwrap();
         let mut y = long.x.clone();
-        project_onto_cones(prog, &mut y);
+        project_onto_cones(prog, &mut y, None);
         let admm = prog.objective(&y, true);
         assert!(admm >= grown.certificate.dual * (1.0 - 1e-12));
         assert!((admm - grown.objective).abs() <= 1e-3 * grown.objective);

@@ -304,6 +304,7 @@ impl Classifier {
                     classes.len(),
                     &self.cfg,
                     self.gates.as_deref(),
+                    0,
                 )?;
                 let bmax = beta_max(&prep.prog, 30.0)?;
                 // Geometric from just below β_max (where the network is zero) to β_max/100.
@@ -393,7 +394,12 @@ impl Architecture for Classifier {
             Some((params, _, _)) => Some(params.u.as_slice()),
             None => self.gates.as_deref(),
         };
-        let mut prep = prepare_with(&train, &train_labels, classes.len(), &cfg, gates)?;
+        // Adam's filters can collapse (dense, positive inputs): then sampled patterns fill in.
+        let fill = self
+            .trained
+            .map_or(0, |t| t.width.saturating_mul(classes.len()));
+        let mut prep = prepare_with(&train, &train_labels, classes.len(), &cfg, gates, fill)?;
+        let (filled, from_gates) = (prep.filled, prep.set.len() - prep.filled);
         let mut warm: Option<Vec<f64>> = trained
             .as_ref()
             .map(|(params, _, _)| point_of_network(&prep.prog, &prep.hyperplanes, params).0);
@@ -484,6 +490,12 @@ impl Architecture for Classifier {
             "losses are summed over samples (not averaged)".into(),
             "solver_history: the first-order solver's iterates of the last β (seconds since the solve began, after timings.patterns + operator; objective of the iterate; its relative cone violation)".into(),
         ];
+        if filled > 0 {
+            r.notes.push(format!(
+                "trained_start.sampled_patterns: the Adam start's {} filters gave only {} distinct patterns, so {} Gaussian patterns joined them (Adam's first steps switched its units fully on or off; standardized inputs usually avoid that)",
+                fill, from_gates, filled
+            ));
+        }
         r.details_from(&o);
         r.detail("mode", "classifier")
             .detail("restricted_certificate", &o.certificate)
@@ -497,7 +509,7 @@ impl Architecture for Classifier {
             .detail(
                 "trained_start",
                 trained.as_ref().map(|(_, objective, seconds)| {
-                    serde_json::json!({"width": self.trained.map(|t| t.width), "epochs": self.trained.map(|t| t.epochs), "objective": objective, "seconds": seconds})
+                    serde_json::json!({"width": self.trained.map(|t| t.width), "epochs": self.trained.map(|t| t.epochs), "objective": objective, "seconds": seconds, "sampled_patterns": filled})
                 }),
             )
             .detail("seed", cfg.seed)
