@@ -581,8 +581,8 @@ fn parse_betas(s: &str) -> Result<BetaChoice> {
 
 /// Bytes of a first-order classifier solve beyond the program's operator: the working sets of
 /// the cone projections of ADMM and projected FISTA (at most `rows_per_block` rows of `h`
-/// values for each of the `2PC` blocks) and, for ADMM, the Gram matrix of its loss system and its Cholesky factor
-/// (`min(n, Ph)²` values each). On the default run the estimate with the operator's three
+/// values for each of the `2PC` blocks) and, for ADMM, the Gram matrix of its loss system and
+/// its Cholesky factor (`min(n, Ph)²` values each). On the default run the estimate with the operator's three
 /// copies is 1.65 GB against a measured peak of 1.42 GB (BENCHMARKS.md, 2026-12-08).
 fn solver_bytes(patterns: f64, n: f64, h: f64, classes: f64, solver: FirstOrder) -> f64 {
     let rows = crate::solver::AdmmSettings::default().rows_per_block as f64;
